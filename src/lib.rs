@@ -1,0 +1,1 @@
+//! pgconn-top: who is connected to a PostgreSQL server, from its log alone.
