@@ -1,0 +1,127 @@
+//! The command line (clap derive) and what it turns into.
+
+use crate::engine::EngineConfig;
+use crate::parse::Format;
+use crate::report::ReportOptions;
+use crate::store::filter::Filter;
+use crate::store::StoreConfig;
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Stderr,
+    Csvlog,
+    Jsonlog,
+}
+
+/// Who is connected to PostgreSQL, live, from the server's log.
+#[derive(Debug, Parser)]
+#[command(name = "pgconn-top", version, about, long_about = None)]
+pub struct Cli {
+    /// Log files, globs or directories (`-` for standard input). None: find the local server's log.
+    pub paths: Vec<PathBuf>,
+    /// Read every path to its current end, print a snapshot and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Follow the logs and print each connection event as one line.
+    #[arg(long)]
+    pub stream: bool,
+    /// With --once or --stream: JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Log format; auto detects it per file.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// The server's log_line_prefix (stderr format), e.g. '%m [%p] %q%u@%d '. Default: detected.
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Only this database.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Only this user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only this application_name.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Only this client host (`[local]` for the Unix socket).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// History bucket: 1m, 5m, 15m or 1h.
+    #[arg(long, default_value = "15m", value_parser = parse_duration_secs)]
+    pub bucket: u32,
+    /// Window for leak detection, e.g. 60m.
+    #[arg(long, default_value = "60m", value_parser = parse_duration_secs)]
+    pub leak_window: u32,
+    /// Events kept in the live feed.
+    #[arg(long, default_value_t = 10_000)]
+    pub feed_size: usize,
+    /// Start following at the end of the logs instead of replaying them.
+    #[arg(long)]
+    pub from_end: bool,
+    /// Start at the first entry of the last period, e.g. 2h.
+    #[arg(long, value_parser = parse_duration_secs)]
+    pub since: Option<u32>,
+    /// Show the built-in demo (a recorded log replayed at a lively pace).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
+pub fn parse_duration_secs(s: &str) -> Result<u32, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u32 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 90s, 15m, 1h"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("'{s}' is not a duration like 90s, 15m, 1h")),
+    };
+    n.checked_mul(mult)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("'{s}' is out of range"))
+}
+
+impl Cli {
+    /// The filter from `--db --user --app --host`.
+    pub fn filter(&self) -> Filter {
+        Filter {
+            db: self.db.clone(),
+            user: self.user.clone(),
+            app: self.app.clone(),
+            host: self.host.clone(),
+        }
+    }
+
+    /// The engine settings.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            format: match self.format {
+                FormatArg::Auto => None,
+                FormatArg::Stderr => Some(Format::Stderr),
+                FormatArg::Csvlog => Some(Format::Csvlog),
+                FormatArg::Jsonlog => Some(Format::Jsonlog),
+            },
+            prefix: self.prefix.clone(),
+            store: StoreConfig {
+                feed_capacity: self.feed_size.max(1),
+            },
+        }
+    }
+
+    /// The report settings.
+    pub fn report_options(&self) -> ReportOptions {
+        ReportOptions {
+            filter: self.filter(),
+            bucket_secs: self.bucket.max(60),
+            leak_window_minutes: (self.leak_window / 60).max(4),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The connection events the parser produces and the store consumes.
+//!
+//! Events borrow their text from the log buffer, so the parse → store path allocates nothing.
+
+/// Milliseconds since the Unix epoch (UTC), taken from the log line itself.
+pub type Millis = i64;
+
+/// A point in log time: UTC milliseconds plus the zone offset the log printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogTime {
+    /// Milliseconds since the Unix epoch, UTC.
+    pub millis: Millis,
+    /// The offset of the log's time zone east of UTC, in seconds (for display only).
+    pub offset_secs: i32,
+}
+
+/// Why a connection attempt failed: one stable key per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureReason {
+    PasswordFailed,
+    RoleMissing,
+    DatabaseMissing,
+    RoleLimit,
+    DatabaseLimit,
+    TooManyClients,
+    ReservedSlots,
+    LoginNotPermitted,
+    HbaReject,
+    NoHbaEntry,
+    PermissionDenied,
+    StartupShutdown,
+    NotAccepting,
+    AuthTimeout,
+    Other,
+}
+
+impl FailureReason {
+    /// Every reason, in display order.
+    pub const ALL: [FailureReason; 15] = [
+        Self::PasswordFailed,
+        Self::RoleMissing,
+        Self::DatabaseMissing,
+        Self::RoleLimit,
+        Self::DatabaseLimit,
+        Self::TooManyClients,
+        Self::ReservedSlots,
+        Self::LoginNotPermitted,
+        Self::HbaReject,
+        Self::NoHbaEntry,
+        Self::PermissionDenied,
+        Self::StartupShutdown,
+        Self::NotAccepting,
+        Self::AuthTimeout,
+        Self::Other,
+    ];
+
+    /// The stable key used in JSON and on screen (`password_failed`, ...).
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::PasswordFailed => "password_failed",
+            Self::RoleMissing => "role_missing",
+            Self::DatabaseMissing => "database_missing",
+            Self::RoleLimit => "role_limit",
+            Self::DatabaseLimit => "database_limit",
+            Self::TooManyClients => "too_many_clients",
+            Self::ReservedSlots => "reserved_slots",
+            Self::LoginNotPermitted => "login_not_permitted",
+            Self::HbaReject => "hba_reject",
+            Self::NoHbaEntry => "no_hba_entry",
+            Self::PermissionDenied => "permission_denied",
+            Self::StartupShutdown => "startup_shutdown",
+            Self::NotAccepting => "not_accepting",
+            Self::AuthTimeout => "auth_timeout",
+            Self::Other => "other",
+        }
+    }
+
+    /// Index into per-reason arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How a session ended other than by its client (logged as FATAL before the `disconnection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndCause {
+    /// `terminating connection due to administrator command` (pg_terminate_backend, shutdown).
+    Administrator,
+    /// Idle-session or idle-in-transaction timeout.
+    IdleTimeout,
+    /// `connection to client lost`.
+    ClientLost,
+    /// Recovery conflict, crash of another process, postmaster exit, replication timeout.
+    ServerSide,
+}
+
+/// What the server did, as far as sessions are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerChange {
+    /// `starting PostgreSQL ...`
+    Starting,
+    /// `database system is ready to accept connections` (also read-only).
+    Ready,
+    /// `received fast/smart/immediate shutdown request`.
+    ShutdownRequested,
+    /// `database system is shut down`.
+    ShutDown,
+    /// `terminating any other active server processes`: a backend crashed.
+    CrashReset,
+    /// `all server processes terminated; reinitializing`.
+    Reinitializing,
+}
+
+/// One connection-relevant fact read from the log. Text fields are raw bytes from the log
+/// (possibly invalid UTF-8 and hostile); `None` when the log did not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind<'a> {
+    /// `connection received: host=H [port=P]`.
+    Received,
+    /// `connection authorized: user=U database=D [application_name=A]` (and replication).
+    Authorized { replication: bool },
+    /// `disconnection: session time: H:MM:SS.mmm ...`.
+    Disconnected { session_millis: Option<u64> },
+    /// A failed connection attempt (FATAL during connection set-up).
+    Failed { reason: FailureReason },
+    /// A FATAL that ends an established session; a `disconnection` line follows.
+    Ending { cause: EndCause },
+    /// A server lifecycle change.
+    Server(ServerChange),
+    /// A FATAL not understood: a failure if the session was still starting.
+    OtherFatal { message: &'a [u8] },
+}
+
+/// A parsed connection event with everything the line said about its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionEvent<'a> {
+    /// When, by the log's clock.
+    pub time: LogTime,
+    /// Backend process id.
+    pub pid: u32,
+    /// `%c` / session_id when the format has it.
+    pub session_id: Option<&'a [u8]>,
+    /// What happened.
+    pub kind: EventKind<'a>,
+    /// User name.
+    pub user: Option<&'a [u8]>,
+    /// Database name.
+    pub database: Option<&'a [u8]>,
+    /// application_name.
+    pub application: Option<&'a [u8]>,
+    /// Client host, or `[local]` for the Unix socket.
+    pub host: Option<&'a [u8]>,
+    /// Client port.
+    pub port: Option<u16>,
+}
+
+impl<'a> ConnectionEvent<'a> {
+    /// An event with only time, pid and kind set.
+    pub fn new(time: LogTime, pid: u32, kind: EventKind<'a>) -> Self {
+        Self {
+            time,
+            pid,
+            session_id: None,
+            kind,
+            user: None,
+            database: None,
+            application: None,
+            host: None,
+            port: None,
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! A log message (the text after `LOG:  ` / `FATAL:  `) turned into a connection event kind
+//! and the names it carries.
+
+use crate::model::{EndCause, EventKind, FailureReason, ServerChange};
+
+/// Names and numbers a message carried, raw bytes borrowed from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageFields<'a> {
+    pub user: Option<&'a [u8]>,
+    pub database: Option<&'a [u8]>,
+    pub application: Option<&'a [u8]>,
+    pub host: Option<&'a [u8]>,
+    pub port: Option<u16>,
+}
+
+/// The severity of an entry, as far as connection tracking cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Log,
+    Fatal,
+    Other,
+}
+
+impl Severity {
+    /// Reads the severity tag (`LOG`, `FATAL`, ...).
+    pub fn from_tag(tag: &[u8]) -> Severity {
+        match tag {
+            b"LOG" => Severity::Log,
+            b"FATAL" => Severity::Fatal,
+            _ => Severity::Other,
+        }
+    }
+}
+
+fn after<'a>(s: &'a [u8], needle: &[u8]) -> Option<&'a [u8]> {
+    s.strip_prefix(needle)
+}
+
+fn find(s: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(s, needle)
+}
+
+fn rfind(s: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::rfind(s, needle)
+}
+
+fn port(s: &[u8]) -> Option<u16> {
+    let end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
+    std::str::from_utf8(&s[..end]).ok()?.parse().ok()
+}
+
+/// The text between the first `"` after `lead` and the last `"` of `s`.
+fn quoted_after<'a>(s: &'a [u8], lead: &[u8]) -> Option<&'a [u8]> {
+    let start = find(s, lead)? + lead.len();
+    let end = memchr::memrchr(b'"', s)?;
+    (end >= start).then(|| &s[start..end])
+}
+
+/// `H:MM:SS.mmm` (hours unbounded) in milliseconds.
+fn session_time(s: &[u8]) -> Option<u64> {
+    let end = s.iter().position(|&c| c == b' ').unwrap_or(s.len());
+    let t = std::str::from_utf8(&s[..end]).ok()?;
+    let mut parts = t.split(':');
+    let h: u64 = parts.next()?.parse().ok()?;
+    let m: u64 = parts.next()?.parse().ok()?;
+    let sec = parts.next()?;
+    let (s, ms) = sec.split_once('.').unwrap_or((sec, "0"));
+    let s: u64 = s.parse().ok()?;
+    let ms: u64 = format!("{ms:0<3}")[..3].parse().ok()?;
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms)
+}
+
+/// `connection authorized: user=U database=D application_name=A SSL enabled (...)`.
+fn authorized(rest: &[u8], replication: bool) -> (EventKind<'static>, MessageFields<'_>) {
+    let mut f = MessageFields::default();
+    let mut body = rest;
+    for tail in [&b" SSL enabled ("[..], b" GSS ("] {
+        if let Some(i) = rfind(body, tail) {
+            body = &body[..i];
+        }
+    }
+    if let Some(i) = find(body, b" application_name=") {
+        f.application = Some(&body[i + 18..]);
+        body = &body[..i];
+    }
+    if let Some(i) = find(body, b" database=") {
+        f.database = Some(&body[i + 10..]);
+        body = &body[..i];
+    }
+    f.user = Some(body);
+    (EventKind::Authorized { replication }, f)
+}
+
+/// `session time: 0:00:01.692 user=U database=D host=H port=P`.
+fn disconnection(rest: &[u8]) -> (EventKind<'static>, MessageFields<'_>) {
+    let mut f = MessageFields::default();
+    let millis = session_time(rest);
+    if let Some(u) = find(rest, b" user=") {
+        let mut body = &rest[u + 6..];
+        if let Some(i) = rfind(body, b" port=") {
+            f.port = port(&body[i + 6..]);
+            body = &body[..i];
+        }
+        if let Some(i) = rfind(body, b" host=") {
+            f.host = Some(&body[i + 6..]);
+            body = &body[..i];
+        }
+        if let Some(i) = find(body, b" database=") {
+            f.database = Some(&body[i + 10..]);
+            body = &body[..i];
+        }
+        f.user = Some(body);
+    }
+    (
+        EventKind::Disconnected {
+            session_millis: millis,
+        },
+        f,
+    )
+}
+
+fn hba_fields<'a>(msg: &'a [u8], f: &mut MessageFields<'a>) {
+    // ... for host "H", user "U", database "D", no encryption
+    let (Some(h), Some(u)) = (find(msg, b"host \""), find(msg, b"\", user \"")) else {
+        return;
+    };
+    if h + 6 <= u {
+        f.host = Some(&msg[h + 6..u]);
+    }
+    let ustart = u + 9;
+    match find(&msg[ustart..], b"\", database \"") {
+        Some(d) => {
+            f.user = Some(&msg[ustart..ustart + d]);
+            let dstart = ustart + d + 13;
+            if let Some(end) = memchr::memrchr(b'"', msg).filter(|&e| e >= dstart) {
+                f.database = Some(&msg[dstart..end]);
+            }
+        }
+        None => {
+            if let Some(end) = memchr::memrchr(b'"', msg).filter(|&e| e >= ustart) {
+                f.user = Some(&msg[ustart..end]);
+            }
+        }
+    }
+}
+
+/// A FATAL message: a failed attempt, the end of a session, or something else.
+fn fatal<'a>(msg: &'a [u8], sqlstate: Option<&[u8]>) -> (EventKind<'a>, MessageFields<'a>) {
+    use FailureReason as R;
+    let mut f = MessageFields::default();
+    let failed = |reason| EventKind::Failed { reason };
+    let kind = if find(msg, b"authentication failed for user \"").is_some() {
+        f.user = quoted_after(msg, b"for user \"");
+        failed(R::PasswordFailed)
+    } else if let Some(rest) = after(msg, b"role \"") {
+        if rest.ends_with(b"\" does not exist") {
+            f.user = Some(&rest[..rest.len() - 16]);
+            failed(R::RoleMissing)
+        } else if rest.ends_with(b"\" is not permitted to log in") {
+            f.user = Some(&rest[..rest.len() - 28]);
+            failed(R::LoginNotPermitted)
+        } else {
+            EventKind::OtherFatal { message: msg }
+        }
+    } else if let Some(rest) = after(msg, b"database \"") {
+        if rest.ends_with(b"\" does not exist") {
+            f.database = Some(&rest[..rest.len() - 16]);
+            failed(R::DatabaseMissing)
+        } else if rest.ends_with(b"\" is not currently accepting connections") {
+            f.database = Some(&rest[..rest.len() - 40]);
+            failed(R::NotAccepting)
+        } else {
+            EventKind::OtherFatal { message: msg }
+        }
+    } else if msg.starts_with(b"too many connections for role \"") {
+        f.user = quoted_after(msg, b"role \"");
+        failed(R::RoleLimit)
+    } else if msg.starts_with(b"too many connections for database \"") {
+        f.database = quoted_after(msg, b"database \"");
+        failed(R::DatabaseLimit)
+    } else if msg.starts_with(b"sorry, too many clients already") {
+        failed(R::TooManyClients)
+    } else if msg.starts_with(b"remaining connection slots are reserved") {
+        failed(R::ReservedSlots)
+    } else if msg.starts_with(b"permission denied for database \"") {
+        f.database = quoted_after(msg, b"database \"");
+        failed(R::PermissionDenied)
+    } else if msg.starts_with(b"pg_hba.conf rejects ") {
+        hba_fields(msg, &mut f);
+        failed(R::HbaReject)
+    } else if msg.starts_with(b"no pg_hba.conf entry for ") {
+        hba_fields(msg, &mut f);
+        failed(R::NoHbaEntry)
+    } else if msg.starts_with(b"the database system is ") {
+        failed(R::StartupShutdown)
+    } else if msg.starts_with(b"canceling authentication due to timeout") {
+        failed(R::AuthTimeout)
+    } else if msg.starts_with(b"terminating connection due to administrator command") {
+        EventKind::Ending {
+            cause: EndCause::Administrator,
+        }
+    } else if msg.starts_with(b"terminating connection due to idle")
+        || msg.starts_with(b"terminating connection due to transaction timeout")
+    {
+        EventKind::Ending {
+            cause: EndCause::IdleTimeout,
+        }
+    } else if msg.starts_with(b"connection to client lost") {
+        EventKind::Ending {
+            cause: EndCause::ClientLost,
+        }
+    } else if msg.starts_with(b"terminating connection ")
+        || msg.starts_with(b"terminating walsender")
+    {
+        EventKind::Ending {
+            cause: EndCause::ServerSide,
+        }
+    } else {
+        by_sqlstate(sqlstate).unwrap_or(EventKind::OtherFatal { message: msg })
+    };
+    (kind, f)
+}
+
+/// For messages in another language: the SQLSTATE still says what happened.
+fn by_sqlstate(code: Option<&[u8]>) -> Option<EventKind<'static>> {
+    use FailureReason as R;
+    let failed = |reason| Some(EventKind::Failed { reason });
+    match code? {
+        b"28P01" => failed(R::PasswordFailed),
+        b"3D000" => failed(R::DatabaseMissing),
+        b"42501" => failed(R::PermissionDenied),
+        b"57P03" => failed(R::StartupShutdown),
+        b"53300" => failed(R::TooManyClients),
+        b"57P01" => Some(EventKind::Ending {
+            cause: EndCause::Administrator,
+        }),
+        b"57P05" | b"25P03" | b"25P04" => Some(EventKind::Ending {
+            cause: EndCause::IdleTimeout,
+        }),
+        b"08006" => Some(EventKind::Ending {
+            cause: EndCause::ClientLost,
+        }),
+        _ => None,
+    }
+}
+
+fn server_change(msg: &[u8]) -> Option<ServerChange> {
+    let change = if msg.starts_with(b"starting PostgreSQL ") {
+        ServerChange::Starting
+    } else if msg.starts_with(b"database system is ready to accept") {
+        ServerChange::Ready
+    } else if msg.starts_with(b"received ") && msg.ends_with(b" shutdown request") {
+        ServerChange::ShutdownRequested
+    } else if msg.starts_with(b"database system is shut down") {
+        ServerChange::ShutDown
+    } else if msg.starts_with(b"terminating any other active server processes") {
+        ServerChange::CrashReset
+    } else if msg.starts_with(b"all server processes terminated; reinitializing") {
+        ServerChange::Reinitializing
+    } else {
+        return None;
+    };
+    Some(change)
+}
+
+/// Classifies one message. `None`: nothing about connections.
+pub fn classify<'a>(
+    severity: Severity,
+    msg: &'a [u8],
+    sqlstate: Option<&[u8]>,
+) -> Option<(EventKind<'a>, MessageFields<'a>)> {
+    match severity {
+        Severity::Fatal => Some(fatal(msg, sqlstate)),
+        Severity::Other => None,
+        Severity::Log => {
+            if let Some(rest) = after(msg, b"connection received: host=") {
+                let mut f = MessageFields::default();
+                match find(rest, b" port=") {
+                    Some(i) => {
+                        f.host = Some(&rest[..i]);
+                        f.port = port(&rest[i + 6..]);
+                    }
+                    None => f.host = Some(rest),
+                }
+                Some((EventKind::Received, f))
+            } else if let Some(rest) = after(msg, b"connection authorized: user=") {
+                Some(authorized(rest, false))
+            } else if let Some(rest) = after(msg, b"replication connection authorized: user=") {
+                Some(authorized(rest, true))
+            } else if let Some(rest) = after(msg, b"disconnection: session time: ") {
+                Some(disconnection(rest))
+            } else {
+                server_change(msg).map(|c| (EventKind::Server(c), MessageFields::default()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FailureReason as R;
+
+    fn c(sev: Severity, m: &str) -> (EventKind<'_>, MessageFields<'_>) {
+        classify(sev, m.as_bytes(), None).unwrap_or_else(|| panic!("unclassified: {m}"))
+    }
+
+    #[test]
+    fn authorized_keeps_spaces_and_drops_ssl() {
+        let (k, f) = c(
+            Severity::Log,
+            "connection authorized: user=readonly database=production application_name=metabase reporting SSL enabled (protocol=TLSv1.3, cipher=X, bits=256)",
+        );
+        assert_eq!(k, EventKind::Authorized { replication: false });
+        assert_eq!(f.application, Some(&b"metabase reporting"[..]));
+        let (_, f) = c(
+            Severity::Log,
+            "connection authorized: user=report user database=my db",
+        );
+        assert_eq!(
+            (f.user, f.database, f.application),
+            (Some(&b"report user"[..]), Some(&b"my db"[..]), None)
+        );
+        let (k, f) = c(
+            Severity::Log,
+            "replication connection authorized: user=rep application_name=walreceiver",
+        );
+        assert_eq!(k, EventKind::Authorized { replication: true });
+        assert_eq!(f.user, Some(&b"rep"[..]));
+    }
+
+    #[test]
+    fn disconnection_with_long_hours() {
+        let (k, f) = c(
+            Severity::Log,
+            "disconnection: session time: 123:04:05.678 user=report user database=my db host=::1 port=5",
+        );
+        assert_eq!(
+            k,
+            EventKind::Disconnected {
+                session_millis: Some(((123 * 60 + 4) * 60 + 5) * 1000 + 678)
+            }
+        );
+        assert_eq!(
+            (f.user, f.database, f.host, f.port),
+            (
+                Some(&b"report user"[..]),
+                Some(&b"my db"[..]),
+                Some(&b"::1"[..]),
+                Some(5)
+            )
+        );
+        let (_, f) = c(
+            Severity::Log,
+            "disconnection: session time: 0:00:00.001 user=a database=b host=[local]",
+        );
+        assert_eq!(f.host, Some(&b"[local]"[..]));
+    }
+
+    #[test]
+    fn every_failure_wording() {
+        let cases = [
+            ("password authentication failed for user \"app_user\"", R::PasswordFailed),
+            ("Ident authentication failed for user \"x\"", R::PasswordFailed),
+            ("role \"ghost\" does not exist", R::RoleMissing),
+            ("database \"nonexistent\" does not exist", R::DatabaseMissing),
+            ("too many connections for role \"limited\"", R::RoleLimit),
+            ("too many connections for database \"test\"", R::DatabaseLimit),
+            ("sorry, too many clients already", R::TooManyClients),
+            ("remaining connection slots are reserved for non-replication superuser connections", R::ReservedSlots),
+            ("remaining connection slots are reserved for roles with the SUPERUSER attribute", R::ReservedSlots),
+            ("role \"nologin_role\" is not permitted to log in", R::LoginNotPermitted),
+            ("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"blocked\", database \"postgres\", no encryption", R::HbaReject),
+            ("no pg_hba.conf entry for host \"::1\", user \"app_user\", database \"test\", no encryption", R::NoHbaEntry),
+            ("permission denied for database \"private\"", R::PermissionDenied),
+            ("the database system is starting up", R::StartupShutdown),
+            ("the database system is shutting down", R::StartupShutdown),
+            ("database \"tpl\" is not currently accepting connections", R::NotAccepting),
+            ("canceling authentication due to timeout", R::AuthTimeout),
+        ];
+        for (m, want) in cases {
+            assert_eq!(
+                c(Severity::Fatal, m).0,
+                EventKind::Failed { reason: want },
+                "{m}"
+            );
+        }
+        let (_, f) = c(Severity::Fatal, cases[10].0);
+        assert_eq!(
+            (f.host, f.user, f.database),
+            (
+                Some(&b"127.0.0.1"[..]),
+                Some(&b"blocked"[..]),
+                Some(&b"postgres"[..])
+            )
+        );
+        let (_, f) = c(Severity::Fatal, cases[3].0);
+        assert_eq!(f.database, Some(&b"nonexistent"[..]));
+    }
+
+    #[test]
+    fn session_endings_and_server_changes() {
+        assert_eq!(
+            c(
+                Severity::Fatal,
+                "terminating connection due to administrator command"
+            )
+            .0,
+            EventKind::Ending {
+                cause: EndCause::Administrator
+            }
+        );
+        assert_eq!(
+            c(
+                Severity::Log,
+                "all server processes terminated; reinitializing"
+            )
+            .0,
+            EventKind::Server(ServerChange::Reinitializing)
+        );
+        assert!(classify(Severity::Log, b"checkpoint starting: time", None).is_none());
+        assert_eq!(
+            classify(
+                Severity::Fatal,
+                b"la autentificaci\xc3\xb3n fall\xc3\xb3",
+                Some(b"28P01")
+            )
+            .unwrap()
+            .0,
+            EventKind::Failed {
+                reason: R::PasswordFailed
+            }
+        );
+    }
+}

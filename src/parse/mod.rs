@@ -1,0 +1,193 @@
+//! Log formats (stderr with any `log_line_prefix`, csvlog, jsonlog) decoded into connection events.
+//!
+//! Decoders find candidate entries with one multi-pattern search over the whole buffer and
+//! parse only those; everything else is counted, never copied.
+
+pub mod csvlog;
+pub mod detect;
+pub mod jsonlog;
+pub mod message;
+pub mod prefix;
+pub mod stderr;
+pub mod time;
+
+use crate::model::{ConnectionEvent, EventKind, LogTime};
+use aho_corasick::AhoCorasick;
+use message::{MessageFields, Severity};
+pub use prefix::Prefix;
+use std::sync::OnceLock;
+
+/// The three ways PostgreSQL writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Stderr,
+    Csvlog,
+    Jsonlog,
+}
+
+impl Format {
+    /// The name used on the command line and in the header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Stderr => "stderr",
+            Format::Csvlog => "csvlog",
+            Format::Jsonlog => "jsonlog",
+        }
+    }
+}
+
+/// Counts of what a decoder read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LineStats {
+    /// Physical lines read.
+    pub read: u64,
+    /// Log entries (a multi-line entry counts once).
+    pub entries: u64,
+    /// Candidate entries that could not be parsed.
+    pub unparsed: u64,
+}
+
+/// Message texts that mark an entry as worth parsing; everything else is skipped unread.
+const CANDIDATES: [&str; 10] = [
+    "FATAL",
+    "connection received: ",
+    "connection authorized: ",
+    "disconnection: session time: ",
+    "starting PostgreSQL ",
+    "database system is ready to accept",
+    "database system is shut down",
+    " shutdown request",
+    "terminating any other active server processes",
+    "all server processes terminated",
+];
+
+/// The shared candidate searcher (SIMD multi-pattern).
+pub(crate) fn candidates() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| AhoCorasick::new(CANDIDATES).expect("candidate patterns compile"))
+}
+
+/// One source's decoder: its format, prefix, counters and scratch space.
+#[derive(Debug)]
+pub struct Decoder {
+    format: Format,
+    prefix: Option<Prefix>,
+    stats: LineStats,
+    last_time: LogTime,
+    scratch: Vec<u8>,
+}
+
+/// Fields of one entry as the format gave them, before the message is read.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct EntryFields<'a> {
+    pub time: Option<LogTime>,
+    pub pid: Option<u32>,
+    pub session_id: Option<&'a [u8]>,
+    pub user: Option<&'a [u8]>,
+    pub database: Option<&'a [u8]>,
+    pub application: Option<&'a [u8]>,
+    pub host: Option<&'a [u8]>,
+    pub port: Option<u16>,
+    pub sqlstate: Option<&'a [u8]>,
+    /// Structured formats give exact user and database columns; prefer them to the message.
+    pub exact_names: bool,
+}
+
+impl Decoder {
+    /// A decoder for a known format (a prefix is needed for stderr).
+    pub fn new(format: Format, prefix: Option<Prefix>) -> Decoder {
+        Decoder {
+            format,
+            prefix,
+            stats: LineStats::default(),
+            last_time: LogTime::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The format decoded.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The stderr prefix in use.
+    pub fn prefix(&self) -> Option<&Prefix> {
+        self.prefix.as_ref()
+    }
+
+    /// What was read so far.
+    pub fn stats(&self) -> LineStats {
+        self.stats
+    }
+
+    /// The newest time seen in an entry that was parsed.
+    pub fn last_time(&self) -> LogTime {
+        self.last_time
+    }
+
+    /// Decodes the complete entries at the start of `buf` and returns how many bytes they took.
+    /// With `eof`, a last entry lacking its newline is decoded too.
+    pub fn decode(
+        &mut self,
+        buf: &[u8],
+        eof: bool,
+        sink: &mut dyn FnMut(&ConnectionEvent<'_>),
+    ) -> usize {
+        match self.format {
+            Format::Stderr => stderr::decode(self, buf, eof, sink),
+            Format::Csvlog => csvlog::decode(self, buf, eof, sink),
+            Format::Jsonlog => jsonlog::decode(self, buf, eof, sink),
+        }
+    }
+
+    /// Turns one entry's fields and message into an event for the sink; counts what fails.
+    pub(crate) fn emit(
+        &mut self,
+        fields: EntryFields<'_>,
+        severity: Severity,
+        message: &[u8],
+        sink: &mut dyn FnMut(&ConnectionEvent<'_>),
+    ) {
+        if let Some(t) = fields.time {
+            if t.millis > self.last_time.millis {
+                self.last_time = t;
+            }
+        }
+        let Some((kind, m)) = message::classify(severity, message, fields.sqlstate) else {
+            return;
+        };
+        let Some(pid) = fields.pid else {
+            self.stats.unparsed += 1;
+            return;
+        };
+        let time = fields.time.unwrap_or(self.last_time);
+        let ev = assemble(time, pid, kind, fields, m);
+        sink(&ev);
+    }
+}
+
+fn assemble<'a>(
+    time: LogTime,
+    pid: u32,
+    kind: EventKind<'a>,
+    e: EntryFields<'a>,
+    m: MessageFields<'a>,
+) -> ConnectionEvent<'a> {
+    let (user, database) = if e.exact_names {
+        (e.user.or(m.user), e.database.or(m.database))
+    } else {
+        (m.user.or(e.user), m.database.or(e.database))
+    };
+    ConnectionEvent {
+        time,
+        pid,
+        session_id: e.session_id,
+        kind,
+        user,
+        database,
+        application: m.application.or(e.application),
+        host: m.host.or(e.host),
+        port: m.port.or(e.port),
+    }
+}

@@ -1,0 +1,502 @@
+//! `log_line_prefix` compiled into a matcher that splits a stderr line into prefix fields,
+//! severity and message, for every escape PostgreSQL documents.
+
+use crate::model::LogTime;
+use crate::parse::time::{parse_epoch, parse_timestamp};
+
+/// The most bytes a free-text prefix field (user, database, application, host, ...) may span.
+const MAX_FIELD: usize = 512;
+/// Backtracking budget per line, so a hostile line cannot make matching slow.
+const STEP_BUDGET: u32 = 4096;
+
+/// A prefix escape that produces a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Application,
+    User,
+    Database,
+    RemoteHostPort,
+    RemoteHost,
+    BackendType,
+    Pid,
+    LeaderPid,
+    Time,
+    TimeMillis,
+    Epoch,
+    PsDisplay,
+    SqlState,
+    SessionId,
+    LineNumber,
+    SessionStart,
+    VirtualXid,
+    Xid,
+    QueryId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Literal(Vec<u8>),
+    Field {
+        field: Field,
+        pad: i32,
+    },
+    /// `%q`: non-session processes stop the prefix here.
+    SessionStop,
+}
+
+/// Values a matched prefix gave; raw bytes borrowed from the line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrefixFields<'a> {
+    pub time: Option<LogTime>,
+    pub pid: Option<u32>,
+    pub user: Option<&'a [u8]>,
+    pub database: Option<&'a [u8]>,
+    pub application: Option<&'a [u8]>,
+    pub host: Option<&'a [u8]>,
+    pub port: Option<u16>,
+    pub session_id: Option<&'a [u8]>,
+    pub sqlstate: Option<&'a [u8]>,
+}
+
+/// A stderr line split into its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitLine<'a> {
+    pub fields: PrefixFields<'a>,
+    pub severity: &'a [u8],
+    pub message: &'a [u8],
+    /// Whether the whole prefix matched (false when a `%q` stop was taken).
+    pub full: bool,
+}
+
+/// A compiled `log_line_prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    source: String,
+    tokens: Vec<Token>,
+}
+
+const SEVERITIES: [&[u8]; 20] = [
+    b"LOG",
+    b"FATAL",
+    b"ERROR",
+    b"WARNING",
+    b"DETAIL",
+    b"HINT",
+    b"STATEMENT",
+    b"CONTEXT",
+    b"PANIC",
+    b"NOTICE",
+    b"INFO",
+    b"QUERY",
+    b"LOCATION",
+    b"DEBUG",
+    b"DEBUG1",
+    b"DEBUG2",
+    b"DEBUG3",
+    b"DEBUG4",
+    b"DEBUG5",
+    b"BACKTRACE",
+];
+
+/// If a severity tag (`LOG:  `) starts at `pos`, returns (severity, message start).
+fn severity_at(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = &line[pos..];
+    let colon = rest.iter().take(10).position(|&c| c == b':')?;
+    let sev = &rest[..colon];
+    if !SEVERITIES.contains(&sev) || !rest[colon + 1..].starts_with(b"  ") {
+        return None;
+    }
+    Some((sev, pos + colon + 3))
+}
+
+fn unknown_as_none(v: &[u8]) -> Option<&[u8]> {
+    if v.is_empty() || v == b"[unknown]" {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+fn trim_spaces(v: &[u8]) -> &[u8] {
+    let s = v.iter().position(|&c| c != b' ').unwrap_or(v.len());
+    let e = v.iter().rposition(|&c| c != b' ').map_or(s, |e| e + 1);
+    &v[s..e]
+}
+
+fn parse_u32(v: &[u8]) -> Option<u32> {
+    if v.is_empty() || v.len() > 10 {
+        return None;
+    }
+    v.iter().try_fold(0u32, |acc, &c| {
+        c.is_ascii_digit().then_some(())?;
+        acc.checked_mul(10)?.checked_add(u32::from(c - b'0'))
+    })
+}
+
+/// Splits `host(port)` (`%r`) into host and port.
+fn split_host_port(v: &[u8]) -> (Option<&[u8]>, Option<u16>) {
+    if v.last() == Some(&b')') {
+        if let Some(open) = memchr::memrchr(b'(', v) {
+            let port = parse_u32(&v[open + 1..v.len() - 1]).and_then(|p| u16::try_from(p).ok());
+            return (unknown_as_none(&v[..open]), port);
+        }
+    }
+    (unknown_as_none(v), None)
+}
+
+/// Length of a fixed-grammar field at the start of `s`, or None if it does not fit.
+fn fixed_len<'a>(field: Field, s: &'a [u8], out: &mut PrefixFields<'a>) -> Option<usize> {
+    let run = |pred: fn(u8) -> bool| s.iter().position(|&c| !pred(c)).unwrap_or(s.len());
+    match field {
+        Field::Time | Field::TimeMillis => {
+            let (t, n) = parse_timestamp(s)?;
+            out.time = Some(t);
+            Some(n)
+        }
+        Field::SessionStart => parse_timestamp(s).map(|(_, n)| n),
+        Field::Epoch => {
+            let (t, n) = parse_epoch(s)?;
+            out.time = Some(t);
+            Some(n)
+        }
+        Field::Pid => {
+            let n = run(|c| c.is_ascii_digit());
+            out.pid = Some(parse_u32(&s[..n])?);
+            Some(n)
+        }
+        Field::LeaderPid | Field::LineNumber | Field::Xid => Some(run(|c| c.is_ascii_digit())),
+        Field::QueryId => Some(run(|c| c.is_ascii_digit() || c == b'-')),
+        Field::SessionId => {
+            let n = run(|c| c.is_ascii_hexdigit() || c == b'.');
+            out.session_id = (n > 0).then(|| &s[..n]);
+            Some(n)
+        }
+        Field::VirtualXid => Some(run(|c| c.is_ascii_digit() || c == b'/')),
+        Field::RemoteHostPort => {
+            // `[local]`, or `host(port)`: hosts never hold `(`, so the first `(digits)` ends it.
+            if s.starts_with(b"[local]") {
+                out.host = Some(&s[..7]);
+                return Some(7);
+            }
+            let open = memchr::memchr(b'(', &s[..s.len().min(MAX_FIELD)])?;
+            let digits = s[open + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if digits == 0 || s.get(open + 1 + digits) != Some(&b')') {
+                return None;
+            }
+            (out.host, out.port) = split_host_port(&s[..open + digits + 2]);
+            Some(open + digits + 2)
+        }
+        Field::SqlState => {
+            let n = run(|c| c.is_ascii_alphanumeric());
+            (n == 5).then(|| out.sqlstate = Some(&s[..5]));
+            Some(n)
+        }
+        _ => None,
+    }
+}
+
+impl Prefix {
+    /// Compiles a `log_line_prefix` setting (e.g. `%m [%p] %q%u@%d `).
+    pub fn compile(setting: &str) -> Prefix {
+        let mut tokens = Vec::new();
+        let mut lit = Vec::new();
+        let b = setting.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'%' || i + 1 >= b.len() {
+                lit.push(b[i]);
+                i += 1;
+                continue;
+            }
+            i += 1;
+            let mut pad: i32 = 0;
+            let neg = b[i] == b'-';
+            if neg {
+                i += 1;
+            }
+            while i < b.len() && b[i].is_ascii_digit() {
+                pad = pad
+                    .saturating_mul(10)
+                    .saturating_add(i32::from(b[i] - b'0'));
+                i += 1;
+            }
+            if neg {
+                pad = -pad;
+            }
+            let Some(&c) = b.get(i) else { break };
+            i += 1;
+            let field = match c {
+                b'a' => Field::Application,
+                b'u' => Field::User,
+                b'd' => Field::Database,
+                b'r' => Field::RemoteHostPort,
+                b'h' => Field::RemoteHost,
+                b'b' => Field::BackendType,
+                b'p' => Field::Pid,
+                b'P' => Field::LeaderPid,
+                b't' => Field::Time,
+                b'm' => Field::TimeMillis,
+                b'n' => Field::Epoch,
+                b'i' => Field::PsDisplay,
+                b'e' => Field::SqlState,
+                b'c' => Field::SessionId,
+                b'l' => Field::LineNumber,
+                b's' => Field::SessionStart,
+                b'v' => Field::VirtualXid,
+                b'x' => Field::Xid,
+                b'Q' => Field::QueryId,
+                b'%' => {
+                    lit.push(b'%');
+                    continue;
+                }
+                b'q' => {
+                    if !lit.is_empty() {
+                        tokens.push(Token::Literal(std::mem::take(&mut lit)));
+                    }
+                    tokens.push(Token::SessionStop);
+                    continue;
+                }
+                _ => continue, // PostgreSQL prints nothing for unknown escapes.
+            };
+            if !lit.is_empty() {
+                tokens.push(Token::Literal(std::mem::take(&mut lit)));
+            }
+            tokens.push(Token::Field { field, pad });
+        }
+        if !lit.is_empty() {
+            tokens.push(Token::Literal(lit));
+        }
+        Prefix {
+            source: setting.to_string(),
+            tokens,
+        }
+    }
+
+    /// The setting this was compiled from.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Number of value-producing escapes, used to prefer the more specific of two prefixes.
+    pub fn field_count(&self) -> usize {
+        self.tokens
+            .iter()
+            .filter(|t| matches!(t, Token::Field { .. }))
+            .count()
+    }
+
+    /// Splits one line (without its newline) into prefix fields, severity and message.
+    pub fn split<'a>(&self, line: &'a [u8]) -> Option<SplitLine<'a>> {
+        let mut fields = PrefixFields::default();
+        let mut budget = STEP_BUDGET;
+        let mut full = true;
+        let (severity, msg) = self.match_from(line, 0, 0, &mut fields, &mut budget, &mut full)?;
+        Some(SplitLine {
+            fields,
+            severity,
+            message: &line[msg..],
+            full,
+        })
+    }
+
+    fn match_from<'a>(
+        &self,
+        line: &'a [u8],
+        ti: usize,
+        pos: usize,
+        out: &mut PrefixFields<'a>,
+        budget: &mut u32,
+        full: &mut bool,
+    ) -> Option<(&'a [u8], usize)> {
+        *budget = budget.checked_sub(1)?;
+        let Some(token) = self.tokens.get(ti) else {
+            return severity_at(line, pos);
+        };
+        match token {
+            Token::Literal(l) => {
+                if line[pos..].starts_with(l) {
+                    self.match_from(line, ti + 1, pos + l.len(), out, budget, full)
+                } else {
+                    None
+                }
+            }
+            Token::SessionStop => {
+                let saved = *out;
+                if let Some(r) = self.match_from(line, ti + 1, pos, out, budget, full) {
+                    return Some(r);
+                }
+                *out = saved;
+                *full = false;
+                severity_at(line, pos)
+            }
+            Token::Field { field, pad } => {
+                let mut start = pos;
+                if *pad > 0 {
+                    while line.get(start) == Some(&b' ') {
+                        start += 1;
+                    }
+                }
+                let saved = *out;
+                if let Some(n) = fixed_len(*field, &line[start..], out) {
+                    let mut end = start + n;
+                    if *pad < 0 {
+                        let width = (-*pad) as usize;
+                        while end - pos < width && line.get(end) == Some(&b' ') {
+                            end += 1;
+                        }
+                    }
+                    let r = self.match_from(line, ti + 1, end, out, budget, full);
+                    if r.is_none() {
+                        *out = saved;
+                    }
+                    return r;
+                }
+                self.match_free(line, ti, *field, *pad, start, out, budget, full)
+            }
+        }
+    }
+
+    /// A free-text field: try the shortest value first, ending where the next token can match.
+    #[allow(clippy::too_many_arguments)]
+    fn match_free<'a>(
+        &self,
+        line: &'a [u8],
+        ti: usize,
+        field: Field,
+        pad: i32,
+        start: usize,
+        out: &mut PrefixFields<'a>,
+        budget: &mut u32,
+        full: &mut bool,
+    ) -> Option<(&'a [u8], usize)> {
+        let limit = line.len().min(start + MAX_FIELD);
+        let next_lit = match self.tokens.get(ti + 1) {
+            Some(Token::Literal(l)) => Some(l.as_slice()),
+            _ => None,
+        };
+        let mut end = start;
+        let saved = *out;
+        while end <= limit {
+            if let Some(l) = next_lit {
+                match memchr::memmem::find(&line[end..(limit + l.len()).min(line.len())], l) {
+                    Some(off) => end += off,
+                    None => return None,
+                }
+            }
+            let raw = &line[start..end];
+            let value = if pad != 0 { trim_spaces(raw) } else { raw };
+            match field {
+                Field::User => out.user = unknown_as_none(value),
+                Field::Database => out.database = unknown_as_none(value),
+                Field::Application => out.application = unknown_as_none(value),
+                Field::RemoteHost => out.host = unknown_as_none(value),
+                Field::RemoteHostPort => (out.host, out.port) = split_host_port(value),
+                _ => {}
+            }
+            if let Some(r) = self.match_from(line, ti + 1, end, out, budget, full) {
+                return Some(r);
+            }
+            *out = saved;
+            if *budget == 0 {
+                return None;
+            }
+            end += 1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split<'a>(p: &str, l: &'a str) -> SplitLine<'a> {
+        Prefix::compile(p)
+            .split(l.as_bytes())
+            .unwrap_or_else(|| panic!("no match: {l}"))
+    }
+
+    #[test]
+    fn debian_prefix_with_spaces_in_names() {
+        let s = split(
+            "%m [%p] %q%u@%d ",
+            "2026-11-27 20:21:03.645 CET [4153] report user@my db LOG:  connection authorized: user=report user database=my db",
+        );
+        assert_eq!(s.fields.pid, Some(4153));
+        assert_eq!(s.fields.user, Some(&b"report user"[..]));
+        assert_eq!(s.fields.database, Some(&b"my db"[..]));
+        assert_eq!(s.severity, b"LOG");
+        assert!(s.message.starts_with(b"connection authorized"));
+        let pm = split(
+            "%m [%p] %q%u@%d ",
+            "2026-11-27 20:21:03.010 CET [4132] LOG:  starting PostgreSQL 15",
+        );
+        assert_eq!(pm.fields.pid, Some(4132));
+        assert!(!pm.full);
+        let unk = split(
+            "%m [%p] %q%u@%d ",
+            "2026-11-27 20:21:03.093 CET [4140] [unknown]@[unknown] LOG:  connection received: host=[local]",
+        );
+        assert_eq!(unk.fields.user, None);
+    }
+
+    #[test]
+    fn rds_and_pgbadger_prefixes() {
+        let s = split(
+            "%t:%r:%u@%d:[%p]:",
+            "2026-11-27 14:21:14 EST:127.0.0.1(44792):app_user@production:[4527]:LOG:  connection authorized: x",
+        );
+        assert_eq!(s.fields.host, Some(&b"127.0.0.1"[..]));
+        assert_eq!(s.fields.port, Some(44792));
+        assert_eq!(s.fields.pid, Some(4527));
+        let v6 = split(
+            "%t:%r:%u@%d:[%p]:",
+            "2026-11-27 14:21:14 EST:::1(38858):a@b:[1]:FATAL:  x",
+        );
+        assert_eq!(v6.fields.host, Some(&b"::1"[..]));
+        let b = split(
+            "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+            "2026-11-27 19:21:08 UTC [4333]: user=postgres,db=postgres,app=metabase reporting,client=[local] LOG:  hi",
+        );
+        assert_eq!(b.fields.application, Some(&b"metabase reporting"[..]));
+        assert_eq!(b.fields.host, Some(&b"[local]"[..]));
+    }
+
+    #[test]
+    fn padding_sqlstate_session_and_percent() {
+        let s = split(
+            "%m %-8u|%10d|%e %c %l %% ",
+            "2026-11-27 19:21:08.1 UTC bob     |      mydb|28P01 6b09d81f.1078 2 % FATAL:  x",
+        );
+        assert_eq!(s.fields.user, Some(&b"bob"[..]));
+        assert_eq!(s.fields.database, Some(&b"mydb"[..]));
+        assert_eq!(s.fields.sqlstate, Some(&b"28P01"[..]));
+        assert_eq!(s.fields.session_id, Some(&b"6b09d81f.1078"[..]));
+        assert_eq!(s.severity, b"FATAL");
+        let n = split("%n [%p] ", "1764271263.010 [7] LOG:  x");
+        assert_eq!(n.fields.time.unwrap().millis, 1_764_271_263_010);
+    }
+
+    #[test]
+    fn hostile_names_do_not_break_matching() {
+        let s = split(
+            "%m [%p] %q%u@%d ",
+            "2026-11-27 20:21:03.900 CET [4216] x FATAL:  y@production FATAL:  password authentication failed",
+        );
+        assert_eq!(s.fields.user, Some(&b"x FATAL:  y"[..]));
+        assert_eq!(s.severity, b"FATAL");
+        assert!(Prefix::compile("%m [%p] ")
+            .split(b"not a log line")
+            .is_none());
+        let long = format!(
+            "2026-11-27 20:21:03.900 CET [1] {}@db LOG:  x",
+            "a".repeat(100_000)
+        );
+        assert!(Prefix::compile("%m [%p] %q%u@%d ")
+            .split(long.as_bytes())
+            .is_none());
+    }
+}

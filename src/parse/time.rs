@@ -1,0 +1,244 @@
+//! Timestamps as PostgreSQL prints them (`%m`, `%t`, `%n`, csvlog, jsonlog), parsed without allocation.
+
+use crate::model::LogTime;
+
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Offsets (seconds east of UTC) of the zone abbreviations PostgreSQL prints for common
+/// `log_timezone` settings. Unknown abbreviations read as UTC: a line is never dropped for its zone.
+fn zone_offset(abbr: &[u8]) -> Option<i32> {
+    const H: i32 = 3600;
+    let off = match abbr {
+        b"UTC" | b"GMT" | b"UT" | b"Z" | b"WET" => 0,
+        b"BST" | b"IST_IE" | b"WEST" | b"CET" | b"MET" | b"WAT" => H,
+        b"CEST" | b"MEST" | b"EET" | b"SAST" | b"CAT" => 2 * H,
+        b"EEST" | b"MSK" | b"EAT" | b"AST_SA" | b"IDT" => 3 * H,
+        b"IST" => 5 * H + 1800,
+        b"PKT" => 5 * H,
+        b"WIB" => 7 * H,
+        b"CST_CN" | b"HKT" | b"SGT" | b"AWST" | b"PHT" | b"WITA" => 8 * H,
+        b"JST" | b"KST" | b"WIT" => 9 * H,
+        b"ACST" => 9 * H + 1800,
+        b"ACDT" => 10 * H + 1800,
+        b"AEST" | b"ChST" => 10 * H,
+        b"AEDT" => 11 * H,
+        b"NZST" => 12 * H,
+        b"NZDT" => 13 * H,
+        b"AST" | b"EDT" => -4 * H,
+        b"ADT" => -3 * H,
+        b"NST" => -3 * H - 1800,
+        b"NDT" => -2 * H - 1800,
+        b"EST" | b"CDT" => -5 * H,
+        b"CST" | b"MDT" => -6 * H,
+        b"MST" | b"PDT" => -7 * H,
+        b"PST" | b"AKDT" => -8 * H,
+        b"AKST" => -9 * H,
+        b"HST" => -10 * H,
+        _ => return numeric_offset(abbr),
+    };
+    Some(off)
+}
+
+/// `+03`, `-0530`, `+05:30`: what PostgreSQL prints for zones without an abbreviation.
+fn numeric_offset(s: &[u8]) -> Option<i32> {
+    let (&sign, rest) = s.split_first()?;
+    let sign = match sign {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = match rest.len() {
+        2 => (digits(rest)?, 0),
+        4 => (digits(&rest[..2])?, digits(&rest[2..])?),
+        5 if rest[2] == b':' => (digits(&rest[..2])?, digits(&rest[3..])?),
+        _ => return None,
+    };
+    Some(sign * (h as i32 * 3600 + m as i32 * 60))
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS[.fff] ZONE` at the start of `b`; returns the time and the bytes used.
+/// The zone is optional; an unknown zone reads as UTC.
+pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let y = digits(&b[0..4])?;
+    let mo = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    let h = digits(&b[11..13])?;
+    let mi = digits(&b[14..16])?;
+    let s = digits(&b[17..19])?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 24 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut pos = 19;
+    let mut millis: i64 = 0;
+    if b.get(pos) == Some(&b'.') {
+        let start = pos + 1;
+        let mut end = start;
+        while end < b.len() && b[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end == start {
+            return None;
+        }
+        let frac = &b[start..end.min(start + 3)];
+        let mut v = i64::from(digits(frac)?);
+        for _ in frac.len()..3 {
+            v *= 10;
+        }
+        millis = v;
+        pos = end;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    let local = ((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60 + i64::from(s);
+    let mut offset = 0;
+    if b.get(pos) == Some(&b' ') {
+        let zs = pos + 1;
+        let mut ze = zs;
+        let numeric = matches!(b.get(zs), Some(b'+' | b'-'));
+        if numeric {
+            ze += 1;
+        }
+        while ze < b.len()
+            && ze - zs < 8
+            && (if numeric {
+                b[ze].is_ascii_digit()
+                    || (b[ze] == b':' && b.get(ze + 1).is_some_and(u8::is_ascii_digit))
+            } else {
+                b[ze].is_ascii_alphanumeric() || b[ze] == b'_'
+            })
+        {
+            ze += 1;
+        }
+        if ze > zs && (b[zs].is_ascii_alphabetic() || matches!(b[zs], b'+' | b'-')) {
+            offset = zone_offset(&b[zs..ze]).unwrap_or(0);
+            pos = ze;
+        }
+    }
+    let utc = local - i64::from(offset);
+    Some((
+        LogTime {
+            millis: utc * 1000 + millis,
+            offset_secs: offset,
+        },
+        pos,
+    ))
+}
+
+/// Parses `%n`: Unix epoch seconds with milliseconds (`1764271263.010`).
+pub fn parse_epoch(b: &[u8]) -> Option<(LogTime, usize)> {
+    let mut end = 0;
+    while end < b.len() && b[end].is_ascii_digit() {
+        end += 1;
+    }
+    let secs = i64::from(digits(&b[..end.min(12)])?);
+    let mut millis = 0;
+    if b.get(end) == Some(&b'.') {
+        let fs = end + 1;
+        let mut fe = fs;
+        while fe < b.len() && b[fe].is_ascii_digit() {
+            fe += 1;
+        }
+        let frac = &b[fs..fe.min(fs + 3)];
+        if !frac.is_empty() {
+            let mut v = i64::from(digits(frac)?);
+            for _ in frac.len()..3 {
+                v *= 10;
+            }
+            millis = v;
+        }
+        end = fe;
+    }
+    Some((
+        LogTime {
+            millis: secs * 1000 + millis,
+            offset_secs: 0,
+        },
+        end,
+    ))
+}
+
+/// Formats a log time as RFC 3339 with the log's own offset.
+pub fn rfc3339(t: LogTime) -> String {
+    use chrono::{FixedOffset, TimeZone};
+    let zone = FixedOffset::east_opt(t.offset_secs)
+        .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    match zone.timestamp_millis_opt(t.millis) {
+        chrono::LocalResult::Single(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        _ => t.millis.to_string(),
+    }
+}
+
+/// Formats a log time as `YYYY-MM-DD HH:MM:SS` in the log's own zone.
+pub fn local_clock(t: LogTime) -> String {
+    use chrono::{FixedOffset, TimeZone};
+    let zone = FixedOffset::east_opt(t.offset_secs)
+        .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    match zone.timestamp_millis_opt(t.millis) {
+        chrono::LocalResult::Single(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
+        _ => t.millis.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_and_precision() {
+        let (t, n) = parse_timestamp(b"2026-11-27 20:21:03.010 CET [4132]").unwrap();
+        assert_eq!(n, 27);
+        assert_eq!(t.offset_secs, 3600);
+        assert_eq!(rfc3339(t), "2026-11-27T20:21:03+01:00");
+        let (u, _) = parse_timestamp(b"2026-11-27 19:21:03.010 UTC").unwrap();
+        assert_eq!(u.millis, t.millis);
+        let (e, n) = parse_timestamp(b"2026-11-27 14:21:13 EST:[local]").unwrap();
+        assert_eq!(n, 23);
+        assert_eq!(e.offset_secs, -5 * 3600);
+        let (x, _) = parse_timestamp(b"2026-11-27 19:21:03 XYZT rest").unwrap();
+        assert_eq!(x.offset_secs, 0, "unknown zones read as UTC, never drop");
+        let (k, _) = parse_timestamp(b"2026-11-28 00:51:03.010 +0530").unwrap();
+        assert_eq!(k.millis, u.millis);
+        let (a, _) = parse_timestamp(b"2026-11-28 05:51:03.010 ACDT").unwrap();
+        assert_eq!(a.millis, u.millis);
+        assert!(parse_timestamp(b"2026-13-27 19:21:03 UTC").is_none());
+        assert!(parse_timestamp(b"garbage").is_none());
+    }
+
+    #[test]
+    fn epoch() {
+        let (t, n) = parse_epoch(b"1764271263.010 [1]").unwrap();
+        assert_eq!(n, 14);
+        assert_eq!(t.millis, 1_764_271_263_010);
+    }
+}

@@ -1,0 +1,272 @@
+//! The headless snapshot (`--once`): plain text or one JSON object. Its shape is a contract
+//! that scripts and tests rely on.
+
+use crate::engine::Engine;
+use crate::parse::time::{local_clock, rfc3339};
+use crate::sanitize::{lossy, visible};
+use crate::store::filter::Filter;
+use crate::store::intern::{Dim, Name};
+use serde_json::{json, Map, Value};
+use std::fmt::Write;
+
+/// What a snapshot covers.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub filter: Filter,
+    /// History bucket size, in seconds.
+    pub bucket_secs: u32,
+    /// Leak detection window, in minutes.
+    pub leak_window_minutes: u32,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            filter: Filter::default(),
+            bucket_secs: 900,
+            leak_window_minutes: 60,
+        }
+    }
+}
+
+fn name_map(v: &[(Name, u64)]) -> Value {
+    let mut m = Map::new();
+    for (k, n) in v {
+        m.insert(lossy(k), json!(n));
+    }
+    Value::Object(m)
+}
+
+/// The snapshot as one JSON object.
+pub fn json_report(engine: &Engine, opts: &ReportOptions) -> Value {
+    let store = &engine.store;
+    let f = &opts.filter;
+    let s = store.summary(f);
+    let active: Vec<Value> = store
+        .active_sessions(f)
+        .iter()
+        .map(|a| {
+            json!({
+                "pid": a.pid,
+                "user": lossy(&a.user),
+                "database": lossy(&a.database),
+                "application": a.application.as_ref().map(|x| lossy(x)),
+                "host": lossy(&a.host),
+                "port": a.port,
+                "since": rfc3339(a.since),
+                "source": a.source,
+            })
+        })
+        .collect();
+    let mut by_reason = Map::new();
+    for (r, n) in &s.failures_by_reason {
+        by_reason.insert(r.key().to_string(), json!(n));
+    }
+    let buckets: Vec<Value> = store
+        .history_view(f, opts.bucket_secs, None)
+        .iter()
+        .map(|b| {
+            json!({
+                "start": rfc3339(b.start),
+                "connects": b.connects,
+                "disconnects": b.disconnects,
+                "lost": b.lost,
+                "failures": b.failures,
+                "active_end": b.active_end,
+            })
+        })
+        .collect();
+    let leaks: Vec<Value> = store
+        .leak_suspects(f, opts.leak_window_minutes)
+        .iter()
+        .map(|l| {
+            let mut v = json!({
+                "dimension": match l.dimension { Dim::Application => "application", Dim::User => "user", Dim::Host => "host", Dim::Database => "database" },
+                "name": lossy(&l.name),
+                "active": l.active,
+                "growth": l.growth,
+                "connects": l.connects,
+                "disconnects": l.disconnects,
+                "window_minutes": l.window_minutes,
+            });
+            let key = match l.dimension { Dim::Application => "application", Dim::User => "user", Dim::Host => "host", Dim::Database => "database" };
+            v[key] = json!(lossy(&l.name));
+            v
+        })
+        .collect();
+    let times: Vec<Value> = store
+        .durations_by_app(f)
+        .iter()
+        .map(|d| json!({"application": lossy(&d.application), "sessions": d.sessions, "p50_ms": d.p50_ms, "p90_ms": d.p90_ms, "p99_ms": d.p99_ms}))
+        .collect();
+    let sources: Vec<Value> = engine
+        .sources()
+        .iter()
+        .map(|src| {
+            let st = src.stats();
+            json!({
+                "path": src.label,
+                "format": src.format().map(|x| x.name()),
+                "prefix": src.prefix(),
+                "lines": {"read": st.read, "entries": st.entries, "unparsed": st.unparsed},
+            })
+        })
+        .collect();
+    let server = store.server();
+    let lines = engine.line_stats();
+    json!({
+        "log_time": (store.now().millis != 0).then(|| rfc3339(store.now())),
+        "filter": {"db": f.db, "user": f.user, "app": f.app, "host": f.host},
+        "active_total": s.active_total,
+        "by_database": name_map(&s.by_database),
+        "by_user": name_map(&s.by_user),
+        "by_application": name_map(&s.by_application),
+        "by_host": name_map(&s.by_host),
+        "active": active,
+        "connects": s.connects,
+        "disconnects": s.disconnects,
+        "lost": s.lost,
+        "terminated": s.terminated,
+        "pending": s.pending,
+        "incomplete_startup": s.incomplete,
+        "failures": {
+            "total": s.failures_total,
+            "by_reason": by_reason,
+            "by_user": name_map(&s.failures_by_user),
+            "by_host": name_map(&s.failures_by_host),
+        },
+        "history": {"bucket_seconds": opts.bucket_secs, "buckets": buckets},
+        "leak_suspects": leaks,
+        "session_times": times,
+        "server": {
+            "up_since": server.up_since.map(rfc3339),
+            "last_restart": server.last_restart.map(rfc3339),
+            "last_crash": server.last_crash.map(rfc3339),
+        },
+        "sources": sources,
+        "lines": {"read": lines.read, "entries": lines.entries, "unparsed": lines.unparsed},
+    })
+}
+
+fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {
+    let _ = writeln!(out, "\n{title}");
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for (name, n) in rows {
+        let _ = writeln!(out, "  {:<32} {n:>6}", visible(name));
+    }
+}
+
+/// The snapshot as plain text (every name made visible-safe).
+pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
+    let store = &engine.store;
+    let f = &opts.filter;
+    let s = store.summary(f);
+    let mut out = String::new();
+    let target = match (&f.db, f.is_empty()) {
+        (_, true) => String::new(),
+        (Some(db), _) if f.user.is_none() && f.app.is_none() && f.host.is_none() => {
+            format!(" to '{}'", visible(db.as_bytes()))
+        }
+        _ => format!(" ({})", visible(f.to_text().as_bytes())),
+    };
+    let _ = writeln!(out, "Active connections{target}: {}", s.active_total);
+    if store.now().millis != 0 {
+        let _ = writeln!(out, "Log time: {}", local_clock(store.now()));
+    }
+    table(&mut out, "By database:", &s.by_database);
+    table(&mut out, "By user:", &s.by_user);
+    table(&mut out, "By application:", &s.by_application);
+    table(&mut out, "By host:", &s.by_host);
+    let _ = writeln!(
+        out,
+        "\nSession totals: {} connects, {} disconnects, {} lost, {} terminated",
+        s.connects, s.disconnects, s.lost, s.terminated
+    );
+    let _ = writeln!(out, "\nFailed connections: {}", s.failures_total);
+    for (r, n) in &s.failures_by_reason {
+        let _ = writeln!(out, "  {:<32} {n:>6}", r.key());
+    }
+    if !s.failures_by_user.is_empty() {
+        table(&mut out, "Failures by user:", &s.failures_by_user);
+        table(&mut out, "Failures by host:", &s.failures_by_host);
+    }
+    let leaks = store.leak_suspects(f, opts.leak_window_minutes);
+    let _ = writeln!(
+        out,
+        "\nLeak suspects: {}",
+        if leaks.is_empty() { "none" } else { "" }
+    );
+    for l in &leaks {
+        let _ = writeln!(
+            out,
+            "  leak suspected: {} {} +{} in {} min ({} open, {} connects, {} ends)",
+            Dim::key(l.dimension),
+            visible(&l.name),
+            l.growth,
+            l.window_minutes,
+            l.active,
+            l.connects,
+            l.disconnects
+        );
+    }
+    let times = store.durations_by_app(f);
+    if !times.is_empty() {
+        let _ = writeln!(out, "\nSession time by application (p50 / p90 / p99):");
+        for d in &times {
+            let _ = writeln!(
+                out,
+                "  {:<32} {:>6} sessions  {} / {} / {}",
+                visible(&d.application),
+                d.sessions,
+                human_ms(d.p50_ms),
+                human_ms(d.p90_ms),
+                human_ms(d.p99_ms)
+            );
+        }
+    }
+    let hist = store.history_view(f, opts.bucket_secs, None);
+    let _ = writeln!(
+        out,
+        "\nTimeline ({} buckets):",
+        human_ms(u64::from(opts.bucket_secs) * 1000)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<19} {:>8} {:>8} {:>8} {:>8}",
+        "start", "connects", "ends", "failures", "active"
+    );
+    for b in hist.iter().rev().take(96).rev() {
+        let _ = writeln!(
+            out,
+            "  {:<19} {:>8} {:>8} {:>8} {:>8}",
+            local_clock(b.start),
+            b.connects,
+            b.disconnects + b.lost,
+            b.failures,
+            b.active_end
+        );
+    }
+    let lines = engine.line_stats();
+    let _ = writeln!(
+        out,
+        "\nLines: {} read, {} entries, {} unparsed",
+        lines.read, lines.entries, lines.unparsed
+    );
+    out
+}
+
+/// `1.2s`, `3m05s`, `2h04m`.
+pub fn human_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if s < 60 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}

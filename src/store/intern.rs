@@ -1,0 +1,169 @@
+//! Interned names and the (database, user, application, host) combinations every figure is kept by.
+//!
+//! Names come from an untrusted log, so both tables are capped: past the cap new names fold
+//! into one `(other)` entry and memory stays bounded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A raw name from the log (bytes, possibly invalid UTF-8), cheap to clone.
+pub type Name = Arc<[u8]>;
+
+/// An interned name.
+pub type Sym = u32;
+/// Index of a (database, user, application, host) combination.
+pub type ComboId = u32;
+
+/// The symbol of an unset value (`unknown`).
+pub const UNKNOWN: Sym = 0;
+/// The symbol every name past the cap folds into.
+pub const OTHER: Sym = 1;
+
+/// Distinct names kept before folding into `(other)`.
+const MAX_NAMES: usize = 32_768;
+/// Distinct combinations kept before folding into the all-`(other)` combination.
+const MAX_COMBOS: usize = 16_384;
+
+/// The four dimensions of a combination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Combo {
+    pub database: Sym,
+    pub user: Sym,
+    pub application: Sym,
+    pub host: Sym,
+}
+
+/// Which dimension of a combination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dim {
+    Database,
+    User,
+    Application,
+    Host,
+}
+
+impl Dim {
+    /// All four, in display order.
+    pub const ALL: [Dim; 4] = [Dim::Database, Dim::User, Dim::Application, Dim::Host];
+
+    /// The filter key and JSON name of the dimension.
+    pub fn key(self) -> &'static str {
+        match self {
+            Dim::Database => "db",
+            Dim::User => "user",
+            Dim::Application => "app",
+            Dim::Host => "host",
+        }
+    }
+}
+
+impl Combo {
+    /// The symbol for one dimension.
+    pub fn get(&self, dim: Dim) -> Sym {
+        match dim {
+            Dim::Database => self.database,
+            Dim::User => self.user,
+            Dim::Application => self.application,
+            Dim::Host => self.host,
+        }
+    }
+}
+
+/// Names and combinations, both capped.
+#[derive(Debug)]
+pub struct Interner {
+    names: Vec<Name>,
+    by_name: HashMap<Name, Sym>,
+    combos: Vec<Combo>,
+    by_combo: HashMap<Combo, ComboId>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        let mut i = Interner {
+            names: Vec::new(),
+            by_name: HashMap::new(),
+            combos: Vec::new(),
+            by_combo: HashMap::new(),
+        };
+        i.clear();
+        i
+    }
+}
+
+impl Interner {
+    /// Forgets every name and combination.
+    pub fn clear(&mut self) {
+        self.names.clear();
+        self.by_name.clear();
+        self.combos.clear();
+        self.by_combo.clear();
+        self.names.push(Arc::from(&b"unknown"[..]));
+        self.names.push(Arc::from(&b"(other)"[..]));
+    }
+
+    /// The symbol of a name (`None` → `unknown`); allocates only for a name not seen before.
+    pub fn sym(&mut self, name: Option<&[u8]>) -> Sym {
+        let Some(name) = name else { return UNKNOWN };
+        if let Some(&s) = self.by_name.get(name) {
+            return s;
+        }
+        if self.names.len() >= MAX_NAMES {
+            return OTHER;
+        }
+        let s = self.names.len() as Sym;
+        let n: Name = Arc::from(name);
+        self.names.push(n.clone());
+        self.by_name.insert(n, s);
+        s
+    }
+
+    /// The symbol of a name if it is known, without adding it.
+    pub fn lookup(&self, name: &[u8]) -> Option<Sym> {
+        if name == b"unknown" {
+            return Some(UNKNOWN);
+        }
+        self.by_name.get(name).copied()
+    }
+
+    /// The name of a symbol.
+    pub fn name(&self, s: Sym) -> &Name {
+        &self.names[s as usize]
+    }
+
+    /// The id of a combination, adding it if new (folded past the cap).
+    pub fn combo(&mut self, c: Combo) -> ComboId {
+        if let Some(&id) = self.by_combo.get(&c) {
+            return id;
+        }
+        if self.combos.len() >= MAX_COMBOS {
+            let other = Combo {
+                database: OTHER,
+                user: OTHER,
+                application: OTHER,
+                host: OTHER,
+            };
+            if let Some(&id) = self.by_combo.get(&other) {
+                return id;
+            }
+            let id = self.combos.len() as ComboId;
+            self.combos.push(other);
+            self.by_combo.insert(other, id);
+            return id;
+        }
+        let id = self.combos.len() as ComboId;
+        self.combos.push(c);
+        self.by_combo.insert(c, id);
+        id
+    }
+
+    /// The combination behind an id.
+    pub fn combo_of(&self, id: ComboId) -> Combo {
+        self.combos[id as usize]
+    }
+
+    /// How many combinations exist.
+    pub fn combo_count(&self) -> usize {
+        self.combos.len()
+    }
+}

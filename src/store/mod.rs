@@ -1,0 +1,451 @@
+//! The session model and the statistics kept from it, driven only by connection events and
+//! the log's own clock.
+
+pub mod durations;
+pub mod feed;
+pub mod filter;
+pub mod history;
+pub mod intern;
+pub mod leaks;
+pub mod views;
+
+use crate::model::{ConnectionEvent, EndCause, EventKind, FailureReason, LogTime, ServerChange};
+use durations::Durations;
+use feed::{Feed, FeedEvent, FeedKind};
+use history::{Counter, History};
+use intern::{Combo, ComboId, Interner, Sym};
+use std::collections::HashMap;
+
+/// A pending entry with no follow-up for this long (log time) was a client that gave up.
+const PENDING_TIMEOUT_MS: i64 = 60_000;
+/// Sessions tracked at most (memory bound against logs without disconnections).
+const MAX_SESSIONS: usize = 200_000;
+
+/// Settings of the store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreConfig {
+    /// Entries kept in the live feed.
+    pub feed_capacity: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            feed_capacity: 10_000,
+        }
+    }
+}
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// `connection received`, not yet authorized: never counted as active.
+    Pending,
+    /// Authorized and not refused: counted.
+    Active,
+}
+
+/// One backend process's session.
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    phase: Phase,
+    /// Hash of `%c` / session_id, 0 when the log has none.
+    sid: u64,
+    combo: ComboId,
+    host: Sym,
+    port: Option<u16>,
+    received: LogTime,
+    since: LogTime,
+    feed_seq: u64,
+    cause: Option<EndCause>,
+}
+
+/// Running totals of one combination.
+#[derive(Debug, Clone, Default)]
+pub struct ComboStats {
+    pub active: u32,
+    pub connects: u64,
+    pub disconnects: u64,
+    pub lost: u64,
+    pub terminated: u64,
+    pub failures: [u64; FailureReason::ALL.len()],
+    pub durations: Durations,
+}
+
+/// The server's state as the log tells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub last_change: Option<(ServerChange, LogTime)>,
+    pub up_since: Option<LogTime>,
+    pub last_restart: Option<LogTime>,
+    pub last_crash: Option<LogTime>,
+}
+
+/// Every figure pgconn-top shows, kept incrementally.
+#[derive(Debug)]
+pub struct Store {
+    names: Interner,
+    sessions: HashMap<(u16, u32), Session>,
+    stats: Vec<ComboStats>,
+    history: History,
+    feed: Feed,
+    server: ServerInfo,
+    now: LogTime,
+    incomplete: u64,
+    untracked: u64,
+    applied: u64,
+}
+
+fn hash_sid(sid: Option<&[u8]>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(s) = sid else { return 0 };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish() | 1
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(cfg: StoreConfig) -> Store {
+        Store {
+            names: Interner::default(),
+            sessions: HashMap::new(),
+            stats: Vec::new(),
+            history: History::default(),
+            feed: Feed::new(cfg.feed_capacity),
+            server: ServerInfo::default(),
+            now: LogTime::default(),
+            incomplete: 0,
+            untracked: 0,
+            applied: 0,
+        }
+    }
+
+    /// Empties everything: sessions, totals, history, failures and the feed.
+    pub fn clear(&mut self) {
+        self.names.clear();
+        self.sessions.clear();
+        self.stats.clear();
+        self.history.clear();
+        self.feed.clear();
+        self.server = ServerInfo::default();
+        self.incomplete = 0;
+        self.untracked = 0;
+    }
+
+    /// The log's clock: the newest event time seen.
+    pub fn now(&self) -> LogTime {
+        self.now
+    }
+
+    /// Moves the log clock forward (e.g. from lines that were not events).
+    pub fn advance_clock(&mut self, t: LogTime) {
+        if t.millis > self.now.millis {
+            self.now = t;
+        }
+    }
+
+    fn combo_id(&mut self, c: Combo) -> ComboId {
+        let id = self.names.combo(c);
+        if self.stats.len() <= id as usize {
+            self.stats.resize_with(id as usize + 1, ComboStats::default);
+        }
+        id
+    }
+
+    fn push_feed(
+        &mut self,
+        source: u16,
+        ev: &ConnectionEvent<'_>,
+        combo: ComboId,
+        kind: FeedKind,
+    ) -> u64 {
+        self.feed.push(FeedEvent {
+            seq: 0,
+            time: ev.time,
+            kind,
+            source,
+            pid: ev.pid,
+            combo,
+            port: ev.port,
+            refused: false,
+        })
+    }
+
+    /// Applies one event from source `source`.
+    pub fn apply(&mut self, source: u16, ev: &ConnectionEvent<'_>) {
+        self.advance_clock(ev.time);
+        self.applied += 1;
+        if self.applied % 4096 == 0 {
+            self.expire_pending();
+        }
+        let key = (source, ev.pid);
+        let sid = hash_sid(ev.session_id);
+        // A different session id on the same pid is a different session: the old one was lost.
+        if sid != 0 {
+            if let Some(s) = self.sessions.get(&key) {
+                if s.sid != 0 && s.sid != sid {
+                    self.end_lost(key, ev.time);
+                }
+            }
+        }
+        match ev.kind {
+            EventKind::Received => {
+                if self.sessions.contains_key(&key) {
+                    self.end_lost(key, ev.time);
+                }
+                if self.sessions.len() >= MAX_SESSIONS {
+                    self.expire_pending();
+                    if self.sessions.len() >= MAX_SESSIONS {
+                        self.untracked += 1;
+                        return;
+                    }
+                }
+                let host = self.names.sym(ev.host);
+                let s = Session {
+                    phase: Phase::Pending,
+                    sid,
+                    combo: 0,
+                    host,
+                    port: ev.port,
+                    received: ev.time,
+                    since: ev.time,
+                    feed_seq: 0,
+                    cause: None,
+                };
+                self.sessions.insert(key, s);
+            }
+            EventKind::Authorized { .. } => self.authorize(source, key, sid, ev),
+            EventKind::Disconnected { session_millis } => {
+                self.disconnect(source, key, ev, session_millis)
+            }
+            EventKind::Failed { reason } => self.fail(source, key, ev, reason),
+            EventKind::Ending { cause } => {
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.cause = Some(cause);
+                }
+            }
+            EventKind::OtherFatal { .. } => {
+                if self
+                    .sessions
+                    .get(&key)
+                    .is_some_and(|s| s.phase == Phase::Pending)
+                {
+                    self.fail(source, key, ev, FailureReason::Other);
+                }
+            }
+            EventKind::Server(change) => self.server_change(source, ev, change),
+        }
+    }
+
+    fn authorize(&mut self, source: u16, key: (u16, u32), sid: u64, ev: &ConnectionEvent<'_>) {
+        let prior = self.sessions.get(&key).copied();
+        let (host, port, received) = match prior {
+            Some(s) if s.phase == Phase::Pending => (s.host, s.port.or(ev.port), s.received),
+            Some(_) => {
+                self.end_lost(key, ev.time);
+                (self.names.sym(ev.host), ev.port, ev.time)
+            }
+            None => (self.names.sym(ev.host), ev.port, ev.time),
+        };
+        let host = if host == intern::UNKNOWN {
+            self.names.sym(ev.host)
+        } else {
+            host
+        };
+        let combo = Combo {
+            database: self.names.sym(ev.database),
+            user: self.names.sym(ev.user),
+            application: self.names.sym(ev.application),
+            host,
+        };
+        let id = self.combo_id(combo);
+        let st = &mut self.stats[id as usize];
+        st.active += 1;
+        st.connects += 1;
+        self.history.add(ev.time.millis, id, Counter::Connect, 1);
+        let mut fev = *ev;
+        fev.port = port;
+        let seq = self.push_feed(source, &fev, id, FeedKind::Connect);
+        self.sessions.insert(
+            key,
+            Session {
+                phase: Phase::Active,
+                sid,
+                combo: id,
+                host,
+                port,
+                received,
+                since: ev.time,
+                feed_seq: seq,
+                cause: None,
+            },
+        );
+    }
+
+    fn disconnect(
+        &mut self,
+        source: u16,
+        key: (u16, u32),
+        ev: &ConnectionEvent<'_>,
+        millis: Option<u64>,
+    ) {
+        let (id, millis, cause, port) = match self.sessions.get(&key).copied() {
+            Some(s) if s.phase == Phase::Active => {
+                self.sessions.remove(&key);
+                let st = &mut self.stats[s.combo as usize];
+                st.active = st.active.saturating_sub(1);
+                let seen = u64::try_from(ev.time.millis - s.since.millis).ok();
+                (s.combo, millis.or(seen), s.cause, s.port.or(ev.port))
+            }
+            other => {
+                // Began before the log (or its start was not logged): a disconnect, never a negative count.
+                if other.is_some() {
+                    self.sessions.remove(&key);
+                }
+                let combo = Combo {
+                    database: self.names.sym(ev.database),
+                    user: self.names.sym(ev.user),
+                    application: self.names.sym(ev.application),
+                    host: self.names.sym(ev.host),
+                };
+                (self.combo_id(combo), millis, None, ev.port)
+            }
+        };
+        let st = &mut self.stats[id as usize];
+        st.disconnects += 1;
+        if cause == Some(EndCause::Administrator) {
+            st.terminated += 1;
+        }
+        if let Some(ms) = millis {
+            st.durations.record(ms);
+        }
+        self.history.add(ev.time.millis, id, Counter::Disconnect, 1);
+        let mut fev = *ev;
+        fev.port = port;
+        self.push_feed(source, &fev, id, FeedKind::Disconnect { millis, cause });
+    }
+
+    fn fail(
+        &mut self,
+        source: u16,
+        key: (u16, u32),
+        ev: &ConnectionEvent<'_>,
+        reason: FailureReason,
+    ) {
+        let prior = self.sessions.remove(&key);
+        let mut app = None;
+        let mut host = None;
+        let mut port = ev.port;
+        if let Some(s) = prior {
+            host = Some(s.host).filter(|&h| h != intern::UNKNOWN);
+            port = port.or(s.port);
+            if s.phase == Phase::Active {
+                // Authorized, then refused: the session never existed.
+                let c = self.names.combo_of(s.combo);
+                app = Some(c.application);
+                let st = &mut self.stats[s.combo as usize];
+                st.active = st.active.saturating_sub(1);
+                st.connects = st.connects.saturating_sub(1);
+                self.history
+                    .add(s.since.millis, s.combo, Counter::Connect, -1);
+                self.feed.mark_refused(s.feed_seq);
+            }
+        }
+        let combo = Combo {
+            database: self.names.sym(ev.database),
+            user: self.names.sym(ev.user),
+            application: app.unwrap_or_else(|| self.names.sym(ev.application)),
+            host: match ev.host {
+                Some(h) => self.names.sym(Some(h)),
+                None => host.unwrap_or(intern::UNKNOWN),
+            },
+        };
+        let id = self.combo_id(combo);
+        self.stats[id as usize].failures[reason.index()] += 1;
+        self.history.add(ev.time.millis, id, Counter::Failure, 1);
+        let mut fev = *ev;
+        fev.port = port;
+        self.push_feed(source, &fev, id, FeedKind::Failed { reason });
+    }
+
+    fn server_change(&mut self, source: u16, ev: &ConnectionEvent<'_>, change: ServerChange) {
+        self.server.last_change = Some((change, ev.time));
+        match change {
+            ServerChange::ShutdownRequested => return,
+            ServerChange::Ready => {
+                self.server.up_since = Some(ev.time);
+            }
+            ServerChange::Starting => self.server.last_restart = Some(ev.time),
+            ServerChange::CrashReset => self.server.last_crash = Some(ev.time),
+            ServerChange::ShutDown | ServerChange::Reinitializing => self.server.up_since = None,
+        }
+        let keys: Vec<(u16, u32)> = self
+            .sessions
+            .keys()
+            .filter(|k| k.0 == source)
+            .copied()
+            .collect();
+        let mut ended = 0;
+        for key in keys {
+            if self
+                .sessions
+                .get(&key)
+                .is_some_and(|s| s.phase == Phase::Active)
+            {
+                ended += 1;
+            }
+            self.end_lost(key, ev.time);
+        }
+        if ended > 0 || matches!(change, ServerChange::CrashReset | ServerChange::Starting) {
+            self.push_feed(source, ev, 0, FeedKind::Reset { change, ended });
+        }
+    }
+
+    /// Ends a session without a disconnection line (pid reuse, restart, crash).
+    fn end_lost(&mut self, key: (u16, u32), at: LogTime) {
+        let Some(s) = self.sessions.remove(&key) else {
+            return;
+        };
+        if s.phase == Phase::Active {
+            let st = &mut self.stats[s.combo as usize];
+            st.active = st.active.saturating_sub(1);
+            st.lost += 1;
+            self.history.add(at.millis, s.combo, Counter::Lost, 1);
+        }
+    }
+
+    /// Drops pending entries older than the authentication timeout.
+    fn expire_pending(&mut self) {
+        let cutoff = self.now.millis - PENDING_TIMEOUT_MS;
+        let before = self.sessions.len();
+        self.sessions
+            .retain(|_, s| s.phase != Phase::Pending || s.received.millis >= cutoff);
+        self.incomplete += (before - self.sessions.len()) as u64;
+    }
+
+    /// The interned names.
+    pub fn names(&self) -> &Interner {
+        &self.names
+    }
+
+    /// The live feed.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// The server's state.
+    pub fn server(&self) -> ServerInfo {
+        self.server
+    }
+
+    /// Per-combination totals, indexed by combination id.
+    pub fn combo_stats(&self) -> &[ComboStats] {
+        &self.stats
+    }
+
+    /// The history.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+}

@@ -1,0 +1,246 @@
+//! Read-only figures of the store under a filter: summary, active sessions, history, session times.
+
+use super::durations::Durations;
+use super::filter::Filter;
+use super::history::Counts;
+use super::intern::{Dim, Name};
+use super::{Phase, Store};
+use crate::model::{FailureReason, LogTime};
+use std::collections::HashMap;
+
+/// Counts over the active sessions and the totals, for one filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub active_total: u64,
+    /// By database, user, application, host: (name, count), largest first.
+    pub by_database: Vec<(Name, u64)>,
+    pub by_user: Vec<(Name, u64)>,
+    pub by_application: Vec<(Name, u64)>,
+    pub by_host: Vec<(Name, u64)>,
+    /// Authorized sessions that were not refused.
+    pub connects: u64,
+    /// Sessions that ended with a `disconnection` line.
+    pub disconnects: u64,
+    /// Sessions that ended without one (restart, crash, pid reuse).
+    pub lost: u64,
+    /// Sessions ended by an administrator command.
+    pub terminated: u64,
+    pub failures_total: u64,
+    /// Non-zero failure counts, in reason order.
+    pub failures_by_reason: Vec<(FailureReason, u64)>,
+    pub failures_by_user: Vec<(Name, u64)>,
+    pub failures_by_host: Vec<(Name, u64)>,
+    /// Connections received and not yet authorized (all, unfiltered).
+    pub pending: u64,
+    /// Connections received that never went further (all, unfiltered).
+    pub incomplete: u64,
+}
+
+/// One open session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    pub source: u16,
+    pub pid: u32,
+    pub user: Name,
+    pub database: Name,
+    /// `None` when the application name was not set.
+    pub application: Option<Name>,
+    pub host: Name,
+    pub port: Option<u16>,
+    /// When it was authorized.
+    pub since: LogTime,
+}
+
+/// One bucket of the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryBucket {
+    pub start: LogTime,
+    pub connects: i64,
+    pub disconnects: i64,
+    pub lost: i64,
+    pub failures: i64,
+    /// Active sessions at the end of the bucket.
+    pub active_end: i64,
+}
+
+/// Session-time percentiles of one application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppDurations {
+    pub application: Name,
+    pub sessions: u64,
+    pub p50_ms: u64,
+    pub p90_ms: u64,
+    pub p99_ms: u64,
+}
+
+fn sorted(map: HashMap<Name, u64>) -> Vec<(Name, u64)> {
+    let mut v: Vec<(Name, u64)> = map.into_iter().filter(|(_, n)| *n > 0).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+impl Store {
+    /// The summary figures under `filter`.
+    pub fn summary(&self, filter: &Filter) -> Summary {
+        let f = filter.resolve(&self.names);
+        let mut s = Summary::default();
+        let mut dims: [HashMap<Name, u64>; 4] = Default::default();
+        let mut fu: HashMap<Name, u64> = HashMap::new();
+        let mut fh: HashMap<Name, u64> = HashMap::new();
+        let mut reasons = [0u64; FailureReason::ALL.len()];
+        for (id, st) in self.stats.iter().enumerate() {
+            let c = self.names.combo_of(id as u32);
+            if !f.matches(&c) {
+                continue;
+            }
+            s.active_total += u64::from(st.active);
+            s.connects += st.connects;
+            s.disconnects += st.disconnects;
+            s.lost += st.lost;
+            s.terminated += st.terminated;
+            if st.active > 0 {
+                for (i, dim) in Dim::ALL.iter().enumerate() {
+                    *dims[i]
+                        .entry(self.names.name(c.get(*dim)).clone())
+                        .or_default() += u64::from(st.active);
+                }
+            }
+            let failed: u64 = st.failures.iter().sum();
+            if failed > 0 {
+                s.failures_total += failed;
+                for (r, n) in reasons.iter_mut().zip(st.failures.iter()) {
+                    *r += n;
+                }
+                *fu.entry(self.names.name(c.user).clone()).or_default() += failed;
+                *fh.entry(self.names.name(c.host).clone()).or_default() += failed;
+            }
+        }
+        let [db, user, app, host] = dims;
+        s.by_database = sorted(db);
+        s.by_user = sorted(user);
+        s.by_application = sorted(app);
+        s.by_host = sorted(host);
+        s.failures_by_reason = FailureReason::ALL
+            .iter()
+            .zip(reasons)
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| (*r, n))
+            .collect();
+        s.failures_by_user = sorted(fu);
+        s.failures_by_host = sorted(fh);
+        s.pending = self
+            .sessions
+            .values()
+            .filter(|x| x.phase == Phase::Pending)
+            .count() as u64;
+        s.incomplete = self.incomplete;
+        s
+    }
+
+    /// The open sessions under `filter`, by source and pid.
+    pub fn active_sessions(&self, filter: &Filter) -> Vec<ActiveSession> {
+        let f = filter.resolve(&self.names);
+        let mut v: Vec<ActiveSession> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.phase == Phase::Active)
+            .filter_map(|(&(source, pid), s)| {
+                let c = self.names.combo_of(s.combo);
+                f.matches(&c).then(|| ActiveSession {
+                    source,
+                    pid,
+                    user: self.names.name(c.user).clone(),
+                    database: self.names.name(c.database).clone(),
+                    application: (c.application != super::intern::UNKNOWN)
+                        .then(|| self.names.name(c.application).clone()),
+                    host: self.names.name(c.host).clone(),
+                    port: s.port,
+                    since: s.since,
+                })
+            })
+            .collect();
+        v.sort_by_key(|s| (s.pid, s.source));
+        v
+    }
+
+    /// The history under `filter` in buckets of `bucket_secs`, covering `window_secs` back from
+    /// the log's clock (or everything kept, with `None`).
+    pub fn history_view(
+        &self,
+        filter: &Filter,
+        bucket_secs: u32,
+        window_secs: Option<u32>,
+    ) -> Vec<HistoryBucket> {
+        let Some(first) = self.history.first_minute() else {
+            return Vec::new();
+        };
+        let f = filter.resolve(&self.names);
+        let keep = |id: u32| f.matches(&self.names.combo_of(id));
+        let bucket_ms = i64::from(bucket_secs.max(60)) * 1000;
+        let now = self.now.millis;
+        let from = match window_secs {
+            Some(w) => (now - i64::from(w) * 1000 + 1).max(first),
+            None => first,
+        };
+        let offset_ms = i64::from(self.now.offset_secs) * 1000;
+        let raw = self
+            .history
+            .buckets(from, now + 1, bucket_ms, offset_ms, keep);
+        let active_now: i64 = self
+            .stats
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| keep(*id as u32))
+            .map(|(_, st)| i64::from(st.active))
+            .sum();
+        let mut out: Vec<HistoryBucket> = Vec::with_capacity(raw.len());
+        let mut active = active_now;
+        for (start, c) in raw.iter().rev() {
+            out.push(HistoryBucket {
+                start: LogTime {
+                    millis: *start,
+                    offset_secs: self.now.offset_secs,
+                },
+                connects: i64::from(c.connects),
+                disconnects: i64::from(c.disconnects),
+                lost: i64::from(c.lost),
+                failures: i64::from(c.failures),
+                active_end: active.max(0),
+            });
+            active -= Counts::net(c);
+        }
+        out.reverse();
+        out
+    }
+
+    /// Session-time percentiles per application under `filter`, most sessions first.
+    pub fn durations_by_app(&self, filter: &Filter) -> Vec<AppDurations> {
+        let f = filter.resolve(&self.names);
+        let mut by_app: HashMap<u32, Durations> = HashMap::new();
+        for (id, st) in self.stats.iter().enumerate() {
+            let c = self.names.combo_of(id as u32);
+            if st.durations.total() > 0 && f.matches(&c) {
+                by_app
+                    .entry(c.application)
+                    .or_default()
+                    .merge(&st.durations);
+            }
+        }
+        let mut v: Vec<AppDurations> = by_app
+            .into_iter()
+            .map(|(app, d)| AppDurations {
+                application: self.names.name(app).clone(),
+                sessions: d.total(),
+                p50_ms: d.percentile(50.0).unwrap_or(0),
+                p90_ms: d.percentile(90.0).unwrap_or(0),
+                p99_ms: d.percentile(99.0).unwrap_or(0),
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            b.sessions
+                .cmp(&a.sessions)
+                .then_with(|| a.application.cmp(&b.application))
+        });
+        v
+    }
+}
