@@ -76,11 +76,9 @@ pub(crate) fn decode(
     let ac = candidates();
     let mut pos = 0;
     while pos < buf.len() {
-        let Some(hit) = ac.find(aho_corasick::Input::new(buf).span(pos..buf.len())) else {
-            break;
-        };
-        let start = memrchr(b'\n', &buf[..hit.start()]).map_or(0, |i| i + 1);
-        let line_end = memchr(b'\n', &buf[hit.start()..]).map_or(buf.len(), |i| hit.start() + i);
+        let Some(hit) = ac.find(buf, pos) else { break };
+        let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
+        let line_end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
         pos = line_end + 1;
         let line = &buf[start..line_end];
         match serde_json::from_slice::<Entry<'_>>(line) {

@@ -3,7 +3,6 @@
 use super::message::Severity;
 use super::{candidates, Decoder, EntryFields};
 use crate::model::ConnectionEvent;
-use aho_corasick::Input;
 use memchr::{memchr, memchr_iter, memmem, memrchr};
 
 /// Counts lines and entries (lines not continuing the entry before) in `buf`.
@@ -32,11 +31,9 @@ pub(crate) fn decode(
     let ac = candidates();
     let mut pos = 0;
     while pos < buf.len() {
-        let Some(hit) = ac.find(Input::new(buf).span(pos..buf.len())) else {
-            break;
-        };
-        let start = memrchr(b'\n', &buf[..hit.start()]).map_or(0, |i| i + 1);
-        let line_end = memchr(b'\n', &buf[hit.start()..]).map_or(buf.len(), |i| hit.start() + i);
+        let Some(hit) = ac.find(buf, pos) else { break };
+        let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
+        let line_end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
         pos = line_end + 1;
         let mut line = &buf[start..line_end];
         if line.first() == Some(&b'\t') {
