@@ -164,7 +164,10 @@ fn beginning_replay_hands_over_without_loss_or_doubles() {
     finish(&f, PRE + 3000);
     let g = f.c.lock().unwrap();
     let (at, bytes) = g.caught_up().expect("CaughtUp sent");
-    assert_eq!(at, bytes, "CaughtUp counts exactly the bytes sent before it");
+    assert_eq!(
+        at, bytes,
+        "CaughtUp counts exactly the bytes sent before it"
+    );
     assert!(bytes >= size, "replay covered the pre-existing content");
     assert!(g.progress_count() >= 3, "progress during replay");
 }
@@ -213,7 +216,44 @@ fn wakeups_come_from_inotify_not_the_watchdog() {
         std::thread::sleep(Duration::from_millis(5));
     }
     lat.sort();
-    eprintln!("append-to-delivery latency: median {:?}, max {:?}", lat[20], lat[39]);
+    eprintln!(
+        "append-to-delivery latency: median {:?}, max {:?}",
+        lat[20], lat[39]
+    );
     // With a 30 s watchdog, arriving at all within the 20 s test timeout proves the wake-up path.
     finish(&f, 40);
+}
+
+#[test]
+fn watchdog_alone_survives_rotation_when_notify_events_are_missed() {
+    let (f, tx) = fixture(|_| {});
+    let w = Writer::start(&f.path, 0, 2000, PACE);
+    let opts = FollowOptions {
+        use_notify: false,
+        poll_interval: Duration::from_millis(20),
+        ..FollowOptions::default()
+    };
+    follow(&f, tx, opts);
+    w.wait_written(700);
+    fs::rename(&f.path, with_suffix(&f.path, ".1")).unwrap();
+    std::thread::sleep(Duration::from_millis(15));
+    w.reopen(&f.path);
+    w.wait_written(1400);
+    {
+        let _paused = w.pause();
+        let n = w.written();
+        wait_until(&f.c, "lines before truncate", |c| c.lines >= n);
+        OpenOptions::new()
+            .write(true)
+            .open(&f.path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+    w.join();
+    finish(&f, 2000);
+    assert_eq!(
+        f.c.lock().unwrap().switches(),
+        vec![SwitchReason::Replaced, SwitchReason::Truncated]
+    );
 }

@@ -121,7 +121,8 @@ fn load(path: &Path, settings: &mut Settings, depth: u32) -> bool {
 /// PostgreSQL boolean: on/true/yes/1 (and unambiguous prefixes).
 pub fn is_on(v: &str) -> bool {
     let v = v.trim().to_ascii_lowercase();
-    matches!(v.as_str(), "on" | "1") || (!v.is_empty() && ("true".starts_with(&v) || "yes".starts_with(&v)))
+    matches!(v.as_str(), "on" | "1")
+        || (!v.is_empty() && ("true".starts_with(&v) || "yes".starts_with(&v)))
 }
 
 #[cfg(test)]
@@ -166,7 +167,11 @@ broken = 'unterminated
             "log_directory = 'a'\ninclude 'extra.conf'\ninclude_if_exists 'missing.conf'\ninclude_dir 'conf.d'\nlog_timezone = 'UTC'\n",
         )
         .unwrap();
-        fs::write(d.path().join("extra.conf"), "log_directory = 'b'\nlog_timezone = 'X'\n").unwrap();
+        fs::write(
+            d.path().join("extra.conf"),
+            "log_directory = 'b'\nlog_timezone = 'X'\n",
+        )
+        .unwrap();
         fs::write(d.path().join("conf.d/01.conf"), "log_filename = 'one'\n").unwrap();
         fs::write(d.path().join("conf.d/02.conf"), "log_filename = 'two'\n").unwrap();
         fs::write(d.path().join("conf.d/03.txt"), "log_filename = 'ignored'\n").unwrap();

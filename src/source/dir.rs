@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use super::error::describe_io_error;
 use super::follow::{drain, Closed, Out, Replay, Waker};
 use super::tail::{Change, Tail};
-use super::{glob, FollowOptions, SourceError, SourceId, SourceMsg, SourceSpec, Start, SwitchReason};
+use super::{
+    glob, FollowOptions, SourceError, SourceId, SourceMsg, SourceSpec, Start, SwitchReason,
+};
 
 /// Which log format family a directory source follows (one per source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -187,7 +189,9 @@ fn list(spec: &DirSpec, re: &Regex) -> std::io::Result<Vec<Entry>> {
         if !re.is_match(name) {
             continue;
         }
-        let Ok(m) = fs::metadata(e.path()) else { continue };
+        let Ok(m) = fs::metadata(e.path()) else {
+            continue;
+        };
         if !m.is_file() {
             continue;
         }
@@ -225,13 +229,13 @@ pub async fn follow_dir(
         sentinel: spec.dir.join(".pgconn-top-wakeup"),
         spec,
         re,
+        waker: Waker::new(opts.use_notify),
         opts,
         tail: None,
         left: HashMap::new(),
         switch_since: None,
         last_list: None,
         replay: Replay::finished(),
-        waker: Waker::new(),
     };
     let _ = d.run().await;
 }
@@ -313,7 +317,10 @@ impl DirFollower {
         let replay_current = self.opts.start == Start::Beginning
             && cur_entry.as_ref().is_some_and(|e| e.mtime >= since);
         let total: u64 = replay.iter().map(|e| e.size).sum::<u64>()
-            + cur_entry.as_ref().filter(|_| replay_current).map_or(0, |e| e.size);
+            + cur_entry
+                .as_ref()
+                .filter(|_| replay_current)
+                .map_or(0, |e| e.size);
         self.replay = Replay::new(total, self.opts.progress_every);
         let mut reason = SwitchReason::Opened;
         for e in replay {
@@ -328,7 +335,11 @@ impl DirFollower {
             }
             self.left.insert(e.path.clone(), (t.ident(), t.pos()));
         }
-        let start = if replay_current { Start::Beginning } else { Start::End };
+        let start = if replay_current {
+            Start::Beginning
+        } else {
+            Start::End
+        };
         match Tail::open(&current, start) {
             Ok((t, _)) => {
                 self.out.switched(&current, reason).await?;
@@ -372,7 +383,7 @@ impl DirFollower {
         }
         let due = self
             .last_list
-            .is_none_or(|t| t.elapsed() >= Duration::from_millis(50));
+            .map_or(true, |t| t.elapsed() >= Duration::from_millis(50));
         if !due {
             return Ok(());
         }
@@ -415,7 +426,9 @@ impl DirFollower {
             self.left.insert(old.path.clone(), (old.ident(), old.pos()));
         }
         self.switch_since = None;
-        self.out.switched(&next.path, SwitchReason::NextFile).await?;
+        self.out
+            .switched(&next.path, SwitchReason::NextFile)
+            .await?;
         self.rewatch().await;
         let t = self.tail.as_mut().expect("just opened");
         drain(t, &mut self.out, &mut self.replay, true).await?;
@@ -491,6 +504,9 @@ mod tests {
         .unwrap();
         let mut s = DirSpec::new(d.path().join("log"), Format::Csv);
         s.data_dir = Some(d.path().to_path_buf());
-        assert_eq!(current_logfile(&s), Some(d.path().join("log/postgresql-1.csv")));
+        assert_eq!(
+            current_logfile(&s),
+            Some(d.path().join("log/postgresql-1.csv"))
+        );
     }
 }

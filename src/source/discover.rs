@@ -61,7 +61,10 @@ pub fn discover_in(env: &DiscoverEnv) -> Result<Discovery, SourceError> {
     let mut fallback: Option<Discovery> = None;
     let pms = postmasters(&env.proc_root);
     if pms.is_empty() {
-        tried.push(format!("{} (no running postmaster)", env.proc_root.display()));
+        tried.push(format!(
+            "{} (no running postmaster)",
+            env.proc_root.display()
+        ));
     }
     for pm in &pms {
         let (mut d, s) = from_cluster(&pm.data_dir, pm.config_file.as_deref(), &pm.overrides);
@@ -71,10 +74,7 @@ pub fn discover_in(env: &DiscoverEnv) -> Result<Discovery, SourceError> {
             d.tried = tried;
             return Ok(d);
         }
-        tried.push(format!(
-            "postmaster {} (log location not readable)",
-            pm.pid
-        ));
+        tried.push(format!("postmaster {} (log location not readable)", pm.pid));
         fallback.get_or_insert(d);
     }
     match &env.pgdata {
@@ -232,7 +232,11 @@ fn from_cluster(
     let kinds: Vec<&str> = dest.split(',').map(str::trim).collect();
     let format = [Format::Stderr, Format::Csv, Format::Json]
         .into_iter()
-        .find(|f| kinds.iter().any(|k| k.eq_ignore_ascii_case(f.destination())))
+        .find(|f| {
+            kinds
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(f.destination()))
+        })
         .unwrap_or(Format::Stderr);
     let d = Discovery {
         sources: Vec::new(),
@@ -248,8 +252,13 @@ fn from_cluster(
 /// Where a cluster's log goes: the collector's directory, or the file its stderr points to.
 fn cluster_sources(d: &Discovery, s: &Settings, stderr: Option<&PathBuf>) -> Vec<SourceSpec> {
     let data = d.data_directory.clone().unwrap_or_default();
-    let dest = s.get("log_destination").map_or("stderr", String::as_str).to_ascii_lowercase();
-    let to_files = ["stderr", "csvlog", "jsonlog"].iter().any(|k| dest.contains(k));
+    let dest = s
+        .get("log_destination")
+        .map_or("stderr", String::as_str)
+        .to_ascii_lowercase();
+    let to_files = ["stderr", "csvlog", "jsonlog"]
+        .iter()
+        .any(|k| dest.contains(k));
     if !to_files {
         return Vec::new();
     }
@@ -284,7 +293,7 @@ fn newest_debian_log(dir: &Path) -> std::io::Result<Option<PathBuf>> {
         }
         let Ok(m) = e.metadata() else { continue };
         let t = m.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-        if m.is_file() && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
+        if m.is_file() && best.as_ref().map_or(true, |(bt, _)| t > *bt) {
             best = Some((t, e.path()));
         }
     }

@@ -83,7 +83,12 @@ fn debian_postmaster_with_stderr_redirected_to_a_file() {
     );
     let log = f.write("var/log/postgresql/postgresql-15-main.log", "x\n");
     // A child process (renamed argv) must not be taken for the postmaster.
-    f.process(99, &["postgres: 15/main: checkpointer "], Path::new("/"), None);
+    f.process(
+        99,
+        &["postgres: 15/main: checkpointer "],
+        Path::new("/"),
+        None,
+    );
     f.process(
         100,
         &[
@@ -152,18 +157,29 @@ fn pgdata_then_var_log_fallbacks() {
         })]
     );
     // Collector off: $PGDATA alone cannot tell where stderr goes; fall back to /var/log/postgresql.
-    f.write("pgdata/postgresql.conf", "logging_collector = off\nlog_line_prefix='%t '\n");
+    f.write(
+        "pgdata/postgresql.conf",
+        "logging_collector = off\nlog_line_prefix='%t '\n",
+    );
     let old = f.write("var/log/postgresql/postgresql-14-main.log", "");
     let new = f.write("var/log/postgresql/postgresql-15-main.log", "");
     let t = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    fs::File::options().write(true).open(&old).unwrap().set_modified(t).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
     f.write("var/log/postgresql/postgresql-15-main.log.1", "");
     let d = discover_in(&env).unwrap();
     assert_eq!(d.sources, vec![SourceSpec::File(new.clone())]);
     assert_eq!(d.log_line_prefix.as_deref(), Some("%t "));
     assert_eq!(d.tried.len(), 3, "{:?}", d.tried);
     // Without $PGDATA, the prefix comes from /etc/postgresql/15/main.
-    f.write("etc/postgresql/15/main/postgresql.conf", "log_line_prefix = '%m [%p] '\n");
+    f.write(
+        "etc/postgresql/15/main/postgresql.conf",
+        "log_line_prefix = '%m [%p] '\n",
+    );
     let d = discover_in(&f.env(None)).unwrap();
     assert_eq!(d.sources, vec![SourceSpec::File(new)]);
     assert_eq!(d.log_line_prefix.as_deref(), Some("%m [%p] "));

@@ -75,7 +75,10 @@ mod tests {
         let s = describe_io_error(p, &io::Error::other("boom"));
         assert!(s.starts_with("cannot read /tmp/nope.log: boom;"));
         let s = SourceError::NoLogFound {
-            tried: vec!["/proc (no running postmaster)".into(), "$PGDATA (unset)".into()],
+            tried: vec![
+                "/proc (no running postmaster)".into(),
+                "$PGDATA (unset)".into(),
+            ],
         }
         .to_string();
         assert_eq!(

@@ -95,14 +95,17 @@ impl Out {
 
 /// Wake-ups from inotify (through linemux), or a timeout.
 pub(crate) struct Waker {
+    enabled: bool,
     events: Option<MuxedEvents>,
     paths: Vec<PathBuf>,
     failed_at: Option<Instant>,
 }
 
 impl Waker {
-    pub fn new() -> Self {
+    /// A waker; with `enabled` false it only sleeps (watchdog-only following).
+    pub fn new(enabled: bool) -> Self {
         Waker {
+            enabled,
             events: None,
             paths: Vec::new(),
             failed_at: None,
@@ -112,8 +115,11 @@ impl Waker {
     /// Replaces the watched set (a fresh inotify instance, so a replaced file's new inode is watched).
     /// A path that does not exist makes linemux watch its parent directory instead.
     pub async fn watch(&mut self, paths: &[PathBuf]) {
-        self.paths = paths.to_vec();
         self.events = None;
+        if !self.enabled {
+            return;
+        }
+        self.paths = paths.to_vec();
         let Ok(mut ev) = MuxedEvents::new() else {
             self.failed_at = Some(Instant::now());
             return;
@@ -135,7 +141,7 @@ impl Waker {
             && !self.paths.is_empty()
             && self
                 .failed_at
-                .is_none_or(|t| t.elapsed() > Duration::from_secs(1))
+                .map_or(true, |t| t.elapsed() > Duration::from_secs(1))
         {
             let paths = std::mem::take(&mut self.paths);
             self.watch(&paths).await;
@@ -243,12 +249,12 @@ pub async fn follow_file(
     let mut f = FileFollower {
         out: Out::new(id, tx),
         path,
+        waker: Waker::new(opts.use_notify),
         opts,
         tail: None,
         replay: Replay::finished(),
         replaced_since: None,
         gone_reported: false,
-        waker: Waker::new(),
     };
     let _ = f.run().await;
 }
@@ -300,7 +306,9 @@ impl FileFollower {
             match Tail::open(&self.path, Start::Beginning) {
                 Ok((tail, _)) => {
                     self.tail = Some(tail);
-                    self.out.switched(&self.path, SwitchReason::Appeared).await?;
+                    self.out
+                        .switched(&self.path, SwitchReason::Appeared)
+                        .await?;
                     self.waker.watch(std::slice::from_ref(&self.path)).await;
                     return self.read_and_maybe_switch().await;
                 }
@@ -363,7 +371,9 @@ impl FileFollower {
         }
         self.replaced_since = None;
         self.gone_reported = false;
-        self.out.switched(&self.path, SwitchReason::Replaced).await?;
+        self.out
+            .switched(&self.path, SwitchReason::Replaced)
+            .await?;
         self.waker.watch(std::slice::from_ref(&self.path)).await;
         let tail = self.tail.as_mut().expect("open tail");
         drain(tail, &mut self.out, &mut self.replay, true).await

@@ -121,7 +121,13 @@ mod tests {
         let got = expand(&pat).unwrap();
         let names: Vec<_> = got
             .iter()
-            .map(|p| p.strip_prefix(d.path()).unwrap().to_str().unwrap().to_string())
+            .map(|p| {
+                p.strip_prefix(d.path())
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, ["a/x.log", "a/y.log", "b/z.log"]);
         assert!(expand(&format!("{}/nope*/x", d.path().display()))

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use dir::{expand_paths, DirSpec, Format};
+pub use dir::{expand_paths, follow_dir, DirSpec, Format};
 pub use discover::{discover, discover_in, DiscoverEnv, Discovery};
 pub use error::{describe_io_error, SourceError};
 pub use follow::follow_file;
@@ -93,6 +93,8 @@ pub struct FollowOptions {
     pub replay_window: Duration,
     /// Send a `Progress` message at most every this many bytes during replay.
     pub progress_every: u64,
+    /// Use inotify (through linemux) for fast wake-ups; if false only the watchdog polls (tests, odd filesystems).
+    pub use_notify: bool,
 }
 
 impl Default for FollowOptions {
@@ -104,6 +106,7 @@ impl Default for FollowOptions {
             rotate_grace: Duration::from_secs(3),
             replay_window: Duration::from_secs(24 * 3600),
             progress_every: 16 << 20,
+            use_notify: true,
         }
     }
 }

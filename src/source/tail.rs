@@ -92,7 +92,10 @@ impl Tail {
     pub fn read_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
         let mut buf = std::mem::take(&mut self.pending);
         let old_len = buf.len();
-        let n = match (&mut self.file).take(MAX_BATCH as u64).read_to_end(&mut buf) {
+        let n = match (&mut self.file)
+            .take(MAX_BATCH as u64)
+            .read_to_end(&mut buf)
+        {
             Ok(n) => n,
             Err(e) => {
                 buf.truncate(old_len);
@@ -156,9 +159,7 @@ impl Tail {
             match self.file.read_exact_at(&mut now, 0) {
                 Ok(()) if now == self.head => {}
                 Ok(()) => return Ok(Change::Truncated),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Ok(Change::Truncated)
-                }
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Change::Truncated),
                 Err(e) => return Err(e),
             }
         }

@@ -178,7 +178,10 @@ impl Collected {
 }
 
 /// Spawns a task collecting messages from `rx`.
-pub fn collect(rt: &tokio::runtime::Runtime, mut rx: mpsc::Receiver<SourceMsg>) -> Arc<Mutex<Collected>> {
+pub fn collect(
+    rt: &tokio::runtime::Runtime,
+    mut rx: mpsc::Receiver<SourceMsg>,
+) -> Arc<Mutex<Collected>> {
     let c = Arc::new(Mutex::new(Collected::default()));
     let c2 = c.clone();
     rt.spawn(async move {
@@ -235,7 +238,11 @@ pub fn assert_exact(c: &Arc<Mutex<Collected>>, expected: &[u8]) {
     if g.bytes != expected {
         let got: Vec<&[u8]> = g.bytes.split(|&b| b == b'\n').collect();
         let want: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-        let i = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
+        let i = got
+            .iter()
+            .zip(&want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
         panic!(
             "lines differ at index {i} (got {} lines, want {}): got {:?}, want {:?}; others: {:?}",
             got.len() - 1,
