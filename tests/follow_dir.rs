@@ -32,6 +32,19 @@ fn spec(dir: &Path) -> DirSpec {
 
 #[test]
 fn replays_recent_files_then_moves_to_each_new_file() {
+    replay_then_new_files(FollowOptions::default());
+}
+
+#[test]
+fn new_files_are_found_by_the_watchdog_alone() {
+    replay_then_new_files(FollowOptions {
+        use_notify: false,
+        poll_interval: Duration::from_millis(20),
+        ..FollowOptions::default()
+    });
+}
+
+fn replay_then_new_files(opts: FollowOptions) {
     let d = tempfile::tempdir().unwrap();
     let name = |h: u32| {
         d.path()
@@ -52,7 +65,7 @@ fn replays_recent_files_then_moves_to_each_new_file() {
     let rt = runtime();
     let (tx, rx) = mpsc::channel(64);
     let c = collect(&rt, rx);
-    rt.spawn(follow_dir(0, spec(d.path()), FollowOptions::default(), tx));
+    rt.spawn(follow_dir(0, spec(d.path()), opts, tx));
     for (i, at) in [800u64, 1600, 2400].into_iter().enumerate() {
         w.wait_written(at);
         w.reopen(&name(i as u32 + 2)); // the collector starts a new file

@@ -235,6 +235,7 @@ pub async fn follow_dir(
         left: HashMap::new(),
         switch_since: None,
         last_list: None,
+        dir_changed: false,
         replay: Replay::finished(),
     };
     let _ = d.run().await;
@@ -251,6 +252,8 @@ struct DirFollower {
     left: HashMap<PathBuf, ((u64, u64), u64)>,
     switch_since: Option<Instant>,
     last_list: Option<Instant>,
+    /// A wake-up looked like a file being created/removed/renamed.
+    dir_changed: bool,
     replay: Replay,
     waker: Waker,
 }
@@ -268,7 +271,9 @@ impl DirFollower {
             } else {
                 self.opts.poll_interval
             };
-            self.waker.wait(t).await;
+            if !self.dir_changed {
+                self.dir_changed = self.waker.wait(t).await;
+            }
         }
     }
 
@@ -381,12 +386,16 @@ impl DirFollower {
             }
             drain(t, &mut self.out, &mut self.replay, true).await?;
         }
-        let due = self
-            .last_list
-            .map_or(true, |t| t.elapsed() >= Duration::from_millis(50));
+        // Listing is cheap but not free: on file-creation events, during a pending switch, or per watchdog period.
+        let due = self.dir_changed
+            || self.switch_since.is_some()
+            || self
+                .last_list
+                .map_or(true, |t| t.elapsed() >= self.opts.poll_interval);
         if !due {
             return Ok(());
         }
+        self.dir_changed = false;
         let Some(entries) = self.list_or_status().await? else {
             return Ok(());
         };
@@ -432,81 +441,11 @@ impl DirFollower {
         self.rewatch().await;
         let t = self.tail.as_mut().expect("just opened");
         drain(t, &mut self.out, &mut self.replay, true).await?;
-        self.last_list = None; // look again at once: more files may be waiting
+        self.dir_changed = true; // look again at once: more files may be waiting
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_regex_by_family_and_pattern() {
-        let mut s = DirSpec::new("/x", Format::Stderr);
-        let re = s.name_regex();
-        assert!(re.is_match("postgresql-15-main.log"));
-        assert!(re.is_match("postgresql-2024-01-01_000000"));
-        assert!(!re.is_match("postgresql-15-main.log.1"));
-        assert!(!re.is_match("postgresql-2024.csv"));
-        s.filename_pattern = Some("postgresql-%Y-%m-%d_%H%M%S.log".into());
-        let re = s.name_regex();
-        assert!(re.is_match("postgresql-2024-01-31_235959.log"));
-        assert!(!re.is_match("postgresql-2024-01-31_235959.csv"));
-        s.format = Format::Csv;
-        assert!(s.name_regex().is_match("postgresql-2024-01-31_235959.csv"));
-        s.format = Format::Json;
-        s.filename_pattern = Some("pg-%a".into());
-        assert!(s.name_regex().is_match("pg-Mon.json"));
-        assert_eq!(Format::from_hint(".CSV"), Some(Format::Csv));
-        assert_eq!(Format::from_hint("jsonlog"), Some(Format::Json));
-        assert_eq!(Format::from_hint("xml"), None);
-    }
-
-    #[test]
-    fn expand_paths_kinds() {
-        let d = tempfile::tempdir().unwrap();
-        fs::write(d.path().join("a.log"), b"").unwrap();
-        fs::write(d.path().join("b.log"), b"").unwrap();
-        let glob = format!("{}/*.log", d.path().display());
-        let missing = d.path().join("later.log");
-        let args = vec![
-            PathBuf::from("-"),
-            PathBuf::from(&glob),
-            d.path().to_path_buf(),
-            missing.clone(),
-            PathBuf::from("-"),
-        ];
-        let specs = expand_paths(&args, Format::Csv).unwrap();
-        assert_eq!(
-            specs,
-            vec![
-                SourceSpec::Stdin,
-                SourceSpec::File(d.path().join("a.log")),
-                SourceSpec::File(d.path().join("b.log")),
-                SourceSpec::Dir(DirSpec::new(d.path(), Format::Csv)),
-                SourceSpec::File(missing),
-            ]
-        );
-        let err = expand_paths(&[format!("{}/*.nope", d.path().display())], Format::Stderr)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("no file matches "), "{err}");
-    }
-
-    #[test]
-    fn current_logfiles_is_read() {
-        let d = tempfile::tempdir().unwrap();
-        fs::write(
-            d.path().join("current_logfiles"),
-            "stderr log/postgresql-1.log\ncsvlog log/postgresql-1.csv\n",
-        )
-        .unwrap();
-        let mut s = DirSpec::new(d.path().join("log"), Format::Csv);
-        s.data_dir = Some(d.path().to_path_buf());
-        assert_eq!(
-            current_logfile(&s),
-            Some(d.path().join("log/postgresql-1.csv"))
-        );
-    }
-}
+#[path = "dir_tests.rs"]
+mod tests;

@@ -136,7 +136,8 @@ impl Waker {
     }
 
     /// Waits for a file event or `timeout`, whichever comes first; then swallows events already queued.
-    pub async fn wait(&mut self, timeout: Duration) {
+    /// Returns true if an event looked like a file being created, removed or renamed.
+    pub async fn wait(&mut self, timeout: Duration) -> bool {
         if self.events.is_none()
             && !self.paths.is_empty()
             && self
@@ -148,23 +149,39 @@ impl Waker {
         }
         let Some(ev) = self.events.as_mut() else {
             tokio::time::sleep(timeout).await;
-            return;
+            return false;
         };
+        // `notify` is not a direct dependency, so event kinds are judged by their methods and names.
+        macro_rules! structural {
+            ($e:expr) => {
+                $e.kind.is_create()
+                    || $e.kind.is_remove()
+                    || format!("{:?}", $e.kind).contains("Name")
+            };
+        }
+        let mut seen = false;
         let ok = tokio::select! {
-            r = ev.next_event() => matches!(r, Ok(Some(_))),
+            r = ev.next_event() => match r {
+                Ok(Some(e)) => {
+                    seen |= structural!(e);
+                    true
+                }
+                _ => false,
+            },
             _ = tokio::time::sleep(timeout) => true,
         };
         if !ok {
             self.events = None;
             self.failed_at = Some(Instant::now());
-            return;
+            return true;
         }
         for _ in 0..1024 {
             match tokio::time::timeout(Duration::ZERO, ev.next_event()).await {
-                Ok(Ok(Some(_))) => {}
+                Ok(Ok(Some(e))) => seen |= structural!(e),
                 _ => break,
             }
         }
+        seen
     }
 }
 
