@@ -9,5 +9,6 @@ pub mod model;
 pub mod parse;
 pub mod report;
 pub mod sanitize;
+pub mod source;
 pub mod store;
 pub mod synth;

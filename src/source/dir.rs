@@ -1,0 +1,451 @@
+//! Follows a PostgreSQL `log_directory`: replays recent files, follows the newest, moves on to each new file.
+//! Also turns CLI path arguments (files, globs, directories, `-`) into [`SourceSpec`]s.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use regex::Regex;
+use tokio::sync::mpsc;
+
+use super::error::describe_io_error;
+use super::follow::{drain, Closed, Out, Replay, Waker};
+use super::tail::{Change, Tail};
+use super::{
+    glob, FollowOptions, SourceError, SourceId, SourceMsg, SourceSpec, Start, SwitchReason,
+};
+
+/// Which log format family a directory source follows (one per source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `log_destination = stderr`: `.log` files (or no extension).
+    #[default]
+    Stderr,
+    /// `csvlog`: `.csv` files.
+    Csv,
+    /// `jsonlog`: `.json` files.
+    Json,
+}
+
+impl Format {
+    /// Parses a hint: `log`/`stderr`, `csv`/`csvlog`, `json`/`jsonlog` (case-insensitive, leading '.' allowed).
+    pub fn from_hint(hint: &str) -> Option<Format> {
+        match hint.trim_start_matches('.').to_ascii_lowercase().as_str() {
+            "log" | "stderr" | "txt" => Some(Format::Stderr),
+            "csv" | "csvlog" => Some(Format::Csv),
+            "json" | "jsonlog" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// The file extension PostgreSQL uses for this family.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Stderr => "log",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    /// The name used in `log_destination` and `current_logfiles`.
+    pub fn destination(self) -> &'static str {
+        match self {
+            Format::Stderr => "stderr",
+            Format::Csv => "csvlog",
+            Format::Json => "jsonlog",
+        }
+    }
+}
+
+/// A log directory to follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirSpec {
+    /// The directory.
+    pub dir: PathBuf,
+    /// `log_filename` (strftime pattern), if known; else `postgresql-*` names are matched.
+    pub filename_pattern: Option<String>,
+    /// The one format family followed.
+    pub format: Format,
+    /// The data directory, whose `current_logfiles` names the collector's current file.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DirSpec {
+    /// A directory with the default file name pattern.
+    pub fn new(dir: impl Into<PathBuf>, format: Format) -> Self {
+        DirSpec {
+            dir: dir.into(),
+            filename_pattern: None,
+            format,
+            data_dir: None,
+        }
+    }
+
+    /// The regex a file name must match.
+    pub fn name_regex(&self) -> Regex {
+        let ext = self.format.extension();
+        let re = match &self.filename_pattern {
+            None if self.format == Format::Stderr => {
+                r"^postgresql-.*\.log$|^postgresql-[^.]*$".to_string()
+            }
+            None => format!(r"^postgresql-.*\.{ext}$"),
+            Some(p) => {
+                let stem = p.strip_suffix(".log").unwrap_or(p);
+                let pat = match self.format {
+                    Format::Stderr => p.clone(),
+                    _ => format!("{stem}.{ext}"),
+                };
+                format!("^{}$", strftime_regex(&pat))
+            }
+        };
+        Regex::new(&re).expect("valid generated regex")
+    }
+}
+
+/// Converts a strftime pattern (as in `log_filename`) into regex source.
+pub fn strftime_regex(pat: &str) -> String {
+    let mut re = String::new();
+    let mut chars = pat.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            re.push_str(&regex::escape(&c.to_string()));
+            continue;
+        }
+        re.push_str(match chars.next() {
+            Some('Y') | Some('G') => r"\d{4}",
+            Some('y' | 'm' | 'd' | 'H' | 'M' | 'S' | 'I' | 'U' | 'W' | 'V' | 'C' | 'g') => r"\d{2}",
+            Some('j') => r"\d{3}",
+            Some('u' | 'w') => r"\d",
+            Some('e') => r"[ \d]\d",
+            Some('s') => r"\d+",
+            Some('a' | 'A' | 'b' | 'B' | 'h' | 'p' | 'Z') => r"[A-Za-z]+",
+            Some('z') => r"[+-]\d{4}",
+            Some('%') => "%",
+            _ => ".*?",
+        });
+    }
+    re
+}
+
+/// Turns CLI path arguments into source specs: `-` is stdin, a directory is a [`DirSpec`] with
+/// `format`, a glob expands to each file (or directory) it matches, anything else is a file path
+/// (which may appear later).
+pub fn expand_paths<P: AsRef<Path>>(
+    args: &[P],
+    format: Format,
+) -> Result<Vec<SourceSpec>, SourceError> {
+    let mut out = Vec::new();
+    for arg in args {
+        let path = arg.as_ref();
+        if path.as_os_str() == "-" {
+            if !out.contains(&SourceSpec::Stdin) {
+                out.push(SourceSpec::Stdin);
+            }
+            continue;
+        }
+        let globbed = match path.to_str() {
+            Some(s) if glob::is_glob(s) && !path.exists() => {
+                let found = glob::expand(s)?;
+                if found.is_empty() {
+                    return Err(SourceError::GlobNoMatch {
+                        pattern: s.to_string(),
+                    });
+                }
+                found
+            }
+            _ => vec![path.to_path_buf()],
+        };
+        for p in globbed {
+            let spec = if p.is_dir() {
+                SourceSpec::Dir(DirSpec::new(p, format))
+            } else {
+                SourceSpec::File(p)
+            };
+            if !out.contains(&spec) {
+                out.push(spec);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A matching file in the directory.
+#[derive(Debug, Clone)]
+struct Entry {
+    path: PathBuf,
+    mtime: SystemTime,
+    size: u64,
+    ident: (u64, u64),
+}
+
+fn list(spec: &DirSpec, re: &Regex) -> std::io::Result<Vec<Entry>> {
+    let mut v = Vec::new();
+    for e in fs::read_dir(&spec.dir)? {
+        let Ok(e) = e else { continue };
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !re.is_match(name) {
+            continue;
+        }
+        let Ok(m) = fs::metadata(e.path()) else {
+            continue;
+        };
+        if !m.is_file() {
+            continue;
+        }
+        v.push(Entry {
+            path: e.path(),
+            mtime: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            size: m.len(),
+            ident: (m.dev(), m.ino()),
+        });
+    }
+    v.sort_by(|a, b| (a.mtime, &a.path).cmp(&(b.mtime, &b.path)));
+    Ok(v)
+}
+
+/// The file `current_logfiles` names for this format family, if any.
+fn current_logfile(spec: &DirSpec) -> Option<PathBuf> {
+    let data = spec.data_dir.as_ref()?;
+    let text = fs::read_to_string(data.join("current_logfiles")).ok()?;
+    text.lines().find_map(|l| {
+        let (kind, file) = l.split_once(' ')?;
+        (kind == spec.format.destination()).then(|| data.join(file.trim()))
+    })
+}
+
+/// Follows the directory in `spec` until the receiver of `tx` is dropped.
+pub async fn follow_dir(
+    id: SourceId,
+    spec: DirSpec,
+    opts: FollowOptions,
+    tx: mpsc::Sender<SourceMsg>,
+) {
+    let re = spec.name_regex();
+    let mut d = DirFollower {
+        out: Out::new(id, tx),
+        sentinel: spec.dir.join(".pgconn-top-wakeup"),
+        spec,
+        re,
+        waker: Waker::new(opts.use_notify),
+        opts,
+        tail: None,
+        left: HashMap::new(),
+        switch_since: None,
+        last_list: None,
+        dir_changed: false,
+        replay: Replay::finished(),
+    };
+    let _ = d.run().await;
+}
+
+struct DirFollower {
+    out: Out,
+    spec: DirSpec,
+    re: Regex,
+    sentinel: PathBuf,
+    opts: FollowOptions,
+    tail: Option<Tail>,
+    /// Files already read (or skipped at start): path -> (ident, size then).
+    left: HashMap<PathBuf, ((u64, u64), u64)>,
+    switch_since: Option<Instant>,
+    last_list: Option<Instant>,
+    /// A wake-up looked like a file being created/removed/renamed.
+    dir_changed: bool,
+    replay: Replay,
+    waker: Waker,
+}
+
+impl DirFollower {
+    async fn run(&mut self) -> Result<(), Closed> {
+        self.start().await?;
+        loop {
+            self.step().await?;
+            if self.out.is_closed() {
+                return Err(Closed);
+            }
+            let t = if self.switch_since.is_some() {
+                Duration::from_millis(20)
+            } else {
+                self.opts.poll_interval
+            };
+            if !self.dir_changed {
+                self.dir_changed = self.waker.wait(t).await;
+            }
+        }
+    }
+
+    async fn rewatch(&mut self) {
+        let mut paths = vec![self.sentinel.clone()];
+        if let Some(t) = &self.tail {
+            paths.push(t.path.clone());
+        }
+        self.waker.watch(&paths).await;
+    }
+
+    async fn list_or_status(&mut self) -> Result<Option<Vec<Entry>>, Closed> {
+        self.last_list = Some(Instant::now());
+        match list(&self.spec, &self.re) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                let msg = describe_io_error(&self.spec.dir, &e);
+                self.out.status(msg).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn start(&mut self) -> Result<(), Closed> {
+        let entries = self.list_or_status().await?.unwrap_or_default();
+        let current = current_logfile(&self.spec)
+            .filter(|p| entries.iter().any(|e| &e.path == p))
+            .or_else(|| entries.last().map(|e| e.path.clone()));
+        let Some(current) = current else {
+            self.no_file_status().await?;
+            self.rewatch().await;
+            return self.out.caught_up(0).await;
+        };
+        let since = SystemTime::now()
+            .checked_sub(self.opts.replay_window)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut replay: Vec<Entry> = Vec::new();
+        for e in &entries {
+            if self.opts.start == Start::Beginning && e.mtime >= since && e.path != current {
+                replay.push(e.clone());
+            } else if e.path != current {
+                self.left.insert(e.path.clone(), (e.ident, e.size));
+            }
+        }
+        let cur_entry = entries.iter().find(|e| e.path == current).cloned();
+        let replay_current = self.opts.start == Start::Beginning
+            && cur_entry.as_ref().is_some_and(|e| e.mtime >= since);
+        let total: u64 = replay.iter().map(|e| e.size).sum::<u64>()
+            + cur_entry
+                .as_ref()
+                .filter(|_| replay_current)
+                .map_or(0, |e| e.size);
+        self.replay = Replay::new(total, self.opts.progress_every);
+        let mut reason = SwitchReason::Opened;
+        for e in replay {
+            let Ok((mut t, _)) = Tail::open(&e.path, Start::Beginning) else {
+                continue;
+            };
+            self.out.switched(&e.path, reason).await?;
+            reason = SwitchReason::NextFile;
+            drain(&mut t, &mut self.out, &mut self.replay, false).await?;
+            if let Some(p) = t.take_partial() {
+                self.out.lines(p).await?;
+            }
+            self.left.insert(e.path.clone(), (t.ident(), t.pos()));
+        }
+        let start = if replay_current {
+            Start::Beginning
+        } else {
+            Start::End
+        };
+        match Tail::open(&current, start) {
+            Ok((t, _)) => {
+                self.out.switched(&current, reason).await?;
+                self.tail = Some(t);
+            }
+            Err(e) => self.out.status(describe_io_error(&current, &e)).await?,
+        }
+        self.rewatch().await;
+        if let Some(t) = self.tail.as_mut() {
+            drain(t, &mut self.out, &mut self.replay, true).await?;
+        }
+        if !self.replay.caught_up {
+            self.replay.caught_up = true;
+            self.out.caught_up(self.replay.sent).await?;
+        }
+        Ok(())
+    }
+
+    async fn no_file_status(&mut self) -> Result<(), Closed> {
+        let what = match &self.spec.filename_pattern {
+            Some(p) => format!("matching {p}"),
+            None => format!("named postgresql-*.{}", self.spec.format.extension()),
+        };
+        self.out
+            .status(format!(
+                "no log file {what} in {} yet; waiting for PostgreSQL to create one (is logging_collector on?)",
+                self.spec.dir.display()
+            ))
+            .await
+    }
+
+    async fn step(&mut self) -> Result<(), Closed> {
+        if let Some(t) = self.tail.as_mut() {
+            if let Ok(Change::Truncated) = t.check() {
+                if t.restart().is_ok() {
+                    let p = t.path.clone();
+                    self.out.switched(&p, SwitchReason::Truncated).await?;
+                }
+            }
+            drain(t, &mut self.out, &mut self.replay, true).await?;
+        }
+        // Listing is cheap but not free: on file-creation events, during a pending switch, or per watchdog period.
+        let due = self.dir_changed
+            || self.switch_since.is_some()
+            || self
+                .last_list
+                .map_or(true, |t| t.elapsed() >= self.opts.poll_interval);
+        if !due {
+            return Ok(());
+        }
+        self.dir_changed = false;
+        let Some(entries) = self.list_or_status().await? else {
+            return Ok(());
+        };
+        let next = entries.into_iter().find(|e| {
+            let is_current = self
+                .tail
+                .as_ref()
+                .is_some_and(|t| t.path == e.path && t.ident() == e.ident);
+            let done = self
+                .left
+                .get(&e.path)
+                .is_some_and(|&(ident, size)| ident == e.ident && e.size >= size);
+            !is_current && !done
+        });
+        let Some(next) = next else {
+            self.switch_since = None;
+            if self.tail.is_none() {
+                self.no_file_status().await?;
+            }
+            return Ok(());
+        };
+        let since = *self.switch_since.get_or_insert_with(Instant::now);
+        if let Some(t) = &self.tail {
+            let quiet = t.last_growth.elapsed() >= self.opts.rotate_quiet && t.pending.is_empty();
+            if !quiet && since.elapsed() < self.opts.rotate_grace {
+                return Ok(());
+            }
+        }
+        let (new, _) = match Tail::open(&next.path, Start::Beginning) {
+            Ok(t) => t,
+            Err(e) => return self.out.status(describe_io_error(&next.path, &e)).await,
+        };
+        if let Some(mut old) = self.tail.replace(new) {
+            if let Some(p) = old.take_partial() {
+                self.out.lines(p).await?;
+            }
+            self.left.insert(old.path.clone(), (old.ident(), old.pos()));
+        }
+        self.switch_since = None;
+        self.out
+            .switched(&next.path, SwitchReason::NextFile)
+            .await?;
+        self.rewatch().await;
+        let t = self.tail.as_mut().expect("just opened");
+        drain(t, &mut self.out, &mut self.replay, true).await?;
+        self.dir_changed = true; // look again at once: more files may be waiting
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "dir_tests.rs"]
+mod tests;

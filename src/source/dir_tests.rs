@@ -1,0 +1,71 @@
+//! Unit tests of directory sources: name patterns, path expansion, current_logfiles.
+use super::*;
+
+#[test]
+fn name_regex_by_family_and_pattern() {
+    let mut s = DirSpec::new("/x", Format::Stderr);
+    let re = s.name_regex();
+    assert!(re.is_match("postgresql-15-main.log"));
+    assert!(re.is_match("postgresql-2024-01-01_000000"));
+    assert!(!re.is_match("postgresql-15-main.log.1"));
+    assert!(!re.is_match("postgresql-2024.csv"));
+    s.filename_pattern = Some("postgresql-%Y-%m-%d_%H%M%S.log".into());
+    let re = s.name_regex();
+    assert!(re.is_match("postgresql-2024-01-31_235959.log"));
+    assert!(!re.is_match("postgresql-2024-01-31_235959.csv"));
+    s.format = Format::Csv;
+    assert!(s.name_regex().is_match("postgresql-2024-01-31_235959.csv"));
+    s.format = Format::Json;
+    s.filename_pattern = Some("pg-%a".into());
+    assert!(s.name_regex().is_match("pg-Mon.json"));
+    assert_eq!(Format::from_hint(".CSV"), Some(Format::Csv));
+    assert_eq!(Format::from_hint("jsonlog"), Some(Format::Json));
+    assert_eq!(Format::from_hint("xml"), None);
+}
+
+#[test]
+fn expand_paths_kinds() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("a.log"), b"").unwrap();
+    fs::write(d.path().join("b.log"), b"").unwrap();
+    let glob = format!("{}/*.log", d.path().display());
+    let missing = d.path().join("later.log");
+    let args = vec![
+        PathBuf::from("-"),
+        PathBuf::from(&glob),
+        d.path().to_path_buf(),
+        missing.clone(),
+        PathBuf::from("-"),
+    ];
+    let specs = expand_paths(&args, Format::Csv).unwrap();
+    assert_eq!(
+        specs,
+        vec![
+            SourceSpec::Stdin,
+            SourceSpec::File(d.path().join("a.log")),
+            SourceSpec::File(d.path().join("b.log")),
+            SourceSpec::Dir(DirSpec::new(d.path(), Format::Csv)),
+            SourceSpec::File(missing),
+        ]
+    );
+    let err = expand_paths(&[format!("{}/*.nope", d.path().display())], Format::Stderr)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("no file matches "), "{err}");
+}
+
+#[test]
+fn current_logfiles_is_read() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(
+        d.path().join("current_logfiles"),
+        "stderr log/postgresql-1.log\ncsvlog log/postgresql-1.csv\n",
+    )
+    .unwrap();
+    let mut s = DirSpec::new(d.path().join("log"), Format::Csv);
+    s.data_dir = Some(d.path().to_path_buf());
+    assert_eq!(
+        current_logfile(&s),
+        Some(d.path().join("log/postgresql-1.csv"))
+    );
+}
