@@ -110,7 +110,8 @@ fn main() {
 
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/pgconn-top");
     if bin.exists() && Path::new("/usr/bin/time").exists() {
-        for p in [&path] {
+        {
+            let p = &path;
             let out = Command::new("/usr/bin/time")
                 .args(["-f", "%M %e"])
                 .arg(&bin)

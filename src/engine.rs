@@ -105,6 +105,11 @@ impl Engine {
         (self.sources.len() - 1) as u16
     }
 
+    /// Uses this `log_line_prefix` for stderr sources whose format is not yet known.
+    pub fn set_prefix(&mut self, prefix: &str) {
+        self.cfg.prefix = Some(prefix.to_string());
+    }
+
     /// The sources, by index.
     pub fn sources(&self) -> &[Source] {
         &self.sources

@@ -66,6 +66,21 @@ fn main() -> ExitCode {
     if cli.once {
         return run_once(&cli);
     }
+    if cli.stream {
+        let engine = Engine::new(cli.engine_config());
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("pgconn-top: cannot start the runtime: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return rt.block_on(pgconn_top::live::stream(cli, engine));
+    }
     if !std::io::stdout().is_terminal() {
         eprintln!("pgconn-top: standard output is not a terminal; use --once for a snapshot or --stream for an event feed");
         return ExitCode::from(2);
