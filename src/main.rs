@@ -56,21 +56,25 @@ fn run_once(cli: &Cli) -> ExitCode {
                 continue;
             }
             SourceSpec::File(p) => (p.display().to_string(), vec![p]),
-            SourceSpec::Dir(d) => match source::dir::replay_files(&d, std::time::Duration::from_secs(24 * 3600)) {
-                Ok(files) if !files.is_empty() => (d.dir.display().to_string(), files),
-                Ok(_) => {
-                    eprintln!("pgconn-top: no PostgreSQL log file in {}; name a log file or the server's log_directory", d.dir.display());
-                    return ExitCode::from(2);
+            SourceSpec::Dir(d) => {
+                match source::dir::replay_files(&d, std::time::Duration::from_secs(24 * 3600)) {
+                    Ok(files) if !files.is_empty() => (d.dir.display().to_string(), files),
+                    Ok(_) => {
+                        eprintln!("pgconn-top: no PostgreSQL log file in {}; name a log file or the server's log_directory", d.dir.display());
+                        return ExitCode::from(2);
+                    }
+                    Err(e) => {
+                        eprintln!("pgconn-top: {}", explain(&d.dir, &ReadError::Io(e)));
+                        return ExitCode::from(2);
+                    }
                 }
-                Err(e) => {
-                    eprintln!("pgconn-top: {}", explain(&d.dir, &ReadError::Io(e)));
-                    return ExitCode::from(2);
-                }
-            },
+            }
         };
         let id = engine.add_source(&label);
         for file in files {
-            let read = std::fs::File::open(&file).map_err(ReadError::Io).and_then(|f| engine.read_to_end(id, f));
+            let read = std::fs::File::open(&file)
+                .map_err(ReadError::Io)
+                .and_then(|f| engine.read_to_end(id, f));
             if let Err(e) = read {
                 eprintln!("pgconn-top: {}", explain(&file, &e));
                 return ExitCode::from(2);

@@ -454,7 +454,9 @@ mod tests;
 /// plus the newest, oldest first (the order the collector wrote them).
 pub fn replay_files(spec: &DirSpec, window: Duration) -> std::io::Result<Vec<PathBuf>> {
     let entries = list(spec, &spec.name_regex())?;
-    let since = SystemTime::now().checked_sub(window).unwrap_or(SystemTime::UNIX_EPOCH);
+    let since = SystemTime::now()
+        .checked_sub(window)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let newest = entries.last().map(|e| e.path.clone());
     Ok(entries
         .into_iter()
