@@ -104,7 +104,12 @@ fn main() {
             println!("{tool} -c: not available");
         } else {
             let t = median(times);
-            println!("{tool} -c (same messages): median {:.3} s = {:.0} MB/s; pgconn-top / {tool} = {:.2}", t, size_mb / t, t / m);
+            println!(
+                "{tool} -c (same messages): median {:.3} s = {:.0} MB/s; pgconn-top runs at {:.0}% of {tool}'s speed",
+                t,
+                size_mb / t,
+                100.0 * t / m
+            );
         }
     }
 
