@@ -10,3 +10,4 @@ pub mod parse;
 pub mod report;
 pub mod sanitize;
 pub mod store;
+pub mod ui;

@@ -4,6 +4,7 @@ use clap::Parser;
 use pgconn_top::cli::Cli;
 use pgconn_top::engine::{Engine, ReadError};
 use pgconn_top::report;
+use pgconn_top::ui::{self, UiOptions};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,25 +27,31 @@ fn explain(path: &Path, e: &ReadError) -> String {
     }
 }
 
+/// Reads every named path (or standard input for `-`) into the engine, or says why not.
+fn load(cli: &Cli, engine: &mut Engine) -> Result<(), ExitCode> {
+    for path in &cli.paths {
+        let read = if path.as_os_str() == "-" {
+            let id = engine.add_source("-");
+            engine.read_to_end(id, std::io::stdin().lock()).map(|_| ())
+        } else {
+            engine.read_path(path).map(|_| ())
+        };
+        if let Err(e) = read {
+            eprintln!("pgconn-top: {}", explain(path, &e));
+            return Err(ExitCode::from(2));
+        }
+    }
+    Ok(())
+}
+
 fn run_once(cli: &Cli) -> ExitCode {
     let mut engine = Engine::new(cli.engine_config());
     if cli.paths.is_empty() {
         eprintln!("pgconn-top: --once needs at least one log path, e.g. pgconn-top --once /var/log/postgresql/postgresql-15-main.log");
         return ExitCode::from(2);
     }
-    for path in &cli.paths {
-        if path.as_os_str() == "-" {
-            let id = engine.add_source("-");
-            if let Err(e) = engine.read_to_end(id, std::io::stdin().lock()) {
-                eprintln!("pgconn-top: {}", explain(path, &e));
-                return ExitCode::from(2);
-            }
-            continue;
-        }
-        if let Err(e) = engine.read_path(path) {
-            eprintln!("pgconn-top: {}", explain(path, &e));
-            return ExitCode::from(2);
-        }
+    if let Err(code) = load(cli, &mut engine) {
+        return code;
     }
     let opts = cli.report_options();
     let out = if cli.json {
@@ -70,6 +77,29 @@ fn main() -> ExitCode {
         eprintln!("pgconn-top: standard output is not a terminal; use --once for a snapshot or --stream for an event feed");
         return ExitCode::from(2);
     }
-    eprintln!("pgconn-top: the dashboard is not built yet; use --once");
-    ExitCode::from(2)
+    run_dashboard(&cli)
+}
+
+/// The dashboard over the named logs (read once, then shown).
+fn run_dashboard(cli: &Cli) -> ExitCode {
+    if cli.paths.is_empty() {
+        eprintln!("pgconn-top: name a log file, e.g. pgconn-top /var/log/postgresql/postgresql-15-main.log");
+        return ExitCode::from(2);
+    }
+    let mut engine = Engine::new(cli.engine_config());
+    if let Err(code) = load(cli, &mut engine) {
+        return code;
+    }
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(ui::run(engine, UiOptions::from_cli(cli), None)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pgconn-top: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
