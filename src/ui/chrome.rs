@@ -213,7 +213,13 @@ impl Widget for Footer<'_> {
             Mode::Filter(_) => FILTER_HELP.to_vec(),
         };
         let mut spans = vec![Span::raw(" ")];
+        let mut used = 1;
         for (k, what) in pairs {
+            let w = k.chars().count() + what.chars().count() + 3;
+            if used + w > usize::from(area.width) {
+                break;
+            }
+            used += w;
             spans.push(Span::styled(k.to_string(), th.key()));
             spans.push(Span::raw(format!(" {what}  ")));
         }

@@ -64,13 +64,20 @@ impl SummaryView<'_> {
             Some(Pane::By(dim)),
         );
         let inner_w = area.width.saturating_sub(2) as usize;
-        let bar_w = (inner_w / 3).clamp(1, 20);
         let max = rows_data.first().map_or(0, |r| r.1);
+        let count_w = text::count(max).len().max(1);
+        // Bars only when there is room for them next to a readable name.
+        let bar_w = if inner_w >= 26 {
+            (inner_w / 4).min(20)
+        } else {
+            0
+        };
+        let name_w = inner_w.saturating_sub(bar_w + count_w + 2);
         let rows: Vec<Row> = rows_data
             .iter()
             .map(|(n, c)| {
                 Row::new(vec![
-                    Cell::from(text::name(n)),
+                    Cell::from(text::fit(&text::name(n), name_w)),
                     Cell::from(Line::from(text::count(*c)).right_aligned()),
                     Cell::from(Span::styled(text::bar(*c, max, bar_w), th.bar())),
                 ])
@@ -85,8 +92,8 @@ impl SummaryView<'_> {
         let table = Table::new(
             rows,
             [
-                Constraint::Fill(1),
-                Constraint::Length(5),
+                Constraint::Length(name_w as u16),
+                Constraint::Length(count_w as u16),
                 Constraint::Length(bar_w as u16),
             ],
         )
@@ -276,7 +283,7 @@ impl Widget for &SummaryView<'_> {
         for (i, dim) in Dim::ALL.iter().enumerate() {
             self.dim_table(&s, *dim, i, cols[i], buf);
         }
-        let fail_w = if rest.width >= 100 { 34 } else { 26 };
+        let fail_w = if rest.width >= 100 { 34 } else { 28 };
         let [sess, fails] =
             Layout::horizontal([Constraint::Min(30), Constraint::Length(fail_w)]).areas(rest);
         self.sessions(sess, buf);

@@ -9,6 +9,28 @@ pub fn name(bytes: &[u8]) -> String {
     crate::sanitize::visible(bytes)
 }
 
+/// `s` cut to `width` terminal cells, ending in `…` when cut (wide characters measured).
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if s.width() <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
 /// `HH:MM:SS` of a log time, in the log's zone.
 pub fn clock(t: LogTime) -> String {
     let s = local_clock(t);
@@ -79,5 +101,8 @@ mod tests {
         assert_eq!(offset(3600), "+01:00");
         assert_eq!(offset(-16200), "-04:30");
         assert_eq!(name(b"\x1b[2J"), "\\x1b[2J");
+        assert_eq!(fit("metabase reporting", 10), "metabase …");
+        assert_eq!(fit("日本語", 4), "日…");
+        assert_eq!(fit("abc", 3), "abc");
     }
 }

@@ -31,7 +31,7 @@ pub fn describe(store: &Store, e: &FeedEvent) -> (&'static str, String) {
         nm(|c| c.host),
     );
     let who = if app == "unknown" {
-        format!("{user}@{db}")
+        "client".to_string()
     } else {
         app.clone()
     };
@@ -72,7 +72,11 @@ pub fn describe(store: &Store, e: &FeedEvent) -> (&'static str, String) {
                 ServerChange::Ready => "server ready",
                 ServerChange::ShutdownRequested => "shutdown requested",
             };
-            ("[*]", format!("{what}: {ended} session(s) ended"))
+            if ended == 0 {
+                ("[*]", what.to_string())
+            } else {
+                ("[*]", format!("{what}: {ended} session(s) ended"))
+            }
         }
     }
 }
