@@ -194,6 +194,14 @@ impl Widget for TabBar<'_> {
     }
 }
 
+/// `Tab/S-Tab` → `Tab` in the footer (the help lists both); `/` stays `/`.
+fn footer_label(label: &str) -> &str {
+    match label.split_once('/') {
+        Some((first, _)) if !first.is_empty() => first,
+        _ => label,
+    }
+}
+
 /// The keys that work here, one line.
 pub struct Footer<'a> {
     pub app: &'a App,
@@ -206,7 +214,7 @@ impl Widget for Footer<'_> {
             Mode::Normal => keys::NORMAL
                 .iter()
                 .filter(|b| !b.short.is_empty() && keys::in_scope(b.scope, self.app.tab))
-                .map(|b| (b.label, b.short))
+                .map(|b| (footer_label(b.label), b.short))
                 .collect(),
             Mode::Help => vec![("Esc ? q", "close help"), ("Ctrl-C", "quit")],
             Mode::Confirm => CONFIRM_HELP.to_vec(),

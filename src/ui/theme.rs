@@ -61,7 +61,14 @@ impl Theme {
     }
     /// The selected row of the focused table.
     pub fn selected(self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED)
+        if self.color {
+            // A background, not reverse video: a reversed bar would vanish.
+            Style::new()
+                .bg(Color::Indexed(238))
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
     }
     /// The border of the focused pane.
     pub fn focus(self) -> Style {
@@ -86,5 +93,21 @@ impl Theme {
         } else {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_keeps_only_emphasis() {
+        let plain = Theme { color: false };
+        assert_eq!(plain.connect(), Style::new());
+        assert_eq!(plain.failure(), Style::new());
+        assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
+        assert!(plain.badge().add_modifier.contains(Modifier::REVERSED));
+        let colour = Theme { color: true };
+        assert_eq!(colour.connect().fg, Some(Color::Green));
     }
 }
