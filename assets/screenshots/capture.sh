@@ -26,3 +26,14 @@ t send-keys -t s -l "db=production"; t send-keys -t s Enter; wait_for "Active co
 shot summary-filtered
 t send-keys -t s '?'; wait_for "Esc closes"; shot help
 t send-keys -t s q
+
+# History with a story: a generated three-hour log (leak + failure spike).
+GEN=$(mktemp -d)/generated.log
+python3 "$OUT/gen_log.py" "$GEN"
+t kill-server 2>/dev/null || true
+t new-session -d -s s -x 120 -y 36 "cd '$(dirname "$GEN")' && TERM=xterm-256color '$(realpath "$BIN")' generated.log"
+wait_for "pgconn-top"
+t send-keys -t s 2; wait_for "leak suspected"; shot history-leak
+t send-keys -t s 1; wait_for "Active connections"; shot summary-generated
+t send-keys -t s q
+rm -f "$GEN"

@@ -40,7 +40,13 @@ impl Widget for &HistoryView<'_> {
         let store = &app.engine.store;
         let h = app.history;
         let buckets = store.history_view(&app.filter, h.bucket_secs, Some(h.window_secs));
-        let leaks = store.leak_suspects(&app.filter, app.leak_window_minutes);
+        let mut leaks = store.leak_suspects(&app.filter, app.leak_window_minutes);
+        // Applications first: they name the code that leaks; users and hosts follow.
+        leaks.sort_by_key(|l| match l.dimension {
+            crate::store::intern::Dim::Application => 0,
+            crate::store::intern::Dim::User => 1,
+            _ => 2,
+        });
         let spiky = spikes(&buckets);
 
         let mut info = vec![Line::from(vec![

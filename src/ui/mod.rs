@@ -9,6 +9,7 @@ pub mod event;
 pub mod history;
 pub mod keys;
 pub mod overlay;
+pub mod state;
 pub mod summary;
 pub mod terminal;
 pub mod text;
