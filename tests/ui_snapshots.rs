@@ -281,3 +281,58 @@ fn history_and_watch_agree_with_truth() {
         "{all}"
     );
 }
+
+#[test]
+fn hostile_names_are_drawn_as_visible_escapes() {
+    let mut engine = Engine::new(EngineConfig::default());
+    let id = engine.add_source("evil.log");
+    let log = "2026-11-27 20:21:03.010 CET [4132] LOG:  database system is ready to accept connections\n\
+        2026-11-27 20:21:04.000 CET [5000] [unknown]@[unknown] LOG:  connection received: host=10.9.9.9 port=4000\n\
+        2026-11-27 20:21:04.010 CET [5000] \x1b[2Jx@production LOG:  connection authorized: user=\x1b[2Jx database=production application_name=a\u{202e}b\x07\n\
+        2026-11-27 20:21:05.000 CET [5001] [unknown]@[unknown] LOG:  connection received: host=10.9.9.9 port=4001\n\
+        2026-11-27 20:21:05.010 CET [5001] \x1b]0;pwned\x07@production FATAL:  password authentication failed for user \"\x1b]0;pwned\x07\"\n";
+    engine.feed(id, log.as_bytes()).unwrap();
+    engine.finish(id).unwrap();
+    let opts = UiOptions {
+        clock: fixed_clock(engine.store.now().millis),
+        color: false,
+        ..UiOptions::default()
+    };
+    let mut a = App::new(engine, &opts);
+    for t in [Tab::Summary, Tab::Watch] {
+        a.tab = t;
+        let s = lines(&a, 140, 40).join("\n");
+        assert!(
+            !s.contains(|c: char| c.is_control() && c != '\n' || c == '\u{202e}'),
+            "raw control character on screen:\n{s}"
+        );
+        assert!(s.contains("\\x1b[2Jx"), "{s}");
+        if t == Tab::Summary {
+            assert!(s.contains("a\\u{202e}b\\x07"), "{s}");
+        } else {
+            assert!(s.contains("\\x1b]0;pwned\\x07"), "{s}");
+        }
+    }
+}
+
+#[test]
+fn demo_badge_and_tailer_status_show_in_the_header() {
+    let mut a = app("");
+    a.demo = true;
+    a.input(ui::UiInput::Status {
+        source: 0,
+        message: "waiting for the log to be created".into(),
+    });
+    a.input(ui::UiInput::Progress {
+        source: 0,
+        done: 50,
+        total: 200,
+    });
+    let l = lines(&a, 160, 30);
+    assert!(l[0].contains(" DEMO "), "{l:#?}");
+    assert!(l[1].contains("replaying 25%"), "{l:#?}");
+    assert!(l[1].contains("waiting for the log to be created"), "{l:#?}");
+    a.input(ui::UiInput::CaughtUp { source: 0 });
+    let l = lines(&a, 160, 30);
+    assert!(l[1].contains(" live"), "{l:#?}");
+}
