@@ -104,13 +104,19 @@ fn main() {
             println!("{tool} -c: not available");
         } else {
             let t = median(times);
-            println!("{tool} -c (same messages): median {:.3} s = {:.0} MB/s; pgconn-top / {tool} = {:.2}", t, size_mb / t, t / m);
+            println!(
+                "{tool} -c (same messages): median {:.3} s = {:.0} MB/s; pgconn-top runs at {:.0}% of {tool}'s speed",
+                t,
+                size_mb / t,
+                100.0 * t / m
+            );
         }
     }
 
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/pgconn-top");
     if bin.exists() && Path::new("/usr/bin/time").exists() {
-        for p in [&path] {
+        {
+            let p = &path;
             let out = Command::new("/usr/bin/time")
                 .args(["-f", "%M %e"])
                 .arg(&bin)

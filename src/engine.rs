@@ -36,6 +36,8 @@ pub struct Source {
     skipping: bool,
     skipped: u64,
     error: Option<DetectError>,
+    /// Caught up with the existing content: detect from the first complete line on.
+    live: bool,
 }
 
 impl Source {
@@ -101,8 +103,14 @@ impl Engine {
             skipping: false,
             skipped: 0,
             error: None,
+            live: false,
         });
         (self.sources.len() - 1) as u16
+    }
+
+    /// Uses this `log_line_prefix` for stderr sources whose format is not yet known.
+    pub fn set_prefix(&mut self, prefix: &str) {
+        self.cfg.prefix = Some(prefix.to_string());
     }
 
     /// The sources, by index.
@@ -176,7 +184,8 @@ impl Engine {
         let mut result = Ok(());
         if self.sources[id as usize].decoder.is_none() {
             let lines = memchr::memchr_iter(b'\n', &carry).count();
-            if lines >= 16 || carry.len() >= DETECT_BYTES {
+            let live = self.sources[id as usize].live;
+            if lines >= 16 || carry.len() >= DETECT_BYTES || (live && lines > 0) {
                 result = self.detect(id, &carry);
             }
         }
@@ -206,6 +215,7 @@ impl Engine {
 
     /// Forces detection on what a live source has buffered so far (it went quiet).
     pub fn settle(&mut self, id: u16) -> Result<(), DetectError> {
+        self.sources[id as usize].live = true;
         if self.sources[id as usize].decoder.is_some() || self.sources[id as usize].carry.is_empty()
         {
             return Ok(());

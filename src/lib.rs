@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod engine;
+pub mod feedline;
+pub mod live;
 pub mod model;
 pub mod parse;
 pub mod report;

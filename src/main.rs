@@ -4,6 +4,7 @@ use clap::Parser;
 use pgconn_top::cli::Cli;
 use pgconn_top::engine::{Engine, ReadError};
 use pgconn_top::report;
+use pgconn_top::source::{self, SourceSpec};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,18 +33,52 @@ fn run_once(cli: &Cli) -> ExitCode {
         eprintln!("pgconn-top: --once needs at least one log path, e.g. pgconn-top --once /var/log/postgresql/postgresql-15-main.log");
         return ExitCode::from(2);
     }
-    for path in &cli.paths {
-        if path.as_os_str() == "-" {
-            let id = engine.add_source("-");
-            if let Err(e) = engine.read_to_end(id, std::io::stdin().lock()) {
-                eprintln!("pgconn-top: {}", explain(path, &e));
+    let format = match cli.format {
+        pgconn_top::cli::FormatArg::Csvlog => source::Format::Csv,
+        pgconn_top::cli::FormatArg::Jsonlog => source::Format::Json,
+        _ => source::Format::Stderr,
+    };
+    let specs = match source::expand_paths(&cli.paths, format) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("pgconn-top: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for spec in specs {
+        let (label, files) = match spec {
+            SourceSpec::Stdin => {
+                let id = engine.add_source("-");
+                if let Err(e) = engine.read_to_end(id, std::io::stdin().lock()) {
+                    eprintln!("pgconn-top: {}", explain(Path::new("-"), &e));
+                    return ExitCode::from(2);
+                }
+                continue;
+            }
+            SourceSpec::File(p) => (p.display().to_string(), vec![p]),
+            SourceSpec::Dir(d) => {
+                match source::dir::replay_files(&d, std::time::Duration::from_secs(24 * 3600)) {
+                    Ok(files) if !files.is_empty() => (d.dir.display().to_string(), files),
+                    Ok(_) => {
+                        eprintln!("pgconn-top: no PostgreSQL log file in {}; name a log file or the server's log_directory", d.dir.display());
+                        return ExitCode::from(2);
+                    }
+                    Err(e) => {
+                        eprintln!("pgconn-top: {}", explain(&d.dir, &ReadError::Io(e)));
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+        };
+        let id = engine.add_source(&label);
+        for file in files {
+            let read = std::fs::File::open(&file)
+                .map_err(ReadError::Io)
+                .and_then(|f| engine.read_to_end(id, f));
+            if let Err(e) = read {
+                eprintln!("pgconn-top: {}", explain(&file, &e));
                 return ExitCode::from(2);
             }
-            continue;
-        }
-        if let Err(e) = engine.read_path(path) {
-            eprintln!("pgconn-top: {}", explain(path, &e));
-            return ExitCode::from(2);
         }
     }
     let opts = cli.report_options();
@@ -65,6 +100,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.once {
         return run_once(&cli);
+    }
+    if cli.stream {
+        let engine = Engine::new(cli.engine_config());
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("pgconn-top: cannot start the runtime: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return rt.block_on(pgconn_top::live::stream(cli, engine));
     }
     if !std::io::stdout().is_terminal() {
         eprintln!("pgconn-top: standard output is not a terminal; use --once for a snapshot or --stream for an event feed");

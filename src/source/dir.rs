@@ -449,3 +449,18 @@ impl DirFollower {
 #[cfg(test)]
 #[path = "dir_tests.rs"]
 mod tests;
+
+/// The files a one-shot read of a log directory covers: those modified within `window`,
+/// plus the newest, oldest first (the order the collector wrote them).
+pub fn replay_files(spec: &DirSpec, window: Duration) -> std::io::Result<Vec<PathBuf>> {
+    let entries = list(spec, &spec.name_regex())?;
+    let since = SystemTime::now()
+        .checked_sub(window)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let newest = entries.last().map(|e| e.path.clone());
+    Ok(entries
+        .into_iter()
+        .filter(|e| e.mtime >= since || Some(&e.path) == newest.as_ref())
+        .map(|e| e.path)
+        .collect())
+}

@@ -5,6 +5,7 @@
 //! dropped (or, for stdin, at end of stream).
 
 pub mod conf;
+pub mod demo;
 pub mod dir;
 pub mod discover;
 pub mod error;

@@ -6,6 +6,8 @@
 
 mod prefix;
 
+pub use prefix::format_time;
+
 use prefix::{render, LineContext, SessionContext};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};

@@ -1,0 +1,127 @@
+//! The wording of one live-feed event, shared by `--stream` and anything that prints events:
+//! `[+]` connect, `[-]` disconnect with session time, `[!]` failure with its reason, `[*]` reset.
+
+use crate::model::{EndCause, ServerChange};
+use crate::parse::time::{local_clock, rfc3339};
+use crate::report::human_ms;
+use crate::sanitize::{lossy, visible};
+use crate::store::feed::{FeedEvent, FeedKind};
+use crate::store::intern::UNKNOWN;
+use crate::store::Store;
+use serde_json::{json, Value};
+
+/// The marker of an event: `+`, `-`, `!` or `*`.
+pub fn marker(e: &FeedEvent) -> char {
+    match e.kind {
+        FeedKind::Connect => '+',
+        FeedKind::Disconnect { .. } => '-',
+        FeedKind::Failed { .. } => '!',
+        FeedKind::Reset { .. } => '*',
+    }
+}
+
+fn cause_text(c: EndCause) -> &'static str {
+    match c {
+        EndCause::Administrator => "terminated by administrator",
+        EndCause::IdleTimeout => "idle timeout",
+        EndCause::ClientLost => "client lost",
+        EndCause::ServerSide => "ended by the server",
+    }
+}
+
+fn change_text(c: ServerChange) -> &'static str {
+    match c {
+        ServerChange::Starting => "server started",
+        ServerChange::Ready => "server ready",
+        ServerChange::ShutdownRequested => "shutdown requested",
+        ServerChange::ShutDown => "server shut down",
+        ServerChange::CrashReset => "server crash: all sessions terminated",
+        ServerChange::Reinitializing => "server reinitializing after a crash",
+    }
+}
+
+/// The event as one line of text, every name made visible-safe (no time, no marker).
+pub fn describe(store: &Store, e: &FeedEvent) -> String {
+    let names = store.names();
+    let c = names.combo_of(e.combo);
+    let name = |s| visible(names.name(s));
+    let app = if c.application == UNKNOWN {
+        "(no application)".to_string()
+    } else {
+        name(c.application)
+    };
+    let from = if c.host == UNKNOWN {
+        String::new()
+    } else {
+        format!(" from {}", name(c.host))
+    };
+    let who = format!("user: {}, db: {}", name(c.user), name(c.database));
+    match e.kind {
+        FeedKind::Connect if e.refused => {
+            format!("{app} authorized{from} then refused ({who}) pid {}", e.pid)
+        }
+        FeedKind::Connect => format!("{app} connected{from} ({who}) pid {}", e.pid),
+        FeedKind::Disconnect { millis, cause } => {
+            let after = millis
+                .map(|m| format!(" after {}", human_ms(m)))
+                .unwrap_or_default();
+            let why = cause
+                .map(|c| format!(", {}", cause_text(c)))
+                .unwrap_or_default();
+            format!("{app} disconnected{from}{after} ({who}{why}) pid {}", e.pid)
+        }
+        FeedKind::Failed { reason } => {
+            format!("failed: {}{from} ({who}) pid {}", reason.key(), e.pid)
+        }
+        FeedKind::Reset { change, ended: 0 } => change_text(change).to_string(),
+        FeedKind::Reset { change, ended } => {
+            format!("{}: {ended} sessions ended", change_text(change))
+        }
+    }
+}
+
+/// `2026-11-27 20:21:03 [+] rails connected from ...`.
+pub fn text_line(store: &Store, e: &FeedEvent) -> String {
+    format!(
+        "{} [{}] {}",
+        local_clock(e.time),
+        marker(e),
+        describe(store, e)
+    )
+}
+
+/// The event as one JSON object (names kept intact, invalid UTF-8 replaced).
+pub fn json_line(store: &Store, e: &FeedEvent) -> Value {
+    let names = store.names();
+    let c = names.combo_of(e.combo);
+    let opt = |s| (s != UNKNOWN).then(|| lossy(names.name(s)));
+    let (kind, duration, reason) = match e.kind {
+        FeedKind::Connect => ("connect", None, None),
+        FeedKind::Disconnect { millis, .. } => {
+            ("disconnect", millis.map(|m| m as f64 / 1000.0), None)
+        }
+        FeedKind::Failed { reason } => ("failed", None, Some(reason.key())),
+        FeedKind::Reset { .. } => ("reset", None, None),
+    };
+    let mut v = json!({
+        "time": rfc3339(e.time),
+        "kind": kind,
+        "pid": e.pid,
+        "user": opt(c.user),
+        "database": opt(c.database),
+        "application": opt(c.application),
+        "host": opt(c.host),
+        "port": e.port,
+        "duration_s": duration,
+        "reason": reason,
+        "source": e.source,
+    });
+    if let FeedKind::Reset { ended, change } = e.kind {
+        v["ended"] = json!(ended);
+        v["change"] = json!(change_text(change));
+        for k in ["pid", "user", "database", "application", "host"] {
+            v[k] = Value::Null;
+        }
+    }
+    v
+}

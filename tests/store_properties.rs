@@ -1,0 +1,114 @@
+//! Properties of the store under random event sequences: counts never negative, the
+//! by-dimension maps always sum to the active total, the history ends at the active count,
+//! and clear empties everything.
+
+use pgconn_top::model::{ConnectionEvent, EventKind, FailureReason, LogTime, ServerChange};
+use pgconn_top::store::filter::Filter;
+use pgconn_top::store::{Store, StoreConfig};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Received(u32),
+    Authorized(u32, usize),
+    Disconnected(u32, usize),
+    Failed(u32, usize),
+    Restart,
+    Crash,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0u32..30).prop_map(Step::Received),
+        4 => (0u32..30, 0usize..4).prop_map(|(p, n)| Step::Authorized(p, n)),
+        3 => (0u32..30, 0usize..4).prop_map(|(p, n)| Step::Disconnected(p, n)),
+        1 => (0u32..30, 0usize..4).prop_map(|(p, n)| Step::Failed(p, n)),
+        1 => Just(Step::Restart),
+        1 => Just(Step::Crash),
+    ]
+}
+
+const NAMES: [&[u8]; 4] = [b"alpha", b"beta", b"g a m m a", b"\x1b[31m"];
+
+fn apply(store: &mut Store, t: i64, s: &Step) {
+    let time = LogTime {
+        millis: 1_764_000_000_000 + t * 7_000,
+        offset_secs: 0,
+    };
+    let mut ev = |pid, kind| ConnectionEvent::new(time, pid, kind);
+    let e = match *s {
+        Step::Received(p) => {
+            let mut e = ev(p, EventKind::Received);
+            e.host = Some(b"10.0.0.1");
+            e
+        }
+        Step::Authorized(p, n) => {
+            let mut e = ev(p, EventKind::Authorized { replication: false });
+            e.user = Some(NAMES[n]);
+            e.database = Some(NAMES[(n + 1) % 4]);
+            e.application = (n != 2).then_some(NAMES[(n + 2) % 4]);
+            e
+        }
+        Step::Disconnected(p, n) => {
+            let mut e = ev(
+                p,
+                EventKind::Disconnected {
+                    session_millis: Some(1000),
+                },
+            );
+            e.user = Some(NAMES[n]);
+            e.database = Some(NAMES[(n + 1) % 4]);
+            e
+        }
+        Step::Failed(p, n) => ev(
+            p,
+            EventKind::Failed {
+                reason: [
+                    FailureReason::PasswordFailed,
+                    FailureReason::RoleLimit,
+                    FailureReason::TooManyClients,
+                    FailureReason::Other,
+                ][n],
+            },
+        ),
+        Step::Restart => ev(1, EventKind::Server(ServerChange::Starting)),
+        Step::Crash => ev(1, EventKind::Server(ServerChange::CrashReset)),
+    };
+    store.apply(0, &e);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn figures_stay_consistent(steps in proptest::collection::vec(step(), 0..200)) {
+        let mut store = Store::new(StoreConfig::default());
+        let all = Filter::default();
+        for (t, s) in steps.iter().enumerate() {
+            apply(&mut store, t as i64, s);
+            let sum = store.summary(&all);
+            for map in [&sum.by_database, &sum.by_user, &sum.by_application, &sum.by_host] {
+                prop_assert_eq!(map.iter().map(|x| x.1).sum::<u64>(), sum.active_total);
+            }
+            prop_assert_eq!(store.active_sessions(&all).len() as u64, sum.active_total);
+            prop_assert!(sum.connects >= sum.active_total);
+            let hist = store.history_view(&all, 60, None);
+            if let Some(last) = hist.last() {
+                prop_assert_eq!(last.active_end as u64, sum.active_total);
+                prop_assert!(hist.iter().all(|b| b.active_end >= 0 && b.connects >= 0));
+            }
+            // A filter on one database sees exactly that database's share.
+            for (db, n) in &sum.by_database {
+                let f = Filter { db: Some(String::from_utf8_lossy(db).into_owned()), ..Filter::default() };
+                if std::str::from_utf8(db).is_ok() {
+                    prop_assert_eq!(store.summary(&f).active_total, *n);
+                }
+            }
+        }
+        store.clear();
+        let sum = store.summary(&all);
+        prop_assert_eq!(sum.active_total + sum.connects + sum.disconnects + sum.failures_total, 0);
+        prop_assert!(store.history_view(&all, 60, None).is_empty());
+        prop_assert_eq!(store.feed().iter().count(), 0);
+    }
+}
