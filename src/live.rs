@@ -239,10 +239,28 @@ pub async fn stream(cli: Cli, mut engine: Engine) -> std::process::ExitCode {
 pub fn to_ui(msg: SourceMsg) -> crate::ui::UiInput {
     use crate::ui::UiInput;
     match msg {
-        SourceMsg::Lines { source, bytes } => UiInput::Lines { source: source as u16, bytes },
-        SourceMsg::Switched { source, .. } => UiInput::Switched { source: source as u16 },
-        SourceMsg::CaughtUp { source, .. } => UiInput::CaughtUp { source: source as u16 },
-        SourceMsg::Progress { source, done, total } => UiInput::Progress { source: source as u16, done, total },
-        SourceMsg::Status { source, message } => UiInput::Status { source: source as u16, message },
+        SourceMsg::Lines { source, bytes } => UiInput::Lines {
+            source: source as u16,
+            bytes,
+        },
+        SourceMsg::Switched { source, .. } => UiInput::Switched {
+            source: source as u16,
+        },
+        SourceMsg::CaughtUp { source, .. } => UiInput::CaughtUp {
+            source: source as u16,
+        },
+        SourceMsg::Progress {
+            source,
+            done,
+            total,
+        } => UiInput::Progress {
+            source: source as u16,
+            done,
+            total,
+        },
+        SourceMsg::Status { source, message } => UiInput::Status {
+            source: source as u16,
+            message,
+        },
     }
 }

@@ -5,8 +5,8 @@ use pgconn_top::cli::Cli;
 use pgconn_top::engine::{Engine, ReadError};
 use pgconn_top::live;
 use pgconn_top::report;
-use pgconn_top::ui::{self, UiInput, UiOptions};
 use pgconn_top::source::{self, SourceSpec};
+use pgconn_top::ui::{self, UiInput, UiOptions};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,6 +27,18 @@ fn explain(path: &Path, e: &ReadError) -> String {
         ReadError::Io(io) => format!("cannot read {p}: {io}"),
         ReadError::Detect(d) => format!("cannot tell the log format of {p}: {d}"),
     }
+}
+
+/// Opens a log, positioned at the first entry of the last `since` seconds when given.
+fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    if let Some(secs) = since {
+        let size = f.metadata()?.len();
+        let at = source::seek::offset_since(&f, size, secs)?;
+        f.seek(SeekFrom::Start(at))?;
+    }
+    Ok(f)
 }
 
 fn run_once(cli: &Cli) -> ExitCode {
@@ -74,7 +86,7 @@ fn run_once(cli: &Cli) -> ExitCode {
         };
         let id = engine.add_source(&label);
         for file in files {
-            let read = std::fs::File::open(&file)
+            let read = open_from(&file, cli.since)
                 .map_err(ReadError::Io)
                 .and_then(|f| engine.read_to_end(id, f));
             if let Err(e) = read {
@@ -156,7 +168,12 @@ fn run_dashboard(cli: &Cli) -> ExitCode {
                 let mut from_sources = live::spawn(&mut plan, cli);
                 let (tx, rx) = tokio::sync::mpsc::channel(256);
                 if let Some(n) = notice {
-                    let _ = tx.send(UiInput::Status { source: 0, message: n }).await;
+                    let _ = tx
+                        .send(UiInput::Status {
+                            source: 0,
+                            message: n,
+                        })
+                        .await;
                 }
                 tokio::spawn(async move {
                     while let Some(msg) = from_sources.recv().await {
