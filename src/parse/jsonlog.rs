@@ -2,9 +2,8 @@
 
 use super::message::Severity;
 use super::time::parse_timestamp;
-use super::{candidates, Decoder, EntryFields};
+use super::{lines, Decoder, EntryFields};
 use crate::model::ConnectionEvent;
-use memchr::{memchr, memrchr};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -67,31 +66,19 @@ pub(crate) fn decode(
     eof: bool,
     sink: &mut dyn FnMut(&ConnectionEvent<'_>),
 ) -> usize {
-    let complete = memrchr(b'\n', buf).map_or(0, |i| i + 1);
-    let end = if eof { buf.len() } else { complete };
-    let buf = &buf[..end];
-    let (lines, _) = super::stderr::count_lines(buf, end > complete);
-    d.stats.read += lines;
-    d.stats.entries += lines;
-    let ac = candidates();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let Some(hit) = ac.find(buf, pos) else { break };
-        let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
-        let line_end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
-        pos = line_end + 1;
-        let line = &buf[start..line_end];
-        match serde_json::from_slice::<Entry<'_>>(line) {
-            Ok(e) => emit_entry(d, &e, sink),
-            Err(_) => {
-                // Invalid UTF-8 inside a string: read it with replacement characters.
-                let text = String::from_utf8_lossy(line);
-                match serde_json::from_str::<Entry<'_>>(&text) {
-                    Ok(e) if matches!(text, Cow::Owned(_)) => emit_entry(d, &e, sink),
-                    _ => d.stats.unparsed += 1,
-                }
+    let c = lines::complete(buf, eof);
+    d.stats.read += c.lines;
+    d.stats.entries += c.lines;
+    lines::for_each_candidate(c.bytes, |line| match serde_json::from_slice::<Entry<'_>>(line) {
+        Ok(e) => emit_entry(d, &e, sink),
+        Err(_) => {
+            // Invalid UTF-8 inside a string: read it with replacement characters.
+            let text = String::from_utf8_lossy(line);
+            match serde_json::from_str::<Entry<'_>>(&text) {
+                Ok(e) if matches!(text, Cow::Owned(_)) => emit_entry(d, &e, sink),
+                _ => d.stats.unparsed += 1,
             }
         }
-    }
-    end
+    });
+    c.bytes.len()
 }

@@ -6,6 +6,7 @@
 pub mod csvlog;
 pub mod detect;
 pub mod jsonlog;
+mod lines;
 pub mod message;
 pub mod prefix;
 pub mod stderr;
@@ -115,9 +116,10 @@ pub struct Decoder {
     scratch: Vec<u8>,
 }
 
-/// Fields of one entry as the format gave them, before the message is read.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct EntryFields<'a> {
+/// Fields of one entry as the format (prefix, CSV columns, JSON keys) gave them, before the
+/// message is read; raw bytes borrowed from the entry.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EntryFields<'a> {
     pub time: Option<LogTime>,
     pub pid: Option<u32>,
     pub session_id: Option<&'a [u8]>,

@@ -1,7 +1,7 @@
 //! `log_line_prefix` compiled into a matcher that splits a stderr line into prefix fields,
 //! severity and message, for every escape PostgreSQL documents.
 
-use crate::model::LogTime;
+use crate::parse::EntryFields;
 use crate::parse::time::{parse_epoch, parse_timestamp};
 
 /// The most bytes a free-text prefix field (user, database, application, host, ...) may span.
@@ -45,18 +45,7 @@ enum Token {
 }
 
 /// Values a matched prefix gave; raw bytes borrowed from the line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PrefixFields<'a> {
-    pub time: Option<LogTime>,
-    pub pid: Option<u32>,
-    pub user: Option<&'a [u8]>,
-    pub database: Option<&'a [u8]>,
-    pub application: Option<&'a [u8]>,
-    pub host: Option<&'a [u8]>,
-    pub port: Option<u16>,
-    pub session_id: Option<&'a [u8]>,
-    pub sqlstate: Option<&'a [u8]>,
-}
+pub type PrefixFields<'a> = EntryFields<'a>;
 
 /// A stderr line split into its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

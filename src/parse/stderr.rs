@@ -1,17 +1,8 @@
 //! The stderr format: entries are lines that do not start with a tab, split by the prefix.
 
 use super::message::Severity;
-use super::{candidates, Decoder, EntryFields};
+use super::{lines, Decoder};
 use crate::model::ConnectionEvent;
-use memchr::{memchr, memchr_iter, memmem, memrchr};
-
-/// Counts lines and entries (lines not continuing the entry before) in `buf`.
-pub(crate) fn count_lines(buf: &[u8], with_tail: bool) -> (u64, u64) {
-    let lines = memchr_iter(b'\n', buf).count() as u64 + u64::from(with_tail);
-    let continued =
-        memmem::find_iter(buf, b"\n\t").count() as u64 + u64::from(buf.first() == Some(&b'\t'));
-    (lines, lines.saturating_sub(continued))
-}
 
 pub(crate) fn decode(
     d: &mut Decoder,
@@ -19,53 +10,21 @@ pub(crate) fn decode(
     eof: bool,
     sink: &mut dyn FnMut(&ConnectionEvent<'_>),
 ) -> usize {
-    let complete = memrchr(b'\n', buf).map_or(0, |i| i + 1);
-    let end = if eof { buf.len() } else { complete };
-    let buf = &buf[..end];
-    let (lines, entries) = count_lines(buf, end > complete);
-    d.stats.read += lines;
-    d.stats.entries += entries;
+    let c = lines::complete(buf, eof);
+    d.stats.read += c.lines;
+    d.stats.entries += c.entries;
     let Some(prefix) = d.prefix.take() else {
-        return end;
+        return c.bytes.len();
     };
-    let ac = candidates();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let Some(hit) = ac.find(buf, pos) else { break };
-        let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
-        let line_end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
-        pos = line_end + 1;
-        let mut line = &buf[start..line_end];
+    lines::for_each_candidate(c.bytes, |line| {
         if line.first() == Some(&b'\t') {
-            continue;
+            return; // a continuation line: part of the entry before, never an event
         }
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
+        match prefix.split(line) {
+            Some(split) => d.emit(split.fields, Severity::from_tag(split.severity), split.message, sink),
+            None => d.stats.unparsed += 1,
         }
-        let Some(split) = prefix.split(line) else {
-            d.stats.unparsed += 1;
-            continue;
-        };
-        let f = split.fields;
-        let fields = EntryFields {
-            time: f.time,
-            pid: f.pid,
-            session_id: f.session_id,
-            user: f.user,
-            database: f.database,
-            application: f.application,
-            host: f.host,
-            port: f.port,
-            sqlstate: f.sqlstate,
-            exact_names: false,
-        };
-        d.emit(
-            fields,
-            Severity::from_tag(split.severity),
-            split.message,
-            sink,
-        );
-    }
+    });
     d.prefix = Some(prefix);
-    end
+    c.bytes.len()
 }

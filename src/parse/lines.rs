@@ -1,0 +1,38 @@
+//! Line bookkeeping shared by the line-oriented formats (stderr, jsonlog): which part of a
+//! buffer is complete, how many lines and entries it holds, and its candidate lines.
+
+use super::candidates;
+use memchr::{memchr, memchr_iter, memmem, memrchr};
+
+/// The complete part of `buf` (up to its last newline, or all of it at end of input),
+/// with its line count and entry count (lines that do not continue the entry before).
+pub(crate) struct Complete<'a> {
+    pub bytes: &'a [u8],
+    pub lines: u64,
+    pub entries: u64,
+}
+
+/// Splits off the complete lines of `buf` and counts them.
+pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
+    let whole = memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    let end = if eof { buf.len() } else { whole };
+    let bytes = &buf[..end];
+    let lines = memchr_iter(b'\n', bytes).count() as u64 + u64::from(end > whole);
+    let continued = memmem::find_iter(bytes, b"\n\t").count() as u64 + u64::from(bytes.first() == Some(&b'\t'));
+    Complete { bytes, lines, entries: lines.saturating_sub(continued) }
+}
+
+/// Calls `f` with each line (without its newline or carriage return) that holds a candidate
+/// text, found by one SIMD search over the whole buffer; other lines are never looked at.
+pub(crate) fn for_each_candidate(buf: &[u8], mut f: impl FnMut(&[u8])) {
+    let searcher = candidates();
+    let mut pos = 0;
+    while pos < buf.len() {
+        let Some(hit) = searcher.find(buf, pos) else { break };
+        let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
+        let end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
+        pos = end + 1;
+        let line = &buf[start..end];
+        f(line.strip_suffix(b"\r").unwrap_or(line));
+    }
+}
