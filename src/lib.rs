@@ -14,3 +14,4 @@ pub mod sanitize;
 pub mod source;
 pub mod store;
 pub mod synth;
+pub mod ui;

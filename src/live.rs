@@ -234,3 +234,33 @@ pub async fn stream(cli: Cli, mut engine: Engine) -> std::process::ExitCode {
     let _ = stdout.flush();
     std::process::ExitCode::SUCCESS
 }
+
+/// A source message as the dashboard's input.
+pub fn to_ui(msg: SourceMsg) -> crate::ui::UiInput {
+    use crate::ui::UiInput;
+    match msg {
+        SourceMsg::Lines { source, bytes } => UiInput::Lines {
+            source: source as u16,
+            bytes,
+        },
+        SourceMsg::Switched { source, .. } => UiInput::Switched {
+            source: source as u16,
+        },
+        SourceMsg::CaughtUp { source, .. } => UiInput::CaughtUp {
+            source: source as u16,
+        },
+        SourceMsg::Progress {
+            source,
+            done,
+            total,
+        } => UiInput::Progress {
+            source: source as u16,
+            done,
+            total,
+        },
+        SourceMsg::Status { source, message } => UiInput::Status {
+            source: source as u16,
+            message,
+        },
+    }
+}

@@ -3,8 +3,10 @@
 use clap::Parser;
 use pgconn_top::cli::Cli;
 use pgconn_top::engine::{Engine, ReadError};
+use pgconn_top::live;
 use pgconn_top::report;
 use pgconn_top::source::{self, SourceSpec};
+use pgconn_top::ui::{self, UiInput, UiOptions};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -25,6 +27,18 @@ fn explain(path: &Path, e: &ReadError) -> String {
         ReadError::Io(io) => format!("cannot read {p}: {io}"),
         ReadError::Detect(d) => format!("cannot tell the log format of {p}: {d}"),
     }
+}
+
+/// Opens a log, positioned at the first entry of the last `since` seconds when given.
+fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    if let Some(secs) = since {
+        let size = f.metadata()?.len();
+        let at = source::seek::offset_since(&f, size, secs)?;
+        f.seek(SeekFrom::Start(at))?;
+    }
+    Ok(f)
 }
 
 fn run_once(cli: &Cli) -> ExitCode {
@@ -72,7 +86,7 @@ fn run_once(cli: &Cli) -> ExitCode {
         };
         let id = engine.add_source(&label);
         for file in files {
-            let read = std::fs::File::open(&file)
+            let read = open_from(&file, cli.since)
                 .map_err(ReadError::Io)
                 .and_then(|f| engine.read_to_end(id, f));
             if let Err(e) = read {
@@ -120,6 +134,62 @@ fn main() -> ExitCode {
         eprintln!("pgconn-top: standard output is not a terminal; use --once for a snapshot or --stream for an event feed");
         return ExitCode::from(2);
     }
-    eprintln!("pgconn-top: the dashboard is not built yet; use --once");
-    ExitCode::from(2)
+    run_dashboard(&cli)
+}
+
+/// The dashboard over the logs (paths, the local server's, or the demo), replayed then followed.
+fn run_dashboard(cli: &Cli) -> ExitCode {
+    let mut plan = match live::plan(cli, true) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("pgconn-top: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut engine = Engine::new(cli.engine_config());
+    if plan.demo {
+        engine.set_prefix(source::demo::DEMO_PREFIX);
+    } else if let (None, Some(p)) = (&cli.prefix, &plan.prefix) {
+        engine.set_prefix(p);
+    }
+    for (label, _) in &plan.inputs {
+        engine.add_source(label);
+    }
+    let mut opts = UiOptions::from_cli(cli);
+    opts.demo = plan.demo;
+    let notice = plan.notice.take();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(async {
+                let mut from_sources = live::spawn(&mut plan, cli);
+                let (tx, rx) = tokio::sync::mpsc::channel(256);
+                if let Some(n) = notice {
+                    let _ = tx
+                        .send(UiInput::Status {
+                            source: 0,
+                            message: n,
+                        })
+                        .await;
+                }
+                tokio::spawn(async move {
+                    while let Some(msg) = from_sources.recv().await {
+                        if tx.send(live::to_ui(msg)).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                ui::run(engine, opts, Some(rx)).await
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pgconn-top: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

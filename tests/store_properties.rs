@@ -35,7 +35,7 @@ fn apply(store: &mut Store, t: i64, s: &Step) {
         millis: 1_764_000_000_000 + t * 7_000,
         offset_secs: 0,
     };
-    let mut ev = |pid, kind| ConnectionEvent::new(time, pid, kind);
+    let ev = |pid, kind| ConnectionEvent::new(time, pid, kind);
     let e = match *s {
         Step::Received(p) => {
             let mut e = ev(p, EventKind::Received);

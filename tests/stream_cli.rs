@@ -202,3 +202,55 @@ fn once_errors_are_one_sentence_and_exit_2() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pending"], 1, "--prefix makes an unknown prefix readable");
 }
+
+#[test]
+fn since_starts_at_the_last_period_of_log_time() {
+    use pgconn_top::synth::{generate, SynthConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.log");
+    let cfg = SynthConfig {
+        minutes: 180,
+        restart_at: None,
+        crash_at: None,
+        ..SynthConfig::default()
+    };
+    let mut f = std::fs::File::create(&path).unwrap();
+    let truth = generate(&cfg, &mut f);
+    drop(f);
+    let out = Command::new(BIN)
+        .args(["--once", "--json", "--bucket", "1m", "--since", "1h"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cutoff = truth.end_millis - 3_600_000;
+    let want: i64 = truth
+        .minutes
+        .iter()
+        .filter(|(m, _)| **m + 60_000 > cutoff)
+        .map(|(_, c)| c.connects)
+        .sum();
+    let got = v["connects"].as_i64().unwrap();
+    // The seek lands on the first entry within the hour: at most the first minute differs.
+    let first_minute = truth
+        .minutes
+        .range(cutoff - 60_000..=cutoff)
+        .map(|(_, c)| c.connects)
+        .sum::<i64>();
+    assert!(
+        (want - got).abs() <= first_minute.max(1),
+        "connects in the last hour: want ~{want}, got {got}"
+    );
+    let lines = v["lines"]["read"].as_u64().unwrap();
+    assert!(
+        lines < truth.lines / 2,
+        "only the last hour was read ({lines} of {} lines)",
+        truth.lines
+    );
+}

@@ -307,20 +307,24 @@ impl DirFollower {
             self.rewatch().await;
             return self.out.caught_up(0).await;
         };
+        let window = match self.opts.start {
+            Start::Since(secs) => Duration::from_secs(u64::from(secs)).min(self.opts.replay_window),
+            _ => self.opts.replay_window,
+        };
         let since = SystemTime::now()
-            .checked_sub(self.opts.replay_window)
+            .checked_sub(window)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let mut replay: Vec<Entry> = Vec::new();
         for e in &entries {
-            if self.opts.start == Start::Beginning && e.mtime >= since && e.path != current {
+            if self.opts.start != Start::End && e.mtime >= since && e.path != current {
                 replay.push(e.clone());
             } else if e.path != current {
                 self.left.insert(e.path.clone(), (e.ident, e.size));
             }
         }
         let cur_entry = entries.iter().find(|e| e.path == current).cloned();
-        let replay_current = self.opts.start == Start::Beginning
-            && cur_entry.as_ref().is_some_and(|e| e.mtime >= since);
+        let replay_current =
+            self.opts.start != Start::End && cur_entry.as_ref().is_some_and(|e| e.mtime >= since);
         let total: u64 = replay.iter().map(|e| e.size).sum::<u64>()
             + cur_entry
                 .as_ref()

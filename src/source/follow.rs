@@ -291,9 +291,10 @@ impl FileFollower {
     async fn run(&mut self) -> Result<(), Closed> {
         match Tail::open(&self.path, self.opts.start) {
             Ok((tail, size)) => {
+                let from = tail.pos();
                 self.tail = Some(tail);
-                if self.opts.start == Start::Beginning {
-                    self.replay = Replay::new(size, self.opts.progress_every);
+                if self.opts.start != Start::End {
+                    self.replay = Replay::new(size - from, self.opts.progress_every);
                 } else {
                     self.out.caught_up(0).await?;
                 }

@@ -11,6 +11,7 @@ pub mod discover;
 pub mod error;
 pub mod follow;
 pub mod glob;
+pub mod seek;
 pub mod stdin;
 mod tail;
 
@@ -77,6 +78,9 @@ pub enum Start {
     Beginning,
     /// Only new lines (`--from-end`); a partial last line is skipped up to its newline.
     End,
+    /// Replay from the first entry of the last this-many seconds of log time (`--since`),
+    /// found by seeking, then follow.
+    Since(u32),
 }
 
 /// Tuning of file following; `Default` is what the app should use.

@@ -64,6 +64,14 @@ impl Tail {
             last_growth: Instant::now(),
             file,
         };
+        if let Start::Since(secs) = start {
+            let at = super::seek::offset_since(&tail.file, size, secs)?;
+            tail.file.seek(SeekFrom::Start(at))?;
+            tail.pos = at;
+            let mut head = vec![0u8; (size as usize).min(HEAD_LEN)];
+            tail.file.read_exact_at(&mut head, 0)?;
+            tail.head = head;
+        }
         if start == Start::End && size > 0 {
             tail.file.seek(SeekFrom::Start(size))?;
             tail.pos = size;

@@ -1,0 +1,161 @@
+//! The full-screen dashboard: terminal guard, event loop, app state and the widgets that draw it.
+//!
+//! Data flows one way: [`UiInput`] batches feed the engine, the [`App`] owns the engine and its
+//! view state, and every frame is drawn from `&App` by [`draw`].
+
+pub mod app;
+pub mod chrome;
+pub mod event;
+pub mod history;
+pub mod keys;
+pub mod overlay;
+pub mod state;
+pub mod summary;
+pub mod terminal;
+pub mod text;
+pub mod theme;
+pub mod watch;
+
+pub use app::{App, Mode, Tab};
+pub use event::{run, Event};
+
+use crate::cli::Cli;
+use crate::store::filter::Filter;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::widgets::{Paragraph, Widget};
+use ratatui::Frame;
+use std::sync::Arc;
+
+/// The smallest terminal the dashboard draws in.
+pub const MIN_WIDTH: u16 = 60;
+/// The smallest terminal the dashboard draws in.
+pub const MIN_HEIGHT: u16 = 15;
+
+/// What a log tailer sends the dashboard, in batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiInput {
+    /// New bytes of a source (any split; partial entries wait for the rest).
+    Lines { source: u16, bytes: Vec<u8> },
+    /// The source moved on to a new file (rotation).
+    Switched { source: u16 },
+    /// A message about a source (waiting for the file, permission denied, ...).
+    Status { source: u16, message: String },
+    /// The source has replayed its existing content and now follows it live.
+    CaughtUp { source: u16 },
+    /// Replay progress of a source, in bytes.
+    Progress { source: u16, done: u64, total: u64 },
+}
+
+/// The wall clock, in Unix milliseconds; injectable so tests draw the same frame every time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The real wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp_millis())
+}
+
+/// A clock stopped at `millis`.
+pub fn fixed_clock(millis: i64) -> Clock {
+    Arc::new(move || millis)
+}
+
+/// How the dashboard starts.
+#[derive(Clone)]
+pub struct UiOptions {
+    /// The filter in force at start (from `--db --user --app --host`).
+    pub filter: Filter,
+    /// History bucket, in seconds (60, 300, 900 or 3600).
+    pub bucket_secs: u32,
+    /// Leak detection window, in minutes.
+    pub leak_window_minutes: u32,
+    /// Show the `DEMO` badge.
+    pub demo: bool,
+    /// Entries the live feed keeps (informational; the store owns the ring).
+    pub feed_size: usize,
+    /// The wall clock.
+    pub clock: Clock,
+    /// Honour colours (false under `NO_COLOR`).
+    pub color: bool,
+}
+
+impl std::fmt::Debug for UiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiOptions")
+            .field("filter", &self.filter)
+            .field("bucket_secs", &self.bucket_secs)
+            .field("demo", &self.demo)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for UiOptions {
+    fn default() -> Self {
+        UiOptions {
+            filter: Filter::default(),
+            bucket_secs: 900,
+            leak_window_minutes: 60,
+            demo: false,
+            feed_size: 10_000,
+            clock: system_clock(),
+            color: theme::color_from_env(),
+        }
+    }
+}
+
+impl UiOptions {
+    /// The options the command line asks for.
+    pub fn from_cli(cli: &Cli) -> UiOptions {
+        UiOptions {
+            filter: cli.filter(),
+            bucket_secs: cli.bucket,
+            leak_window_minutes: (cli.leak_window / 60).max(4),
+            demo: cli.demo,
+            feed_size: cli.feed_size,
+            ..UiOptions::default()
+        }
+    }
+}
+
+/// Draws one frame of the dashboard from the app state.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        Paragraph::new(format!(
+            "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{})",
+            area.width, area.height
+        ))
+        .style(app.theme.warning())
+        .render(area, buf);
+        return;
+    }
+    let [head, tabs, body, foot] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    chrome::Header { app }.render(head, buf);
+    chrome::TabBar { app }.render(tabs, buf);
+    match app.tab {
+        Tab::Summary => (&summary::SummaryView { app }).render(body, buf),
+        Tab::History => (&history::HistoryView { app }).render(body, buf),
+        Tab::Watch => (&watch::WatchView { app }).render(body, buf),
+    }
+    chrome::Footer { app }.render(foot, buf);
+    match &app.mode {
+        Mode::Normal => {}
+        Mode::Help => overlay::Help { app }.render(body, buf),
+        Mode::Confirm => overlay::Confirm { app }.render(body, buf),
+        Mode::Filter(input) => {
+            let [line] = Layout::vertical([Constraint::Length(3)])
+                .flex(ratatui::layout::Flex::End)
+                .areas(body);
+            overlay::FilterLine { app, input }.render(line, buf);
+            if let Some(pos) = overlay::FilterLine::cursor(line, input) {
+                frame.set_cursor_position(pos);
+            }
+        }
+    }
+}

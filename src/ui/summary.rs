@@ -1,0 +1,292 @@
+//! The Summary tab: the active count, tables by database / user / application / host with
+//! proportional bars, session totals, failures by reason and the open sessions themselves.
+
+use super::app::{by_dim, App, Pane, SortBy};
+use super::text;
+use crate::store::filter::Filter;
+use crate::store::intern::{Dim, Name};
+use crate::store::views::Summary;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Stylize;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
+};
+
+/// Draws the Summary tab from the app state.
+pub struct SummaryView<'a> {
+    pub app: &'a App,
+}
+
+/// `Active connections: 15`, `Active connections to 'production': 9`, or with the filter text.
+pub fn headline(filter: &Filter, n: u64) -> String {
+    let only_db = filter.user.is_none() && filter.app.is_none() && filter.host.is_none();
+    match &filter.db {
+        _ if filter.is_empty() => format!("Active connections: {n}"),
+        Some(db) if only_db => {
+            format!("Active connections to '{}': {n}", text::name(db.as_bytes()))
+        }
+        _ => format!(
+            "Active connections ({}): {n}",
+            text::name(filter.to_text().as_bytes())
+        ),
+    }
+}
+
+fn dim_title(d: Dim) -> &'static str {
+    match d {
+        Dim::Database => "Database",
+        Dim::User => "User",
+        Dim::Application => "Application",
+        Dim::Host => "Host",
+    }
+}
+
+impl SummaryView<'_> {
+    fn block(&self, title: String, pane: Option<Pane>) -> Block<'static> {
+        let th = self.app.theme;
+        let focused = pane.is_some_and(|p| p == self.app.summary.focus);
+        Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(if focused { th.focus() } else { th.border() })
+            .title(Span::styled(
+                title,
+                if focused { th.focus() } else { th.title() },
+            ))
+    }
+
+    fn dim_table(&self, s: &Summary, dim: Dim, idx: usize, area: Rect, buf: &mut Buffer) {
+        let th = self.app.theme;
+        let rows_data: &[(Name, u64)] = by_dim(s, dim);
+        let block = self.block(
+            format!(" {} ({}) ", dim_title(dim), rows_data.len()),
+            Some(Pane::By(dim)),
+        );
+        let inner_w = area.width.saturating_sub(2) as usize;
+        let max = rows_data.first().map_or(0, |r| r.1);
+        let count_w = text::count(max).len().max(1);
+        // Bars only when there is room for them next to a readable name.
+        let bar_w = if inner_w >= 26 {
+            (inner_w / 4).min(20)
+        } else {
+            0
+        };
+        let name_w = inner_w.saturating_sub(bar_w + count_w + 2);
+        let rows: Vec<Row> = rows_data
+            .iter()
+            .map(|(n, c)| {
+                Row::new(vec![
+                    Cell::from(text::fit(&text::name(n), name_w)),
+                    Cell::from(Line::from(text::count(*c)).right_aligned()),
+                    Cell::from(Span::styled(text::bar(*c, max, bar_w), th.bar())),
+                ])
+            })
+            .collect();
+        if rows.is_empty() {
+            Paragraph::new(Span::styled(" (none)", th.dim()))
+                .block(block)
+                .render(area, buf);
+            return;
+        }
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(name_w as u16),
+                Constraint::Length(count_w as u16),
+                Constraint::Length(bar_w as u16),
+            ],
+        )
+        .column_spacing(1)
+        .block(block)
+        .row_highlight_style(if self.app.summary.focus == Pane::By(dim) {
+            th.selected()
+        } else {
+            th.text()
+        });
+        let mut state = TableState::default().with_selected(Some(self.app.summary.selected[idx]));
+        StatefulWidget::render(table, area, buf, &mut state);
+    }
+
+    fn sessions(&self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let th = app.theme;
+        let mut v = app.engine.store.active_sessions(&app.filter);
+        app.summary.sort.sort(&mut v);
+        let now = app.reference_millis();
+        let sort = app.summary.sort;
+        let head = |label: &str, col: SortBy| {
+            let t = if col == sort {
+                format!("{label} ▾")
+            } else {
+                label.to_string()
+            };
+            Cell::from(t)
+        };
+        let header = Row::new(vec![
+            head("PID", SortBy::Pid),
+            head("User", SortBy::User),
+            head("Database", SortBy::Database),
+            head("Application", SortBy::Application),
+            head("Host", SortBy::Host),
+            head("Age", SortBy::Age),
+        ])
+        .style(th.title());
+        let rows: Vec<Row> = v
+            .iter()
+            .map(|a| {
+                let app_cell = match &a.application {
+                    Some(n) => Cell::from(text::name(n)),
+                    None => Cell::from(Span::styled("(not set)", th.dim())),
+                };
+                Row::new(vec![
+                    Cell::from(a.pid.to_string()),
+                    Cell::from(text::name(&a.user)),
+                    Cell::from(text::name(&a.database)),
+                    app_cell,
+                    Cell::from(text::name(&a.host)),
+                    Cell::from(Line::from(text::age(now - a.since.millis)).right_aligned()),
+                ])
+            })
+            .collect();
+        let block = self.block(
+            format!(" Active sessions ({}) · s sorts ", v.len()),
+            Some(Pane::Sessions),
+        );
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(7),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+                Constraint::Length(7),
+            ],
+        )
+        .header(header)
+        .block(block)
+        .row_highlight_style(if app.summary.focus == Pane::Sessions {
+            th.selected()
+        } else {
+            th.text()
+        });
+        let sel = app.summary.selected[4].min(v.len().saturating_sub(1));
+        let mut state = TableState::default().with_selected((!v.is_empty()).then_some(sel));
+        StatefulWidget::render(table, area, buf, &mut state);
+    }
+
+    fn failures(&self, s: &Summary, area: Rect, buf: &mut Buffer) {
+        let th = self.app.theme;
+        let mut lines = Vec::new();
+        if s.failures_by_reason.is_empty() {
+            lines.push(Line::styled("none", th.dim()));
+        }
+        for (r, n) in &s.failures_by_reason {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:>5} ", text::count(*n)), th.failure()),
+                Span::raw(r.key()),
+            ]));
+        }
+        for (title, list) in [
+            ("by user", &s.failures_by_user),
+            ("by host", &s.failures_by_host),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            lines.push(Line::styled(title, th.title()));
+            for (name, n) in list.iter().take(4) {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:>5} ", text::count(*n)), th.failure()),
+                    Span::raw(text::name(name)),
+                ]));
+            }
+        }
+        Paragraph::new(lines)
+            .block(self.block(
+                format!(" Failures ({}) ", text::count(s.failures_total)),
+                None,
+            ))
+            .render(area, buf);
+    }
+}
+
+/// What to turn on when the log has no connection event at all.
+fn empty_state(app: &App, area: Rect, buf: &mut Buffer) {
+    let th = app.theme;
+    Paragraph::new(vec![
+        Line::styled("No connection event seen in the log yet.", th.warning()),
+        Line::raw(""),
+        Line::raw("pgconn-top counts sessions from the lines PostgreSQL writes when a client"),
+        Line::raw("connects and disconnects. Turn them on in postgresql.conf:"),
+        Line::raw(""),
+        Line::styled("    log_connections = on", th.title()),
+        Line::styled("    log_disconnections = on", th.title()),
+        Line::raw(""),
+        Line::raw("then reload: SELECT pg_reload_conf();  (no restart needed)"),
+    ])
+    .wrap(Wrap { trim: false })
+    .block(
+        Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(th.border()),
+    )
+    .render(area, buf);
+}
+
+impl Widget for &SummaryView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let th = app.theme;
+        let store = &app.engine.store;
+        let all = store.summary(&Filter::default());
+        if all.connects + all.disconnects + all.failures_total + all.active_total == 0 {
+            empty_state(app, area, buf);
+            return;
+        }
+        let s = store.summary(&app.filter);
+        let tallest = [Dim::Database, Dim::User, Dim::Application, Dim::Host]
+            .iter()
+            .map(|d| by_dim(&s, *d).len())
+            .max()
+            .unwrap_or(0)
+            .max(1) as u16;
+        let tables_h = (tallest + 2).min(area.height.saturating_sub(6) / 2).max(3);
+        let [head, tables, rest] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(tables_h),
+            Constraint::Min(3),
+        ])
+        .areas(area);
+        let totals = format!(
+            "Sessions: {} connects · {} disconnects · {} lost · {} terminated · {} pending · {} never completed",
+            text::count(s.connects),
+            text::count(s.disconnects),
+            text::count(s.lost),
+            text::count(s.terminated),
+            text::count(s.pending),
+            text::count(s.incomplete),
+        );
+        Paragraph::new(vec![
+            Line::from(
+                Span::styled(
+                    format!(" {}", headline(&app.filter, s.active_total)),
+                    th.title(),
+                )
+                .bold(),
+            ),
+            Line::styled(format!(" {totals}"), th.dim()),
+        ])
+        .render(head, buf);
+        let cols = Layout::horizontal([Constraint::Fill(1); 4]).split(tables);
+        for (i, dim) in Dim::ALL.iter().enumerate() {
+            self.dim_table(&s, *dim, i, cols[i], buf);
+        }
+        let fail_w = if rest.width >= 100 { 34 } else { 28 };
+        let [sess, fails] =
+            Layout::horizontal([Constraint::Min(30), Constraint::Length(fail_w)]).areas(rest);
+        self.sessions(sess, buf);
+        self.failures(&s, fails, buf);
+    }
+}

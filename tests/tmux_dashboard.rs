@@ -1,0 +1,247 @@
+//! End to end: the real binary in a detached tmux session on the corpus log. Keys are sent with
+//! `send-keys`, the screen read with `capture-pane`, the figures checked against `truth.json`,
+//! the pane resized (also below 60x15), and after `q` (and after SIGTERM) the terminal must be
+//! back to normal: main screen, cooked mode. Without tmux the test is skipped, unless `CI=true`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A tmux server on a socket of its own, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.ok(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.ok(&["display-message", "-p", "-t", "t", f])
+            .trim()
+            .to_string()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.ok(&args);
+    }
+
+    fn literal(&self, text: &str) {
+        self.ok(&["send-keys", "-t", "t", "-l", text]);
+    }
+
+    /// Polls the screen until `pred` holds; panics with the screen after `WAIT`.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > WAIT {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(text, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/pg15-debian-berlin")
+}
+
+/// `name  count` as a row of one of the summary tables.
+fn has_row(screen: &str, name: &str, n: u64) -> bool {
+    screen.lines().any(|l| {
+        l.split('│').any(|cell| {
+            cell.trim_start().strip_prefix(name).is_some_and(|rest| {
+                rest.starts_with(' ') && rest.split_whitespace().next() == Some(&n.to_string())
+            })
+        })
+    })
+}
+
+fn start(tmux: &Tmux, w: u16, h: u16) {
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        &w.to_string(),
+        "-y",
+        &h.to_string(),
+        "env PS1='$ ' sh",
+    ]);
+    tmux.wait_text("$");
+    let bin = env!("CARGO_BIN_EXE_pgconn-top");
+    let log = corpus().join("postgresql.log");
+    tmux.literal(&format!(
+        "clear; '{bin}' '{}'; echo EXITED=$?",
+        log.display()
+    ));
+    tmux.keys(&["Enter"]);
+}
+
+/// Checks the shell got the terminal back: main screen, cooked mode with echo.
+fn assert_restored(tmux: &Tmux) {
+    tmux.wait_for("the exit status", |s| {
+        s.lines().any(|l| l.starts_with("EXITED="))
+    });
+    assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+    tmux.literal("stty -a | grep -q -e '-icanon' -e '-echo ' && echo MODE=RAW || echo MODE=COOKED");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_text("MODE=");
+    assert!(s.contains("MODE=COOKED"), "raw mode left:\n{s}");
+}
+
+#[test]
+fn dashboard_in_tmux() {
+    if !tmux_available() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tmux is required on CI (CI=true) for the end-to-end dashboard test");
+        }
+        eprintln!("skipping dashboard_in_tmux: tmux is not installed");
+        return;
+    }
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus().join("truth.json")).unwrap())
+            .unwrap();
+    let tmux = Tmux {
+        socket: format!("pgconn-top-test-{}", std::process::id()),
+    };
+    start(&tmux, 140, 45);
+    let active = truth["active_total"].as_u64().unwrap();
+    let s = tmux.wait_text(&format!("Active connections: {active}"));
+    assert_eq!(
+        tmux.format("#{alternate_on}"),
+        "1",
+        "on the alternate screen"
+    );
+    for k in ["by_database", "by_user", "by_application", "by_host"] {
+        for (name, n) in truth[k].as_object().unwrap() {
+            assert!(
+                has_row(&s, name, n.as_u64().unwrap()),
+                "{k} {name} {n}:\n{s}"
+            );
+        }
+    }
+    assert!(
+        s.contains(&format!("{} connects", truth["connects"])),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("{} disconnects", truth["disconnects"])),
+        "{s}"
+    );
+    for sess in truth["active"].as_array().unwrap() {
+        assert!(
+            s.contains(&format!("│{} ", sess["pid"])),
+            "pid {}:\n{s}",
+            sess["pid"]
+        );
+    }
+
+    tmux.keys(&["2"]);
+    tmux.wait_text("buckets over the last 6h");
+    tmux.keys(&["b"]);
+    tmux.wait_text("1h buckets over the last 6h");
+    tmux.keys(&["3"]);
+    tmux.wait_text("Live feed");
+    tmux.keys(&["Space"]);
+    tmux.wait_text("PAUSED");
+    tmux.keys(&["Space"]);
+    tmux.wait_text("following");
+
+    tmux.keys(&["/"]);
+    tmux.wait_text("filter:");
+    tmux.literal("db=production");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("filter: db=production");
+    tmux.keys(&["1"]);
+    let by_db = truth["by_database"]["production"].as_u64().unwrap();
+    tmux.wait_text(&format!("Active connections to 'production': {by_db}"));
+    tmux.keys(&["x"]);
+    tmux.wait_text(&format!("Active connections: {active}"));
+
+    tmux.keys(&["?"]);
+    tmux.wait_text("Esc closes");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("help closed", |s| !s.contains("Esc closes"));
+
+    tmux.ok(&["resize-window", "-t", "t", "-x", "50", "-y", "12"]);
+    tmux.wait_text("terminal too small (need 60x15, have 50x12)");
+    tmux.ok(&["resize-window", "-t", "t", "-x", "60", "-y", "15"]);
+    tmux.wait_text("pgconn-top ●");
+    tmux.ok(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
+    tmux.wait_text(&format!("Active connections: {active}"));
+
+    tmux.keys(&["q"]);
+    assert_restored(&tmux);
+    let s = tmux.screen();
+    assert!(s.contains("EXITED=0"), "{s}");
+
+    // SIGTERM also gives the terminal back.
+    tmux.literal("clear");
+    tmux.keys(&["Enter"]);
+    start_again(&tmux);
+    tmux.wait_text(&format!("Active connections: {active}"));
+    let shell = tmux.format("#{pane_pid}");
+    let out = Command::new("ps")
+        .args(["-o", "pid=", "--ppid", &shell])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "the dashboard's pid");
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    assert_restored(&tmux);
+}
+
+fn start_again(tmux: &Tmux) {
+    let bin = env!("CARGO_BIN_EXE_pgconn-top");
+    let log = corpus().join("postgresql.log");
+    tmux.literal(&format!("'{bin}' '{}'; echo EXITED=$?", log.display()));
+    tmux.keys(&["Enter"]);
+}
