@@ -254,3 +254,25 @@ fn since_starts_at_the_last_period_of_log_time() {
         truth.lines
     );
 }
+
+#[test]
+fn a_log_that_only_starts_a_server_prints_the_reset() {
+    let mut child = Command::new(BIN)
+        .args(["--stream", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"2026-11-27 20:21:03.010 CET [4132] LOG:  starting PostgreSQL 15.18\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "reset");
+    assert_eq!(v["user"], serde_json::Value::Null);
+}

@@ -69,14 +69,16 @@ pub(crate) fn decode(
     let c = lines::complete(buf, eof);
     d.stats.read += c.lines;
     d.stats.entries += c.lines;
-    lines::for_each_candidate(c.bytes, |line| match serde_json::from_slice::<Entry<'_>>(line) {
-        Ok(e) => emit_entry(d, &e, sink),
-        Err(_) => {
-            // Invalid UTF-8 inside a string: read it with replacement characters.
-            let text = String::from_utf8_lossy(line);
-            match serde_json::from_str::<Entry<'_>>(&text) {
-                Ok(e) if matches!(text, Cow::Owned(_)) => emit_entry(d, &e, sink),
-                _ => d.stats.unparsed += 1,
+    lines::for_each_candidate(c.bytes, |line| {
+        match serde_json::from_slice::<Entry<'_>>(line) {
+            Ok(e) => emit_entry(d, &e, sink),
+            Err(_) => {
+                // Invalid UTF-8 inside a string: read it with replacement characters.
+                let text = String::from_utf8_lossy(line);
+                match serde_json::from_str::<Entry<'_>>(&text) {
+                    Ok(e) if matches!(text, Cow::Owned(_)) => emit_entry(d, &e, sink),
+                    _ => d.stats.unparsed += 1,
+                }
             }
         }
     });

@@ -18,8 +18,13 @@ pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
     let end = if eof { buf.len() } else { whole };
     let bytes = &buf[..end];
     let lines = memchr_iter(b'\n', bytes).count() as u64 + u64::from(end > whole);
-    let continued = memmem::find_iter(bytes, b"\n\t").count() as u64 + u64::from(bytes.first() == Some(&b'\t'));
-    Complete { bytes, lines, entries: lines.saturating_sub(continued) }
+    let continued =
+        memmem::find_iter(bytes, b"\n\t").count() as u64 + u64::from(bytes.first() == Some(&b'\t'));
+    Complete {
+        bytes,
+        lines,
+        entries: lines.saturating_sub(continued),
+    }
 }
 
 /// Calls `f` with each line (without its newline or carriage return) that holds a candidate
@@ -28,7 +33,9 @@ pub(crate) fn for_each_candidate(buf: &[u8], mut f: impl FnMut(&[u8])) {
     let searcher = candidates();
     let mut pos = 0;
     while pos < buf.len() {
-        let Some(hit) = searcher.find(buf, pos) else { break };
+        let Some(hit) = searcher.find(buf, pos) else {
+            break;
+        };
         let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
         let end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
         pos = end + 1;

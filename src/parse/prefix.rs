@@ -1,8 +1,8 @@
 //! `log_line_prefix` compiled into a matcher that splits a stderr line into prefix fields,
 //! severity and message, for every escape PostgreSQL documents.
 
-use crate::parse::EntryFields;
 use crate::parse::time::{parse_epoch, parse_timestamp};
+use crate::parse::EntryFields;
 
 /// The most bytes a free-text prefix field (user, database, application, host, ...) may span.
 const MAX_FIELD: usize = 512;

@@ -21,7 +21,12 @@ pub(crate) fn decode(
             return; // a continuation line: part of the entry before, never an event
         }
         match prefix.split(line) {
-            Some(split) => d.emit(split.fields, Severity::from_tag(split.severity), split.message, sink),
+            Some(split) => d.emit(
+                split.fields,
+                Severity::from_tag(split.severity),
+                split.message,
+                sink,
+            ),
             None => d.stats.unparsed += 1,
         }
     });

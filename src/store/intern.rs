@@ -157,9 +157,10 @@ impl Interner {
         id
     }
 
-    /// The combination behind an id.
+    /// The combination behind an id (all `unknown` for an id not given out, such as the
+    /// one a server reset carries before any session was seen).
     pub fn combo_of(&self, id: ComboId) -> Combo {
-        self.combos[id as usize]
+        self.combos.get(id as usize).copied().unwrap_or_default()
     }
 
     /// How many combinations exist.
