@@ -10,19 +10,21 @@ use crate::store::intern::UNKNOWN;
 use crate::store::Store;
 use serde_json::{json, Value};
 
-/// The marker of an event: `+`, `-`, `!` or `*`.
-pub fn marker(e: &FeedEvent) -> char {
+/// The marker of an event: `[+]` connect, `[x]` connect then refused, `[-]` disconnect,
+/// `[!]` failure, `[*]` server reset.
+pub fn marker(e: &FeedEvent) -> &'static str {
     match e.kind {
-        FeedKind::Connect => '+',
-        FeedKind::Disconnect { .. } => '-',
-        FeedKind::Failed { .. } => '!',
-        FeedKind::Reset { .. } => '*',
+        FeedKind::Connect if e.refused => "[x]",
+        FeedKind::Connect => "[+]",
+        FeedKind::Disconnect { .. } => "[-]",
+        FeedKind::Failed { .. } => "[!]",
+        FeedKind::Reset { .. } => "[*]",
     }
 }
 
 fn cause_text(c: EndCause) -> &'static str {
     match c {
-        EndCause::Administrator => "terminated by administrator",
+        EndCause::Administrator => "terminated by an administrator",
         EndCause::IdleTimeout => "idle timeout",
         EndCause::ClientLost => "client lost",
         EndCause::ServerSide => "ended by the server",
@@ -31,36 +33,34 @@ fn cause_text(c: EndCause) -> &'static str {
 
 fn change_text(c: ServerChange) -> &'static str {
     match c {
-        ServerChange::Starting => "server started",
+        ServerChange::Starting => "server starting",
         ServerChange::Ready => "server ready",
         ServerChange::ShutdownRequested => "shutdown requested",
         ServerChange::ShutDown => "server shut down",
-        ServerChange::CrashReset => "server crash: all sessions terminated",
-        ServerChange::Reinitializing => "server reinitializing after a crash",
+        ServerChange::CrashReset => "server crashed and reset",
+        ServerChange::Reinitializing => "server reinitializing",
     }
 }
 
-/// The event as one line of text, every name made visible-safe (no time, no marker).
+/// What happened, as text with every name made visible-safe (no time, marker or pid):
+/// `rails connected from 10.0.1.5 (user: app_user, db: production)`.
 pub fn describe(store: &Store, e: &FeedEvent) -> String {
     let names = store.names();
     let c = names.combo_of(e.combo);
     let name = |s| visible(names.name(s));
-    let app = if c.application == UNKNOWN {
-        "(no application)".to_string()
+    let who = if c.application == UNKNOWN {
+        "client".to_string()
     } else {
         name(c.application)
     };
-    let from = if c.host == UNKNOWN {
-        String::new()
-    } else {
-        format!(" from {}", name(c.host))
-    };
-    let who = format!("user: {}, db: {}", name(c.user), name(c.database));
+    let host = name(c.host);
+    let whom = format!("(user: {}, db: {})", name(c.user), name(c.database));
     match e.kind {
         FeedKind::Connect if e.refused => {
-            format!("{app} authorized{from} then refused ({who}) pid {}", e.pid)
+            let port = e.port.map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{who} connected from {host}{port} {whom}, then refused")
         }
-        FeedKind::Connect => format!("{app} connected{from} ({who}) pid {}", e.pid),
+        FeedKind::Connect => format!("{who} connected from {host} {whom}"),
         FeedKind::Disconnect { millis, cause } => {
             let after = millis
                 .map(|m| format!(" after {}", human_ms(m)))
@@ -68,22 +68,27 @@ pub fn describe(store: &Store, e: &FeedEvent) -> String {
             let why = cause
                 .map(|c| format!(", {}", cause_text(c)))
                 .unwrap_or_default();
-            format!("{app} disconnected{from}{after} ({who}{why}) pid {}", e.pid)
+            format!("{who} disconnected from {host}{after}{why} {whom}")
         }
         FeedKind::Failed { reason } => {
-            format!("failed: {}{from} ({who}) pid {}", reason.key(), e.pid)
+            format!("connection failed: {} from {host} {whom}", reason.key())
         }
         FeedKind::Reset { change, ended: 0 } => change_text(change).to_string(),
         FeedKind::Reset { change, ended } => {
-            format!("{}: {ended} sessions ended", change_text(change))
+            format!("{}: {ended} session(s) ended", change_text(change))
         }
     }
 }
 
 /// `2026-11-27 20:21:03 [+] rails connected from ...`.
 pub fn text_line(store: &Store, e: &FeedEvent) -> String {
+    let pid = if matches!(e.kind, FeedKind::Reset { .. }) {
+        String::new()
+    } else {
+        format!(" pid {}", e.pid)
+    };
     format!(
-        "{} [{}] {}",
+        "{} {} {}{pid}",
         local_clock(e.time),
         marker(e),
         describe(store, e)

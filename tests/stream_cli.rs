@@ -150,7 +150,11 @@ fn stream_reads_stdin_to_its_end() {
         10,
         "{s}"
     );
-    assert_eq!(s.matches("[!] failed: role_limit").count(), 10);
+    assert_eq!(
+        s.matches("[!] connection failed: role_limit from 10.0.0.2")
+            .count(),
+        10
+    );
     assert_eq!(s.matches("[-] psql disconnected").count(), 10);
     assert!(
         !s.contains("refused"),

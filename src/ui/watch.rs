@@ -3,10 +3,8 @@
 
 use super::app::App;
 use super::text;
-use crate::model::{EndCause, ServerChange};
-use crate::report::human_ms;
-use crate::store::feed::{FeedEvent, FeedKind};
-use crate::store::Store;
+use crate::feedline;
+use crate::store::feed::FeedKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -15,70 +13,6 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 /// Draws the Watch tab from the app state.
 pub struct WatchView<'a> {
     pub app: &'a App,
-}
-
-/// One feed entry as a line of text: marker, time, what happened (names made safe).
-pub fn describe(store: &Store, e: &FeedEvent) -> (&'static str, String) {
-    let names = store.names();
-    let combo = ((e.combo as usize) < names.combo_count()).then(|| names.combo_of(e.combo));
-    let nm = |f: fn(&crate::store::intern::Combo) -> u32| {
-        combo.map_or_else(|| "unknown".to_string(), |c| text::name(names.name(f(&c))))
-    };
-    let (app, user, db, host) = (
-        nm(|c| c.application),
-        nm(|c| c.user),
-        nm(|c| c.database),
-        nm(|c| c.host),
-    );
-    let who = if app == "unknown" {
-        "client".to_string()
-    } else {
-        app.clone()
-    };
-    let port = e.port.map(|p| format!(":{p}")).unwrap_or_default();
-    let whom = format!("(user: {user}, db: {db})");
-    match e.kind {
-        FeedKind::Connect if e.refused => (
-            "[x]",
-            format!("{who} connected from {host}{port} {whom}, then refused"),
-        ),
-        FeedKind::Connect => ("[+]", format!("{who} connected from {host} {whom}")),
-        FeedKind::Disconnect { millis, cause } => {
-            let after = millis
-                .map(|m| format!(" after {}", human_ms(m)))
-                .unwrap_or_default();
-            let why = match cause {
-                Some(EndCause::Administrator) => ", terminated by an administrator",
-                Some(EndCause::IdleTimeout) => ", idle timeout",
-                Some(EndCause::ClientLost) => ", client lost",
-                Some(EndCause::ServerSide) => ", ended by the server",
-                None => "",
-            };
-            (
-                "[-]",
-                format!("{who} disconnected from {host}{after}{why} {whom}"),
-            )
-        }
-        FeedKind::Failed { reason } => (
-            "[!]",
-            format!("{} failed: user {user}, db {db}, from {host}", reason.key()),
-        ),
-        FeedKind::Reset { change, ended } => {
-            let what = match change {
-                ServerChange::CrashReset => "server crashed and reset",
-                ServerChange::Starting => "server starting",
-                ServerChange::ShutDown => "server shut down",
-                ServerChange::Reinitializing => "server reinitializing",
-                ServerChange::Ready => "server ready",
-                ServerChange::ShutdownRequested => "shutdown requested",
-            };
-            if ended == 0 {
-                ("[*]", what.to_string())
-            } else {
-                ("[*]", format!("{what}: {ended} session(s) ended"))
-            }
-        }
-    }
 }
 
 impl Widget for &WatchView<'_> {
@@ -96,7 +30,7 @@ impl Widget for &WatchView<'_> {
         let lines: Vec<Line> = feed[top..bottom]
             .iter()
             .map(|e| {
-                let (mark, what) = describe(store, e);
+                let (mark, what) = (feedline::marker(e), feedline::describe(store, e));
                 let style = match (e.kind, e.refused) {
                     (FeedKind::Connect, true) => th.dim(),
                     (FeedKind::Connect, false) => th.connect(),
