@@ -96,17 +96,20 @@ fn run_once(cli: &Cli) -> ExitCode {
         }
     }
     let opts = cli.report_options();
-    let out = if cli.json {
-        let mut s =
-            serde_json::to_string_pretty(&report::json_report(&engine, &opts)).unwrap_or_default();
-        s.push('\n');
-        s
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = if cli.json {
+        report::write_json(&engine, &opts, &mut stdout)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(stdout))
     } else {
-        report::text_report(&engine, &opts)
+        stdout.write_all(report::text_report(&engine, &opts).as_bytes())
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(out.as_bytes());
-    let _ = stdout.flush();
+    if let Err(e) = written.and_then(|()| stdout.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("pgconn-top: cannot write the snapshot: {e}");
+            return ExitCode::from(1);
+        }
+    }
     ExitCode::SUCCESS
 }
 

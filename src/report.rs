@@ -37,25 +37,59 @@ fn name_map(v: &[(Name, u64)]) -> Value {
     Value::Object(m)
 }
 
+/// One open session in the snapshot.
+#[derive(Debug, serde::Serialize)]
+pub struct ActiveOut {
+    pub pid: u32,
+    pub user: String,
+    pub database: String,
+    pub application: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+    pub since: String,
+    pub source: u16,
+}
+
+/// The snapshot: small figures as JSON values, the (possibly long) session list as structs,
+/// so that writing it streams instead of building one large value.
+#[derive(Debug, serde::Serialize)]
+pub struct Snapshot {
+    #[serde(flatten)]
+    pub figures: Map<String, Value>,
+    pub active: Vec<ActiveOut>,
+}
+
 /// The snapshot as one JSON object.
 pub fn json_report(engine: &Engine, opts: &ReportOptions) -> Value {
+    serde_json::to_value(snapshot(engine, opts)).unwrap_or(Value::Null)
+}
+
+/// Writes the snapshot as pretty JSON, streaming the session list.
+pub fn write_json(
+    engine: &Engine,
+    opts: &ReportOptions,
+    out: impl std::io::Write,
+) -> serde_json::Result<()> {
+    serde_json::to_writer_pretty(out, &snapshot(engine, opts))
+}
+
+/// The snapshot's contents.
+pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     let store = &engine.store;
     let f = &opts.filter;
     let s = store.summary(f);
-    let active: Vec<Value> = store
+    let active: Vec<ActiveOut> = store
         .active_sessions(f)
         .iter()
-        .map(|a| {
-            json!({
-                "pid": a.pid,
-                "user": lossy(&a.user),
-                "database": lossy(&a.database),
-                "application": a.application.as_ref().map(|x| lossy(x)),
-                "host": lossy(&a.host),
-                "port": a.port,
-                "since": rfc3339(a.since),
-                "source": a.source,
-            })
+        .map(|a| ActiveOut {
+            pid: a.pid,
+            user: lossy(&a.user),
+            database: lossy(&a.database),
+            application: a.application.as_ref().map(|x| lossy(x)),
+            host: lossy(&a.host),
+            port: a.port,
+            since: rfc3339(a.since),
+            source: a.source,
         })
         .collect();
     let mut by_reason = Map::new();
@@ -114,7 +148,7 @@ pub fn json_report(engine: &Engine, opts: &ReportOptions) -> Value {
         .collect();
     let server = store.server();
     let lines = engine.line_stats();
-    json!({
+    let figures = json!({
         "log_time": (store.now().millis != 0).then(|| rfc3339(store.now())),
         "filter": {"db": f.db, "user": f.user, "app": f.app, "host": f.host},
         "active_total": s.active_total,
@@ -122,7 +156,6 @@ pub fn json_report(engine: &Engine, opts: &ReportOptions) -> Value {
         "by_user": name_map(&s.by_user),
         "by_application": name_map(&s.by_application),
         "by_host": name_map(&s.by_host),
-        "active": active,
         "connects": s.connects,
         "disconnects": s.disconnects,
         "lost": s.lost,
@@ -145,7 +178,11 @@ pub fn json_report(engine: &Engine, opts: &ReportOptions) -> Value {
         },
         "sources": sources,
         "lines": {"read": lines.read, "entries": lines.entries, "unparsed": lines.unparsed},
-    })
+    });
+    let Value::Object(figures) = figures else {
+        unreachable!("an object literal")
+    };
+    Snapshot { figures, active }
 }
 
 fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 /// A pending entry with no follow-up for this long (log time) was a client that gave up.
 const PENDING_TIMEOUT_MS: i64 = 60_000;
 /// Sessions tracked at most (memory bound against logs without disconnections).
-const MAX_SESSIONS: usize = 200_000;
+const MAX_SESSIONS: usize = 100_000;
 
 /// Settings of the store.
 #[derive(Debug, Clone, Copy)]
