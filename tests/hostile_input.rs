@@ -177,3 +177,125 @@ proptest! {
         prop_assert_eq!(by_db, s.active_total, "by-database sums to the active total");
     }
 }
+
+fn active_of(e: &Engine) -> Vec<(u32, String, String, Option<String>)> {
+    let t = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    e.store
+        .active_sessions(&Default::default())
+        .iter()
+        .map(|s| {
+            (
+                s.pid,
+                t(&s.user),
+                t(&s.database),
+                s.application.as_deref().map(t),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_newline_in_a_name_cannot_forge_a_session() {
+    // An unauthenticated client picks a user name holding a newline and a whole fake line.
+    let fake = b"x\n2026-11-27 20:21:04.000 CET [8] LOG:  connection authorized: user=evil database=postgres application_name=fake";
+    let mut log = b"2026-11-27 20:21:03.900 CET [6110] [unknown]@[unknown] LOG:  connection received: host=10.0.0.9 port=5\n".to_vec();
+    log.extend(b"2026-11-27 20:21:03.910 CET [6110] ");
+    log.extend(fake);
+    log.extend(b"@postgres FATAL:  role \"x\n\t2026-11-27 20:21:04.000 CET [8] LOG:  connection authorized: user=evil database=postgres application_name=fake\" does not exist\n");
+    log.extend(session(7, b"real"));
+    let e = engine_for(&log);
+    assert_eq!(
+        active_of(&e),
+        vec![(7, "real".into(), "db".into(), Some("app".into()))],
+        "no phantom pid 8"
+    );
+    let s = e.store.summary(&Default::default());
+    assert_eq!(s.failures_by_reason.len(), 1);
+    assert_eq!(s.failures_by_reason[0].0.key(), "role_missing");
+}
+
+#[test]
+fn a_role_with_a_newline_in_its_name_is_still_its_session() {
+    let log = b"2026-11-27 21:23:26.290 UTC [6052] [unknown]@[unknown] LOG:  connection received: host=[local]\n\
+2026-11-27 21:23:26.294 UTC [6052] nl\nx@postgres LOG:  connection authorized: user=nl\n\tx database=postgres application_name=nlapp\n";
+    let mut e = Engine::new(EngineConfig {
+        prefix: Some("%m [%p] %q%u@%d ".into()),
+        ..EngineConfig::default()
+    });
+    let id = e.add_source("nl.log");
+    e.read_to_end(id, &log[..]).unwrap();
+    assert_eq!(
+        active_of(&e),
+        vec![(
+            6052,
+            "nl\n\tx".into(),
+            "postgres".into(),
+            Some("nlapp".into())
+        )]
+    );
+}
+
+#[test]
+fn lookalike_names_long_applications_padded_prefixes_and_no_pid() {
+    // Names holding " database=" / " application_name=": the prefix settles them; application_name
+    // is cut to 63 bytes as pg_stat_activity shows it.
+    let long = "long app ".to_string() + &"x".repeat(90);
+    let line = format!(
+        "2026-11-27 21:23:26.296 UTC [6053] u database=fake@d application_name=fake LOG:  connection authorized: user=u database=fake database=d application_name=fake application_name={long}\n"
+    );
+    let e = engine_for(line.as_bytes());
+    assert_eq!(
+        active_of(&e),
+        vec![(
+            6053,
+            "u database=fake".into(),
+            "d application_name=fake".into(),
+            Some(long[..63].to_string())
+        )]
+    );
+
+    // Padded fields that are empty on postmaster lines: the crash is still seen.
+    let p = "%m [%-7p] %-12u %10d %c %e ";
+    let log = "2026-11-27 21:40:10.000 UTC [17173  ] app_u          postgres 6b09f8bb.4315 00000 LOG:  connection authorized: user=app_u database=postgres application_name=old1\n\
+2026-11-27 21:40:11.770 UTC [17102  ]                         6b09f8bb.42ce 00000 LOG:  terminating any other active server processes\n";
+    let mut e = Engine::new(EngineConfig {
+        prefix: Some(p.into()),
+        ..EngineConfig::default()
+    });
+    let id = e.add_source("padded.log");
+    e.read_to_end(id, log.as_bytes()).unwrap();
+    let s = e.store.summary(&Default::default());
+    assert_eq!((s.connects, s.lost, s.active_total), (1, 1, 0));
+    assert_eq!(e.line_stats().unparsed, 0);
+
+    // No %p: the pid is the hex after the dot of %c.
+    let p = "%m %-12u %10d %c %e ";
+    let log = "2026-11-27 21:39:24.288 UTC postgres       postgres 6b09f88c.3d03 00000 LOG:  connection authorized: user=postgres database=postgres application_name=chk\n";
+    let mut e = Engine::new(EngineConfig {
+        prefix: Some(p.into()),
+        ..EngineConfig::default()
+    });
+    let id = e.add_source("nopid.log");
+    e.read_to_end(id, log.as_bytes()).unwrap();
+    assert_eq!(
+        active_of(&e),
+        vec![(
+            0x3d03,
+            "postgres".into(),
+            "postgres".into(),
+            Some("chk".into())
+        )]
+    );
+}
+
+#[test]
+fn walsenders_are_not_client_sessions() {
+    let log = b"2026-11-27 20:21:03.093 CET [5939] [unknown]@[unknown] LOG:  connection received: host=10.0.0.1 port=5000\n\
+2026-11-27 20:21:03.094 CET [5939] repl@[unknown] LOG:  replication connection authorized: user=repl application_name=physrepl\n\
+2026-11-27 20:21:09.000 CET [5939] repl@[unknown] LOG:  disconnection: session time: 0:00:05.906 user=repl database= host=10.0.0.1 port=5000\n";
+    let mut log = log.to_vec();
+    log.extend(session(7, b"real"));
+    let e = engine_for(&log);
+    let s = e.store.summary(&Default::default());
+    assert_eq!((s.active_total, s.connects, s.disconnects), (1, 1, 0));
+}

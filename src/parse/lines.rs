@@ -30,6 +30,14 @@ pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
 /// Calls `f` with each line (without its newline or carriage return) that holds a candidate
 /// text, found by one SIMD search over the whole buffer; other lines are never looked at.
 pub(crate) fn for_each_candidate(buf: &[u8], mut f: impl FnMut(&[u8])) {
+    for_each_candidate_at(buf, |start, end| {
+        let line = &buf[start..end];
+        f(line.strip_suffix(b"\r").unwrap_or(line));
+    });
+}
+
+/// As [`for_each_candidate`], giving the line's bounds in `buf` (start, end before `\n`).
+pub(crate) fn for_each_candidate_at(buf: &[u8], mut f: impl FnMut(usize, usize)) {
     let searcher = candidates();
     let mut pos = 0;
     while pos < buf.len() {
@@ -39,7 +47,24 @@ pub(crate) fn for_each_candidate(buf: &[u8], mut f: impl FnMut(&[u8])) {
         let start = memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
         let end = memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
         pos = end + 1;
-        let line = &buf[start..end];
-        f(line.strip_suffix(b"\r").unwrap_or(line));
+        f(start, end);
     }
+}
+
+/// The entry around line `start..end` if it began one line earlier (a newline inside a prefix
+/// value, such as a user name): from the previous line's start to the end of the
+/// continuation lines (tab-led) after this one.
+pub(crate) fn with_previous_line(buf: &[u8], start: usize, end: usize) -> Option<&[u8]> {
+    if start == 0 {
+        return None;
+    }
+    let prev = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
+    if buf.get(prev) == Some(&b'\t') {
+        return None;
+    }
+    let mut stop = end;
+    while buf.get(stop + 1) == Some(&b'\t') {
+        stop = memchr(b'\n', &buf[stop + 1..]).map_or(buf.len(), |i| stop + 1 + i);
+    }
+    Some(&buf[prev..stop])
 }

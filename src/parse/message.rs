@@ -74,14 +74,23 @@ fn session_time(s: &[u8]) -> Option<u64> {
 }
 
 /// `connection authorized: user=U database=D application_name=A SSL enabled (...)`.
-fn authorized(rest: &[u8], replication: bool) -> (EventKind<'static>, MessageFields<'_>) {
-    let mut f = MessageFields::default();
+/// `known` holds the user and database the entry's prefix or columns gave, which settle
+/// names that themselves contain ` database=` or ` application_name=`.
+fn authorized<'a>(
+    rest: &'a [u8],
+    replication: bool,
+    known: Known<'_>,
+) -> (EventKind<'static>, MessageFields<'a>) {
     let mut body = rest;
     for tail in [&b" SSL enabled ("[..], b" GSS ("] {
         if let Some(i) = rfind(body, tail) {
             body = &body[..i];
         }
     }
+    if let Some(f) = with_known_names(body, replication, known) {
+        return (EventKind::Authorized { replication }, f);
+    }
+    let mut f = MessageFields::default();
     if let Some(i) = find(body, b" application_name=") {
         f.application = Some(&body[i + 18..]);
         body = &body[..i];
@@ -92,6 +101,53 @@ fn authorized(rest: &[u8], replication: bool) -> (EventKind<'static>, MessageFie
     }
     f.user = Some(body);
     (EventKind::Authorized { replication }, f)
+}
+
+/// The user and database an entry's prefix or structured columns gave.
+pub type Known<'k> = (Option<&'k [u8]>, Option<&'k [u8]>);
+
+/// How many bytes of `body` spell `known` at its start; a message continues each of its
+/// newlines with a tab, which the prefix's copy of the name does not have.
+fn known_len(body: &[u8], known: &[u8]) -> Option<usize> {
+    let mut b = 0;
+    for &c in known {
+        if body.get(b) != Some(&c) {
+            return None;
+        }
+        b += 1;
+        if c == b'\n' && body.get(b) == Some(&b'\t') {
+            b += 1;
+        }
+    }
+    Some(b)
+}
+
+/// Splits `U database=D application_name=A` knowing U and D exactly.
+fn with_known_names<'a>(
+    body: &'a [u8],
+    replication: bool,
+    (user, db): Known<'_>,
+) -> Option<MessageFields<'a>> {
+    let user = user?;
+    let ulen = known_len(body, user)?;
+    let mut f = MessageFields {
+        user: Some(&body[..ulen]),
+        ..MessageFields::default()
+    };
+    let mut pos = ulen;
+    if !replication {
+        let db = db?;
+        body[pos..].strip_prefix(b" database=")?;
+        let start = pos + 10;
+        let dlen = known_len(&body[start..], db)?;
+        f.database = Some(&body[start..start + dlen]);
+        pos = start + dlen;
+    }
+    if pos < body.len() {
+        body[pos..].strip_prefix(b" application_name=")?;
+        f.application = Some(&body[pos + 18..]);
+    }
+    Some(f)
 }
 
 /// `session time: 0:00:01.692 user=U database=D host=H port=P`.
@@ -271,6 +327,7 @@ pub fn classify<'a>(
     severity: Severity,
     msg: &'a [u8],
     sqlstate: Option<&[u8]>,
+    known: Known<'_>,
 ) -> Option<(EventKind<'a>, MessageFields<'a>)> {
     match severity {
         Severity::Fatal => Some(fatal(msg, sqlstate)),
@@ -287,9 +344,9 @@ pub fn classify<'a>(
                 }
                 Some((EventKind::Received, f))
             } else if let Some(rest) = after(msg, b"connection authorized: user=") {
-                Some(authorized(rest, false))
+                Some(authorized(rest, false, known))
             } else if let Some(rest) = after(msg, b"replication connection authorized: user=") {
-                Some(authorized(rest, true))
+                Some(authorized(rest, true, known))
             } else if let Some(rest) = after(msg, b"disconnection: session time: ") {
                 Some(disconnection(rest))
             } else {
@@ -305,7 +362,8 @@ mod tests {
     use FailureReason as R;
 
     fn c(sev: Severity, m: &str) -> (EventKind<'_>, MessageFields<'_>) {
-        classify(sev, m.as_bytes(), None).unwrap_or_else(|| panic!("unclassified: {m}"))
+        classify(sev, m.as_bytes(), None, (None, None))
+            .unwrap_or_else(|| panic!("unclassified: {m}"))
     }
 
     #[test]
@@ -330,6 +388,23 @@ mod tests {
         );
         assert_eq!(k, EventKind::Authorized { replication: true });
         assert_eq!(f.user, Some(&b"rep"[..]));
+    }
+
+    #[test]
+    fn known_names_settle_lookalike_text() {
+        let m = b"connection authorized: user=u database=fake database=d application_name=fake application_name=long app";
+        let (_, f) = classify(
+            Severity::Log,
+            m,
+            None,
+            (Some(b"u database=fake"), Some(b"d application_name=fake")),
+        )
+        .unwrap();
+        assert_eq!(f.user, Some(&b"u database=fake"[..]));
+        assert_eq!(f.database, Some(&b"d application_name=fake"[..]));
+        assert_eq!(f.application, Some(&b"long app"[..]));
+        let (_, f) = classify(Severity::Log, m, None, (Some(b"wrong"), None)).unwrap();
+        assert_eq!(f.user, Some(&b"u"[..]), "falls back to the plain split");
     }
 
     #[test]
@@ -421,12 +496,19 @@ mod tests {
             .0,
             EventKind::Server(ServerChange::Reinitializing)
         );
-        assert!(classify(Severity::Log, b"checkpoint starting: time", None).is_none());
+        assert!(classify(
+            Severity::Log,
+            b"checkpoint starting: time",
+            None,
+            (None, None)
+        )
+        .is_none());
         assert_eq!(
             classify(
                 Severity::Fatal,
                 b"la autentificaci\xc3\xb3n fall\xc3\xb3",
-                Some(b"28P01")
+                Some(b"28P01"),
+                (None, None)
             )
             .unwrap()
             .0,

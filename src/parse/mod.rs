@@ -193,10 +193,14 @@ impl Decoder {
                 self.last_time = t;
             }
         }
-        let Some((kind, m)) = message::classify(severity, message, fields.sqlstate) else {
+        let known = (fields.user, fields.database);
+        let Some((kind, m)) = message::classify(severity, message, fields.sqlstate, known) else {
             return;
         };
-        let Some(pid) = fields.pid else {
+        let Some(pid) = fields
+            .pid
+            .or_else(|| pid_from_session_id(fields.session_id))
+        else {
             self.stats.unparsed += 1;
             return;
         };
@@ -204,6 +208,26 @@ impl Decoder {
         let ev = assemble(time, pid, kind, fields, m);
         sink(&ev);
     }
+}
+
+/// `%c` is `<start time hex>.<pid hex>`: the pid when the prefix has no `%p`.
+fn pid_from_session_id(sid: Option<&[u8]>) -> Option<u32> {
+    let sid = sid?;
+    let dot = memchr::memchr(b'.', sid)?;
+    u32::from_str_radix(std::str::from_utf8(&sid[dot + 1..]).ok()?, 16).ok()
+}
+
+/// PostgreSQL keeps at most 63 bytes of application_name (NAMEDATALEN - 1), cut at a
+/// character boundary; the log prints it whole.
+fn clip_name(v: &[u8]) -> &[u8] {
+    if v.len() <= 63 {
+        return v;
+    }
+    let mut cut = 63;
+    while cut > 0 && (v[cut] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    &v[..cut]
 }
 
 fn assemble<'a>(
@@ -225,7 +249,7 @@ fn assemble<'a>(
         kind,
         user,
         database,
-        application: m.application.or(e.application),
+        application: m.application.or(e.application).map(clip_name),
         host: m.host.or(e.host),
         port: m.port.or(e.port),
     }

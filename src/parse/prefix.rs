@@ -157,7 +157,10 @@ fn fixed_len<'a>(field: Field, s: &'a [u8], out: &mut PrefixFields<'a>) -> Optio
         Field::QueryId => Some(run(|c| c.is_ascii_digit() || c == b'-')),
         Field::SessionId => {
             let n = run(|c| c.is_ascii_hexdigit() || c == b'.');
-            out.session_id = (n > 0).then(|| &s[..n]);
+            if n == 0 || !s[..n].contains(&b'.') {
+                return None;
+            }
+            out.session_id = Some(&s[..n]);
             Some(n)
         }
         Field::VirtualXid => Some(run(|c| c.is_ascii_digit() || c == b'/')),
@@ -180,8 +183,10 @@ fn fixed_len<'a>(field: Field, s: &'a [u8], out: &mut PrefixFields<'a>) -> Optio
         }
         Field::SqlState => {
             let n = run(|c| c.is_ascii_alphanumeric());
-            (n == 5).then(|| out.sqlstate = Some(&s[..5]));
-            Some(n)
+            if n == 5 {
+                out.sqlstate = Some(&s[..5]);
+            }
+            (n == 5).then_some(n)
         }
         _ => None,
     }
@@ -322,11 +327,10 @@ impl Prefix {
                 severity_at(line, pos)
             }
             Token::Field { field, pad } => {
+                // A right-aligned value has at most `pad` spaces before it.
                 let mut start = pos;
-                if *pad > 0 {
-                    while line.get(start) == Some(&b' ') {
-                        start += 1;
-                    }
+                while *pad > 0 && start - pos < *pad as usize && line.get(start) == Some(&b' ') {
+                    start += 1;
                 }
                 let saved = *out;
                 if let Some(n) = fixed_len(*field, &line[start..], out) {
@@ -343,7 +347,21 @@ impl Prefix {
                     }
                     return r;
                 }
-                self.match_free(line, ti, *field, *pad, start, out, budget, full)
+                if !matches!(
+                    field,
+                    Field::Application
+                        | Field::User
+                        | Field::Database
+                        | Field::RemoteHost
+                        | Field::RemoteHostPort
+                        | Field::BackendType
+                        | Field::PsDisplay
+                ) {
+                    return None; // a fixed-grammar field that does not fit here
+                }
+                // Free text keeps its padding in the span (trimmed later): an empty padded
+                // value is all spaces.
+                self.match_free(line, ti, *field, *pad, pos, out, budget, full)
             }
         }
     }
@@ -467,6 +485,20 @@ mod tests {
         assert_eq!(s.severity, b"FATAL");
         let n = split("%n [%p] ", "1764271263.010 [7] LOG:  x");
         assert_eq!(n.fields.time.unwrap().millis, 1_764_271_263_010);
+    }
+
+    #[test]
+    fn empty_padded_fields_on_postmaster_lines() {
+        let p = "%m [%-7p] %-12u %10d %c %e ";
+        let s = split(p, "2026-11-27 21:40:11.770 UTC [17102  ]                         6b09f8bb.42ce 00000 LOG:  terminating any other active server processes");
+        assert_eq!(s.fields.pid, Some(17102));
+        assert_eq!((s.fields.user, s.fields.database), (None, None));
+        assert!(s.message.starts_with(b"terminating any other"));
+        let s = split(p, "2026-11-27 21:40:11.770 UTC [17254  ] app_u          postgres 6b09f8bb.4366 00000 LOG:  x");
+        assert_eq!(
+            (s.fields.user, s.fields.database),
+            (Some(&b"app_u"[..]), Some(&b"postgres"[..]))
+        );
     }
 
     #[test]

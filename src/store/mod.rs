@@ -43,6 +43,9 @@ enum Phase {
     Pending,
     /// Authorized and not refused: counted.
     Active,
+    /// A walsender (replication connection): not a client backend, so never counted; kept
+    /// only so that its disconnection is recognised.
+    Replication,
 }
 
 /// One backend process's session.
@@ -215,7 +218,12 @@ impl Store {
                 };
                 self.sessions.insert(key, s);
             }
-            EventKind::Authorized { .. } => self.authorize(source, key, sid, ev),
+            EventKind::Authorized { replication: false } => self.authorize(source, key, sid, ev),
+            EventKind::Authorized { replication: true } => {
+                if let Some(s) = self.sessions.get_mut(&key) {
+                    s.phase = Phase::Replication;
+                }
+            }
             EventKind::Disconnected { session_millis } => {
                 self.disconnect(source, key, ev, session_millis)
             }
@@ -297,6 +305,10 @@ impl Store {
                 st.active = st.active.saturating_sub(1);
                 let seen = u64::try_from(ev.time.millis - s.since.millis).ok();
                 (s.combo, millis.or(seen), s.cause, s.port.or(ev.port))
+            }
+            Some(s) if s.phase == Phase::Replication => {
+                self.sessions.remove(&key);
+                return;
             }
             other => {
                 // Began before the log (or its start was not logged): a disconnect, never a negative count.
