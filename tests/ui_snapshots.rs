@@ -104,6 +104,18 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_overlay_in_two_columns_on_a_short_wide_terminal() {
+    let mut a = app("");
+    key(&mut a, KeyCode::Char('?'));
+    let text = format!("{:?}", screen(&a, 140, 24).backend());
+    insta::assert_snapshot!(text.clone());
+    assert!(
+        text.contains("Filter line") && text.contains("Everywhere"),
+        "every group is on screen"
+    );
+}
+
+#[test]
 fn filter_line_with_error() {
     let mut a = app("");
     key(&mut a, KeyCode::Char('/'));

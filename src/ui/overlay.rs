@@ -53,17 +53,33 @@ impl Widget for Help<'_> {
         for (k, what) in FILTER_HELP {
             lines.push(row(k, what));
         }
-        let r = centered(area, 64, lines.len() as u16 + 2);
+        // Two columns when one does not fit the height (but the width allows).
+        let tall = lines.len() as u16 + 2 > area.height;
+        let columns: u16 = if tall && area.width >= 2 * 64 { 2 } else { 1 };
+        let per = lines.len().div_ceil(usize::from(columns));
+        let r = centered(area, 64 * columns, per as u16 + 2);
         Clear.render(r, buf);
-        Paragraph::new(lines)
-            .block(
-                Block::bordered()
-                    .border_type(BorderType::Rounded)
-                    .border_style(th.focus())
-                    .title(" Keys ")
-                    .title_bottom(" Esc closes "),
-            )
-            .render(r, buf);
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(th.focus())
+            .title(" Keys ")
+            .title_bottom(if tall && columns == 1 {
+                " Esc closes · a taller terminal shows every key "
+            } else {
+                " Esc closes "
+            });
+        let inner = block.inner(r);
+        block.render(r, buf);
+        let cols = Layout::horizontal(vec![
+            Constraint::Ratio(1, u32::from(columns));
+            usize::from(columns)
+        ])
+        .split(inner);
+        let mut rest = lines;
+        for col in cols.iter() {
+            let tail = rest.split_off(per.min(rest.len()));
+            Paragraph::new(std::mem::replace(&mut rest, tail)).render(*col, buf);
+        }
     }
 }
 
