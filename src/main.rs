@@ -18,9 +18,9 @@ fn explain(path: &Path, e: &ReadError) -> String {
         ReadError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
             format!("cannot read {p}: no such file; check the path (the server's log_directory) and try again")
         }
-        ReadError::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => format!(
-            "cannot read {p}: permission denied; join the group that owns it (e.g. sudo usermod -aG adm $USER, then log in again) or run with sudo"
-        ),
+        ReadError::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            source::describe_io_error(path, io)
+        }
         ReadError::Io(io) if io.raw_os_error() == Some(21) => {
             format!("cannot read {p}: it is a directory; name a log file in it")
         }

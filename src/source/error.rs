@@ -10,8 +10,8 @@ pub enum SourceError {
     #[error("{path} does not exist (yet); waiting for it to appear — check the path, or pass the log file or directory PostgreSQL writes to")]
     NotFound { path: PathBuf },
     /// The file or directory cannot be read by this user.
-    #[error("cannot read {path}: permission denied; add yourself to the group that owns it (`sudo usermod -aG adm $USER`, then log in again) or run with sudo")]
-    PermissionDenied { path: PathBuf },
+    #[error("cannot read {path}: permission denied; add yourself to the group that owns it (`sudo usermod -aG {group} $USER`, then log in again) or run with sudo")]
+    PermissionDenied { path: PathBuf, group: String },
     /// Some other I/O failure.
     #[error("cannot read {path}: {source}; check that it is a readable regular file or directory")]
     Io {
@@ -39,6 +39,7 @@ impl SourceError {
             },
             io::ErrorKind::PermissionDenied => SourceError::PermissionDenied {
                 path: path.to_path_buf(),
+                group: owning_group(path).unwrap_or_else(|| "adm".to_string()),
             },
             _ => SourceError::Io {
                 path: path.to_path_buf(),
@@ -46,6 +47,22 @@ impl SourceError {
             },
         }
     }
+}
+
+/// The name of the group owning `path` (or the nearest existing parent), from /etc/group.
+fn owning_group(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let gid = path
+        .ancestors()
+        .find_map(|p| std::fs::metadata(p).ok())?
+        .gid();
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == gid).then(|| name.to_string())
+    })
 }
 
 /// The user-facing sentence for an I/O error on `path` (used for `SourceMsg::Status`).
@@ -63,7 +80,7 @@ mod tests {
         let e = io::Error::from(io::ErrorKind::PermissionDenied);
         let s = describe_io_error(p, &e);
         assert!(s.starts_with("cannot read /var/log/postgresql/x.log: permission denied;"));
-        assert!(s.contains("sudo usermod -aG adm $USER"));
+        assert!(s.contains("sudo usermod -aG ") && s.contains(" $USER"));
         assert!(s.contains("run with sudo"));
     }
 
