@@ -17,7 +17,7 @@ use intern::{Combo, ComboId, Interner, Sym};
 use std::collections::HashMap;
 
 /// A pending entry with no follow-up for this long (log time) was a client that gave up.
-const PENDING_TIMEOUT_MS: i64 = 60_000;
+pub(crate) const PENDING_TIMEOUT_MS: i64 = 60_000;
 /// Sessions tracked at most (memory bound against logs without disconnections).
 const MAX_SESSIONS: usize = 100_000;
 

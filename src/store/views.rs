@@ -128,12 +128,22 @@ impl Store {
             .collect();
         s.failures_by_user = sorted(fu);
         s.failures_by_host = sorted(fh);
-        s.pending = self
+        // A connection received and not followed up within the authentication timeout never
+        // completed its start-up; younger ones are still pending.
+        let cutoff = self.now.millis - super::PENDING_TIMEOUT_MS;
+        let (young, stale) = self
             .sessions
             .values()
             .filter(|x| x.phase == Phase::Pending)
-            .count() as u64;
-        s.incomplete = self.incomplete;
+            .fold((0, 0), |(y, o), x| {
+                if x.received.millis >= cutoff {
+                    (y + 1, o)
+                } else {
+                    (y, o + 1)
+                }
+            });
+        s.pending = young;
+        s.incomplete = self.incomplete + stale;
         s
     }
 
