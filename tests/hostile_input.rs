@@ -228,7 +228,7 @@ fn a_role_with_a_newline_in_its_name_is_still_its_session() {
         active_of(&e),
         vec![(
             6052,
-            "nl\n\tx".into(),
+            "nl\nx".into(),
             "postgres".into(),
             Some("nlapp".into())
         )]
@@ -298,4 +298,41 @@ fn walsenders_are_not_client_sessions() {
     let e = engine_for(&log);
     let s = e.store.summary(&Default::default());
     assert_eq!((s.active_total, s.connects, s.disconnects), (1, 1, 0));
+}
+
+#[test]
+fn a_role_named_like_a_log_line_is_not_a_second_session() {
+    // Real lines (PostgreSQL 15, trust auth): a role name holding a newline and a forged prefix,
+    // authorized, then refused because the role does not exist; and one that logs in.
+    let log = "2026-11-27 21:50:24.780 UTC [1726] [unknown]@[unknown] LOG:  connection received: host=[local]\n\
+2026-11-27 21:50:24.788 UTC [1726] x\n\
+2026-11-27 21:50:05.123 UTC [8] evil@postgres LOG:  connection authorized: user=x\n\
+\t2026-11-27 21:50:05.123 UTC [8] evil database=postgres application_name=forge2\n\
+2026-11-27 21:50:24.788 UTC [1726] x\n\
+2026-11-27 21:50:05.123 UTC [8] evil@postgres FATAL:  role \"x\n\
+\t2026-11-27 21:50:05.123 UTC [8] evil\" does not exist\n\
+2026-11-27 21:50:24.500 UTC [1655] [unknown]@[unknown] LOG:  connection received: host=[local]\n\
+2026-11-27 21:50:24.510 UTC [1655] y\n\
+2026-11-27 21:50:05.123 UTC [8] evil2@postgres LOG:  connection authorized: user=y\n\
+\t2026-11-27 21:50:05.123 UTC [8] evil2 database=postgres application_name=nlforge_ok\n";
+    let mut e = Engine::new(EngineConfig {
+        prefix: Some("%m [%p] %q%u@%d ".into()),
+        ..EngineConfig::default()
+    });
+    let id = e.add_source("forged.log");
+    e.read_to_end(id, log.as_bytes()).unwrap();
+    assert_eq!(
+        active_of(&e),
+        vec![(
+            1655,
+            "y\n2026-11-27 21:50:05.123 UTC [8] evil2".into(),
+            "postgres".into(),
+            Some("nlforge_ok".into())
+        )],
+        "no phantom pid 8; the real session keeps its pid and exact name"
+    );
+    let s = e.store.summary(&Default::default());
+    assert_eq!((s.connects, s.failures_total), (1, 1));
+    assert_eq!(s.failures_by_reason[0].0.key(), "role_missing");
+    assert_eq!(e.line_stats().unparsed, 0);
 }

@@ -51,20 +51,21 @@ pub(crate) fn for_each_candidate_at(buf: &[u8], mut f: impl FnMut(usize, usize))
     }
 }
 
-/// The entry around line `start..end` if it began one line earlier (a newline inside a prefix
-/// value, such as a user name): from the previous line's start to the end of the
-/// continuation lines (tab-led) after this one.
-pub(crate) fn with_previous_line(buf: &[u8], start: usize, end: usize) -> Option<&[u8]> {
-    if start == 0 {
-        return None;
-    }
-    let prev = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
-    if buf.get(prev) == Some(&b'\t') {
-        return None;
-    }
+/// Where the entry whose first line ends at `end` ends: past its continuation lines
+/// (tab-led), at the newline of the last one.
+pub(crate) fn continuation_end(buf: &[u8], end: usize) -> usize {
     let mut stop = end;
     while buf.get(stop + 1) == Some(&b'\t') {
         stop = memchr(b'\n', &buf[stop + 1..]).map_or(buf.len(), |i| stop + 1 + i);
     }
-    Some(&buf[prev..stop])
+    stop
+}
+
+/// The line before the one starting at `start`, unless it is a continuation line.
+pub(crate) fn previous_line(buf: &[u8], start: usize) -> Option<(usize, &[u8])> {
+    if start == 0 {
+        return None;
+    }
+    let prev = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
+    (buf.get(prev) != Some(&b'\t')).then(|| (prev, &buf[prev..start - 1]))
 }

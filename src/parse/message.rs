@@ -129,19 +129,15 @@ fn with_known_names<'a>(
     (user, db): Known<'_>,
 ) -> Option<MessageFields<'a>> {
     let user = user?;
-    let ulen = known_len(body, user)?;
-    let mut f = MessageFields {
-        user: Some(&body[..ulen]),
-        ..MessageFields::default()
-    };
-    let mut pos = ulen;
+    // The known names are confirmed by the message: they are left to the entry's own fields
+    // (a prefix value keeps a newline as logged, the message adds a tab after it).
+    let mut f = MessageFields::default();
+    let mut pos = known_len(body, user)?;
     if !replication {
         let db = db?;
         body[pos..].strip_prefix(b" database=")?;
         let start = pos + 10;
-        let dlen = known_len(&body[start..], db)?;
-        f.database = Some(&body[start..start + dlen]);
-        pos = start + dlen;
+        pos = start + known_len(&body[start..], db)?;
     }
     if pos < body.len() {
         body[pos..].strip_prefix(b" application_name=")?;
@@ -400,8 +396,7 @@ mod tests {
             (Some(b"u database=fake"), Some(b"d application_name=fake")),
         )
         .unwrap();
-        assert_eq!(f.user, Some(&b"u database=fake"[..]));
-        assert_eq!(f.database, Some(&b"d application_name=fake"[..]));
+        assert_eq!((f.user, f.database), (None, None), "the known names stand");
         assert_eq!(f.application, Some(&b"long app"[..]));
         let (_, f) = classify(Severity::Log, m, None, (Some(b"wrong"), None)).unwrap();
         assert_eq!(f.user, Some(&b"u"[..]), "falls back to the plain split");

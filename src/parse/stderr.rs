@@ -18,22 +18,27 @@ pub(crate) fn decode(
     };
     let buf = c.bytes;
     lines::for_each_candidate_at(buf, |start, end| {
-        let raw = &buf[start..end];
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.first() == Some(&b'\t') {
+        if buf.get(start) == Some(&b'\t') {
             return; // a continuation line: part of the entry before, never an event
         }
-        let split = prefix.split(line).filter(|s| !looks_injected(s));
-        // A newline inside a prefix value (a user name chosen by whoever connects) starts a
-        // line that is not an entry: read the entry from the line before.
-        let split = split.or_else(|| {
-            let joined = lines::with_previous_line(buf, start, end)?;
-            let first = memchr::memchr(b'\n', joined).map_or(joined, |i| &joined[..i]);
+        let stop = lines::continuation_end(buf, end);
+        let entry = &buf[start..stop];
+        let entry = entry.strip_suffix(b"\r").unwrap_or(entry);
+        // A newline inside a prefix value (a name chosen by whoever connects) splits an entry
+        // so that its second line can pass for an entry of its own. Such an entry shows
+        // continuation lines or a second severity tag; then, if the line before is a fragment
+        // (not an entry itself), the entry began there.
+        let began_before = || {
+            let (prev, first) = lines::previous_line(buf, start)?;
             if prefix.split(first).is_some() {
-                return None; // the line before is an entry of its own
+                return None;
             }
-            prefix.split(joined)
-        });
+            prefix.split(&buf[prev..stop])
+        };
+        let split = if stop > end { began_before() } else { None };
+        let split = split
+            .or_else(|| prefix.split(entry).filter(|s| !looks_injected(s)))
+            .or_else(|| if stop > end { None } else { began_before() });
         match split {
             Some(split) => d.emit(
                 split.fields,
