@@ -254,6 +254,25 @@ fn lookalike_names_long_applications_padded_prefixes_and_no_pid() {
         )]
     );
 
+    // The same names under a padded prefix, where the shortest split is wrong.
+    let p = "%m [%-7p] %-12u %10d %c %e ";
+    let line = "2026-11-27 21:51:53.922 UTC [4574   ] u database=fake d application_name=fake 6b09fb79.11de 00000 LOG:  connection authorized: user=u database=fake database=d application_name=fake application_name=long app\n";
+    let mut e = Engine::new(EngineConfig {
+        prefix: Some(p.into()),
+        ..EngineConfig::default()
+    });
+    let id = e.add_source("padded-names.log");
+    e.read_to_end(id, line.as_bytes()).unwrap();
+    assert_eq!(
+        active_of(&e),
+        vec![(
+            4574,
+            "u database=fake".into(),
+            "d application_name=fake".into(),
+            Some("long app".into())
+        )]
+    );
+
     // Padded fields that are empty on postmaster lines: the crash is still seen.
     let p = "%m [%-7p] %-12u %10d %c %e ";
     let log = "2026-11-27 21:40:10.000 UTC [17173  ] app_u          postgres 6b09f8bb.4315 00000 LOG:  connection authorized: user=app_u database=postgres application_name=old1\n\

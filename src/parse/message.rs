@@ -106,6 +106,28 @@ fn authorized<'a>(
 /// The user and database an entry's prefix or structured columns gave.
 pub type Known<'k> = (Option<&'k [u8]>, Option<&'k [u8]>);
 
+/// Whether a `connection authorized` message agrees with the user and database an entry's
+/// prefix gave (any other message, or a prefix without both names, agrees).
+pub fn confirms_names(msg: &[u8], known: Known<'_>) -> bool {
+    let (Some(_), Some(_)) = known else {
+        return true;
+    };
+    let (body, replication) = if let Some(r) = after(msg, b"connection authorized: user=") {
+        (r, false)
+    } else if let Some(r) = after(msg, b"replication connection authorized: user=") {
+        (r, true)
+    } else {
+        return true;
+    };
+    let mut body = body;
+    for tail in [&b" SSL enabled ("[..], b" GSS ("] {
+        if let Some(i) = rfind(body, tail) {
+            body = &body[..i];
+        }
+    }
+    with_known_names(body, replication, known).is_some()
+}
+
 /// How many bytes of `body` spell `known` at its start; a message continues each of its
 /// newlines with a tab, which the prefix's copy of the name does not have.
 fn known_len(body: &[u8], known: &[u8]) -> Option<usize> {

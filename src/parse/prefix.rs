@@ -57,6 +57,28 @@ pub struct SplitLine<'a> {
     pub full: bool,
 }
 
+/// Whether a candidate split (its fields and message) is the right one.
+pub type Accept<'f> = &'f dyn Fn(&PrefixFields<'_>, &[u8]) -> bool;
+
+/// The state of one backtracking search.
+struct Search<'f> {
+    budget: u32,
+    full: bool,
+    accept: Accept<'f>,
+}
+
+impl Search<'_> {
+    /// The prefix ends at `pos` if a severity tag starts there and the split is accepted.
+    fn end_at<'a>(
+        &self,
+        line: &'a [u8],
+        pos: usize,
+        out: &PrefixFields<'_>,
+    ) -> Option<(&'a [u8], usize)> {
+        severity_at(line, pos).filter(|&(_, msg)| (self.accept)(out, &line[msg..]))
+    }
+}
+
 /// A compiled `log_line_prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefix {
@@ -284,15 +306,25 @@ impl Prefix {
 
     /// Splits one line (without its newline) into prefix fields, severity and message.
     pub fn split<'a>(&self, line: &'a [u8]) -> Option<SplitLine<'a>> {
+        self.split_where(line, &|_, _| true)
+    }
+
+    /// Like [`Prefix::split`], taking the first split (shortest values first) that `accept`
+    /// agrees with, given its fields and message: where names hold the text that follows them
+    /// in the prefix, the message can tell which split is right.
+    pub fn split_where<'a>(&self, line: &'a [u8], accept: Accept<'_>) -> Option<SplitLine<'a>> {
         let mut fields = PrefixFields::default();
-        let mut budget = STEP_BUDGET;
-        let mut full = true;
-        let (severity, msg) = self.match_from(line, 0, 0, &mut fields, &mut budget, &mut full)?;
+        let mut cx = Search {
+            budget: STEP_BUDGET,
+            full: true,
+            accept,
+        };
+        let (severity, msg) = self.match_from(line, 0, 0, &mut fields, &mut cx)?;
         Some(SplitLine {
             fields,
             severity,
             message: &line[msg..],
-            full,
+            full: cx.full,
         })
     }
 
@@ -302,29 +334,28 @@ impl Prefix {
         ti: usize,
         pos: usize,
         out: &mut PrefixFields<'a>,
-        budget: &mut u32,
-        full: &mut bool,
+        cx: &mut Search<'_>,
     ) -> Option<(&'a [u8], usize)> {
-        *budget = budget.checked_sub(1)?;
+        cx.budget = cx.budget.checked_sub(1)?;
         let Some(token) = self.tokens.get(ti) else {
-            return severity_at(line, pos);
+            return cx.end_at(line, pos, out);
         };
         match token {
             Token::Literal(l) => {
                 if line[pos..].starts_with(l) {
-                    self.match_from(line, ti + 1, pos + l.len(), out, budget, full)
+                    self.match_from(line, ti + 1, pos + l.len(), out, cx)
                 } else {
                     None
                 }
             }
             Token::SessionStop => {
                 let saved = *out;
-                if let Some(r) = self.match_from(line, ti + 1, pos, out, budget, full) {
+                if let Some(r) = self.match_from(line, ti + 1, pos, out, cx) {
                     return Some(r);
                 }
                 *out = saved;
-                *full = false;
-                severity_at(line, pos)
+                cx.full = false;
+                cx.end_at(line, pos, out)
             }
             Token::Field { field, pad } => {
                 // A right-aligned value has at most `pad` spaces before it.
@@ -341,7 +372,7 @@ impl Prefix {
                             end += 1;
                         }
                     }
-                    let r = self.match_from(line, ti + 1, end, out, budget, full);
+                    let r = self.match_from(line, ti + 1, end, out, cx);
                     if r.is_none() {
                         *out = saved;
                     }
@@ -361,7 +392,7 @@ impl Prefix {
                 }
                 // Free text keeps its padding in the span (trimmed later): an empty padded
                 // value is all spaces.
-                self.match_free(line, ti, *field, *pad, pos, out, budget, full)
+                self.match_free(line, ti, *field, *pad, pos, out, cx)
             }
         }
     }
@@ -376,8 +407,7 @@ impl Prefix {
         pad: i32,
         start: usize,
         out: &mut PrefixFields<'a>,
-        budget: &mut u32,
-        full: &mut bool,
+        cx: &mut Search<'_>,
     ) -> Option<(&'a [u8], usize)> {
         let limit = line.len().min(start + MAX_FIELD);
         let next_lit = match self.tokens.get(ti + 1) {
@@ -403,11 +433,11 @@ impl Prefix {
                 Field::RemoteHostPort => (out.host, out.port) = split_host_port(value),
                 _ => {}
             }
-            if let Some(r) = self.match_from(line, ti + 1, end, out, budget, full) {
+            if let Some(r) = self.match_from(line, ti + 1, end, out, cx) {
                 return Some(r);
             }
             *out = saved;
-            if *budget == 0 {
+            if cx.budget == 0 {
                 return None;
             }
             end += 1;

@@ -1,6 +1,6 @@
 //! The stderr format: entries are lines that do not start with a tab, split by the prefix.
 
-use super::message::Severity;
+use super::message::{self, Severity};
 use super::{lines, Decoder};
 use crate::model::ConnectionEvent;
 
@@ -37,7 +37,17 @@ pub(crate) fn decode(
         };
         let split = if stop > end { began_before() } else { None };
         let split = split
-            .or_else(|| prefix.split(entry).filter(|s| !looks_injected(s)))
+            .or_else(|| {
+                // Names holding the text that follows them in the prefix (`u database=x`):
+                // take the split the message agrees with.
+                let agrees = |f: &super::EntryFields<'_>, msg: &[u8]| {
+                    message::confirms_names(msg, (f.user, f.database))
+                };
+                prefix
+                    .split_where(entry, &agrees)
+                    .or_else(|| prefix.split(entry))
+                    .filter(|s| !looks_injected(s))
+            })
             .or_else(|| if stop > end { None } else { began_before() });
         match split {
             Some(split) => d.emit(
