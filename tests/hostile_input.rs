@@ -9,10 +9,16 @@ use proptest::prelude::*;
 const PREFIX: &str = "%m [%p] %q%u@%d ";
 
 fn engine_for(bytes: &[u8]) -> Engine {
-    let mut e = Engine::new(EngineConfig {
-        prefix: Some(PREFIX.into()),
+    engine_with(PREFIX, bytes)
+}
+
+/// An engine that has read `bytes` as a stderr log written with `prefix`.
+fn engine_with(prefix: &str, bytes: &[u8]) -> Engine {
+    let config = EngineConfig {
+        prefix: Some(prefix.into()),
         ..EngineConfig::default()
-    });
+    };
+    let mut e = Engine::new(config);
     let id = e.add_source("hostile.log");
     e.read_to_end(id, bytes).unwrap();
     e
@@ -218,12 +224,7 @@ fn a_newline_in_a_name_cannot_forge_a_session() {
 fn a_role_with_a_newline_in_its_name_is_still_its_session() {
     let log = b"2026-11-27 21:23:26.290 UTC [6052] [unknown]@[unknown] LOG:  connection received: host=[local]\n\
 2026-11-27 21:23:26.294 UTC [6052] nl\nx@postgres LOG:  connection authorized: user=nl\n\tx database=postgres application_name=nlapp\n";
-    let mut e = Engine::new(EngineConfig {
-        prefix: Some("%m [%p] %q%u@%d ".into()),
-        ..EngineConfig::default()
-    });
-    let id = e.add_source("nl.log");
-    e.read_to_end(id, &log[..]).unwrap();
+    let e = engine_with("%m [%p] %q%u@%d ", &log[..]);
     assert_eq!(
         active_of(&e),
         vec![(
@@ -257,12 +258,7 @@ fn lookalike_names_long_applications_padded_prefixes_and_no_pid() {
     // The same names under a padded prefix, where the shortest split is wrong.
     let p = "%m [%-7p] %-12u %10d %c %e ";
     let line = "2026-11-27 21:51:53.922 UTC [4574   ] u database=fake d application_name=fake 6b09fb79.11de 00000 LOG:  connection authorized: user=u database=fake database=d application_name=fake application_name=long app\n";
-    let mut e = Engine::new(EngineConfig {
-        prefix: Some(p.into()),
-        ..EngineConfig::default()
-    });
-    let id = e.add_source("padded-names.log");
-    e.read_to_end(id, line.as_bytes()).unwrap();
+    let e = engine_with(p, line.as_bytes());
     assert_eq!(
         active_of(&e),
         vec![(
@@ -277,12 +273,7 @@ fn lookalike_names_long_applications_padded_prefixes_and_no_pid() {
     let p = "%m [%-7p] %-12u %10d %c %e ";
     let log = "2026-11-27 21:40:10.000 UTC [17173  ] app_u          postgres 6b09f8bb.4315 00000 LOG:  connection authorized: user=app_u database=postgres application_name=old1\n\
 2026-11-27 21:40:11.770 UTC [17102  ]                         6b09f8bb.42ce 00000 LOG:  terminating any other active server processes\n";
-    let mut e = Engine::new(EngineConfig {
-        prefix: Some(p.into()),
-        ..EngineConfig::default()
-    });
-    let id = e.add_source("padded.log");
-    e.read_to_end(id, log.as_bytes()).unwrap();
+    let e = engine_with(p, log.as_bytes());
     let s = e.store.summary(&Default::default());
     assert_eq!((s.connects, s.lost, s.active_total), (1, 1, 0));
     assert_eq!(e.line_stats().unparsed, 0);
@@ -290,12 +281,7 @@ fn lookalike_names_long_applications_padded_prefixes_and_no_pid() {
     // No %p: the pid is the hex after the dot of %c.
     let p = "%m %-12u %10d %c %e ";
     let log = "2026-11-27 21:39:24.288 UTC postgres       postgres 6b09f88c.3d03 00000 LOG:  connection authorized: user=postgres database=postgres application_name=chk\n";
-    let mut e = Engine::new(EngineConfig {
-        prefix: Some(p.into()),
-        ..EngineConfig::default()
-    });
-    let id = e.add_source("nopid.log");
-    e.read_to_end(id, log.as_bytes()).unwrap();
+    let e = engine_with(p, log.as_bytes());
     assert_eq!(
         active_of(&e),
         vec![(
@@ -334,12 +320,7 @@ fn a_role_named_like_a_log_line_is_not_a_second_session() {
 2026-11-27 21:50:24.510 UTC [1655] y\n\
 2026-11-27 21:50:05.123 UTC [8] evil2@postgres LOG:  connection authorized: user=y\n\
 \t2026-11-27 21:50:05.123 UTC [8] evil2 database=postgres application_name=nlforge_ok\n";
-    let mut e = Engine::new(EngineConfig {
-        prefix: Some("%m [%p] %q%u@%d ".into()),
-        ..EngineConfig::default()
-    });
-    let id = e.add_source("forged.log");
-    e.read_to_end(id, log.as_bytes()).unwrap();
+    let e = engine_with("%m [%p] %q%u@%d ", log.as_bytes());
     assert_eq!(
         active_of(&e),
         vec![(
