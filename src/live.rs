@@ -93,18 +93,39 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
     }
 }
 
-/// Starts one task per input; they send batches on the returned channel.
-pub fn spawn(plan: &mut Plan, cli: &Cli) -> mpsc::Receiver<SourceMsg> {
-    let (tx, rx) = mpsc::channel(256);
+/// The engine set up for the planned sources, and the channel their tasks send on.
+pub struct Live {
+    pub engine: Engine,
+    pub input: mpsc::Receiver<SourceMsg>,
+    /// Showing the built-in demo.
+    pub demo: bool,
+}
+
+/// Plans the sources (see [`plan`]), sets up the engine for them and starts one task per
+/// source (inside a tokio runtime). A notice (why the demo is shown) arrives as a status.
+pub fn start(cli: &Cli, demo_fallback: bool) -> Result<Live, String> {
+    let mut plan = plan(cli, demo_fallback)?;
+    let mut engine = Engine::new(cli.engine_config());
+    if plan.demo {
+        engine.set_prefix(source::demo::DEMO_PREFIX);
+    } else if let (None, Some(p)) = (&cli.prefix, &plan.prefix) {
+        engine.set_prefix(p);
+    }
+    let (tx, input) = mpsc::channel(256);
+    if let Some(message) = plan.notice.take() {
+        let _ = tx.try_send(SourceMsg::Status { source: 0, message });
+    }
+    let start = match (cli.from_end, cli.since) {
+        (true, _) => Start::End,
+        (false, Some(secs)) => Start::Since(secs),
+        (false, None) => Start::Beginning,
+    };
     let opts = FollowOptions {
-        start: if cli.from_end {
-            Start::End
-        } else {
-            Start::Beginning
-        },
+        start,
         ..FollowOptions::default()
     };
-    for (id, (_, input)) in plan.inputs.drain(..).enumerate() {
+    for (id, (label, input)) in plan.inputs.into_iter().enumerate() {
+        engine.add_source(&label);
         match input {
             Input::Follow(spec) => {
                 source::spawn_source(id, spec, opts.clone(), tx.clone());
@@ -114,30 +135,40 @@ pub fn spawn(plan: &mut Plan, cli: &Cli) -> mpsc::Receiver<SourceMsg> {
             }
         }
     }
-    rx
+    Ok(Live {
+        engine,
+        input,
+        demo: plan.demo,
+    })
 }
 
-/// Applies one source message to the engine; returns a status sentence to show, if any.
+/// Applies one source message to the engine; returns a sentence to show about the source,
+/// if any. Messages about a source the engine does not have change nothing.
 pub fn apply(engine: &mut Engine, msg: SourceMsg) -> Option<String> {
+    let id = msg.source();
+    let known = id < engine.sources().len();
+    let undetected = |engine: &Engine, e| {
+        format!(
+            "cannot tell the log format of {}: {e}",
+            engine.sources()[id].label
+        )
+    };
     match msg {
-        SourceMsg::Lines { source, bytes } => engine.feed(source as u16, &bytes).err().map(|e| {
-            format!(
-                "cannot tell the log format of {}: {e}",
-                engine.sources()[source].label
-            )
-        }),
-        SourceMsg::Switched { source, .. } => {
-            engine.switched(source as u16);
+        SourceMsg::Status { message, .. } => Some(message),
+        _ if !known => None,
+        SourceMsg::Lines { bytes, .. } => engine
+            .feed(id as u16, &bytes)
+            .err()
+            .map(|e| undetected(engine, e)),
+        SourceMsg::Switched { .. } => {
+            engine.switched(id as u16);
             None
         }
-        SourceMsg::CaughtUp { source, .. } => engine.settle(source as u16).err().map(|e| {
-            format!(
-                "cannot tell the log format of {}: {e}",
-                engine.sources()[source].label
-            )
-        }),
+        SourceMsg::CaughtUp { .. } => engine
+            .settle(id as u16)
+            .err()
+            .map(|e| undetected(engine, e)),
         SourceMsg::Progress { .. } => None,
-        SourceMsg::Status { message, .. } => Some(message),
     }
 }
 
@@ -146,24 +177,18 @@ pub fn apply(engine: &mut Engine, msg: SourceMsg) -> Option<String> {
 const CONNECT_HOLD: Duration = Duration::from_millis(5);
 
 /// `--stream`: follow and print each connection event as one line, flushed per event.
-pub async fn stream(cli: Cli, mut engine: Engine) -> std::process::ExitCode {
-    let mut plan = match plan(&cli, false) {
-        Ok(p) => p,
+pub async fn stream(cli: Cli) -> std::process::ExitCode {
+    let Live {
+        mut engine,
+        input: mut rx,
+        ..
+    } = match start(&cli, false) {
+        Ok(live) => live,
         Err(e) => {
             eprintln!("pgconn-top: {e}");
             return std::process::ExitCode::from(2);
         }
     };
-    if cli.prefix.is_none() {
-        if let Some(p) = &plan.prefix {
-            engine.set_prefix(p);
-        }
-    }
-    for (label, _) in &plan.inputs {
-        engine.add_source(label);
-    }
-    let mut rx = spawn(&mut plan, &cli);
-    let filter = cli.filter();
     let mut printed = 0u64;
     let mut arrivals: std::collections::VecDeque<(u64, Instant)> = Default::default();
     let mut stdout = std::io::stdout().lock();
@@ -184,83 +209,55 @@ pub async fn stream(cli: Cli, mut engine: Engine) -> std::process::ExitCode {
             }
             () = wake => {}
         }
-        held = false;
-        let resolved = filter.resolve(engine.store.names());
-        let now = Instant::now();
-        let feed = engine.store.feed();
-        for e in feed.after(printed) {
-            let arrived = arrivals
-                .iter()
-                .find(|(end, _)| e.seq < *end)
-                .map(|(_, at)| *at);
-            if matches!(e.kind, FeedKind::Connect)
-                && arrived.is_some_and(|at| at + CONNECT_HOLD > now)
-            {
-                held = true;
-                break;
-            }
-            printed = e.seq;
-            let reset = matches!(e.kind, FeedKind::Reset { .. });
-            if e.refused || !(reset || resolved.matches(&engine.store.names().combo_of(e.combo))) {
-                continue;
-            }
-            let line = if cli.json {
-                feedline::json_line(&engine.store, e).to_string()
-            } else {
-                feedline::text_line(&engine.store, e)
-            };
-            if writeln!(stdout, "{line}")
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                return std::process::ExitCode::SUCCESS;
-            }
+        match print_feed(&engine, &cli, &arrivals, &mut printed, true, &mut stdout) {
+            Ok(h) => held = h,
+            Err(_) => return std::process::ExitCode::SUCCESS, // the reader went away
         }
         while arrivals.front().is_some_and(|(end, _)| *end <= printed + 1) {
             arrivals.pop_front();
         }
     }
-    // Input ended (stdin): print what is left.
-    for e in engine.store.feed().after(printed) {
-        if !e.refused {
-            let line = if cli.json {
-                feedline::json_line(&engine.store, e).to_string()
-            } else {
-                feedline::text_line(&engine.store, e)
-            };
-            let _ = writeln!(stdout, "{line}");
-        }
-    }
-    let _ = stdout.flush();
+    // Input ended (stdin): nothing more can refuse a connect; print what is left.
+    let _ = print_feed(&engine, &cli, &arrivals, &mut printed, false, &mut stdout);
     std::process::ExitCode::SUCCESS
 }
 
-/// A source message as the dashboard's input.
-pub fn to_ui(msg: SourceMsg) -> crate::ui::UiInput {
-    use crate::ui::UiInput;
-    match msg {
-        SourceMsg::Lines { source, bytes } => UiInput::Lines {
-            source: source as u16,
-            bytes,
-        },
-        SourceMsg::Switched { source, .. } => UiInput::Switched {
-            source: source as u16,
-        },
-        SourceMsg::CaughtUp { source, .. } => UiInput::CaughtUp {
-            source: source as u16,
-        },
-        SourceMsg::Progress {
-            source,
-            done,
-            total,
-        } => UiInput::Progress {
-            source: source as u16,
-            done,
-            total,
-        },
-        SourceMsg::Status { source, message } => UiInput::Status {
-            source: source as u16,
-            message,
-        },
+/// Prints the feed entries after `printed` that pass the filter, one line each, flushed.
+/// With `hold`, a connect that arrived less than [`CONNECT_HOLD`] ago stops the printing
+/// (returns true) so that a refusal logged right after it can still withdraw it.
+fn print_feed(
+    engine: &Engine,
+    cli: &Cli,
+    arrivals: &std::collections::VecDeque<(u64, Instant)>,
+    printed: &mut u64,
+    hold: bool,
+    out: &mut impl Write,
+) -> std::io::Result<bool> {
+    let resolved = cli.filter().resolve(engine.store.names());
+    let now = Instant::now();
+    for e in engine.store.feed().after(*printed) {
+        let arrived = arrivals
+            .iter()
+            .find(|(end, _)| e.seq < *end)
+            .map(|(_, at)| *at);
+        if hold
+            && matches!(e.kind, FeedKind::Connect)
+            && arrived.is_some_and(|at| at + CONNECT_HOLD > now)
+        {
+            return Ok(true);
+        }
+        *printed = e.seq;
+        let reset = matches!(e.kind, FeedKind::Reset { .. });
+        if e.refused || !(reset || resolved.matches(&engine.store.names().combo_of(e.combo))) {
+            continue;
+        }
+        let line = if cli.json {
+            feedline::json_line(&engine.store, e).to_string()
+        } else {
+            feedline::text_line(&engine.store, e)
+        };
+        writeln!(out, "{line}")?;
+        out.flush()?;
     }
+    Ok(false)
 }

@@ -6,7 +6,7 @@ use pgconn_top::engine::{Engine, ReadError};
 use pgconn_top::live;
 use pgconn_top::report;
 use pgconn_top::source::{self, SourceSpec};
-use pgconn_top::ui::{self, UiInput, UiOptions};
+use pgconn_top::ui::{self, UiOptions};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -119,19 +119,10 @@ fn main() -> ExitCode {
         return run_once(&cli);
     }
     if cli.stream {
-        let engine = Engine::new(cli.engine_config());
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("pgconn-top: cannot start the runtime: {e}");
-                return ExitCode::from(2);
-            }
+        let Some(rt) = runtime() else {
+            return ExitCode::from(2);
         };
-        return rt.block_on(pgconn_top::live::stream(cli, engine));
+        return rt.block_on(live::stream(cli));
     }
     if !std::io::stdout().is_terminal() {
         eprintln!("pgconn-top: standard output is not a terminal; use --once for a snapshot or --stream for an event feed");
@@ -140,59 +131,42 @@ fn main() -> ExitCode {
     run_dashboard(&cli)
 }
 
-/// The dashboard over the logs (paths, the local server's, or the demo), replayed then followed.
-fn run_dashboard(cli: &Cli) -> ExitCode {
-    let mut plan = match live::plan(cli, true) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("pgconn-top: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut engine = Engine::new(cli.engine_config());
-    if plan.demo {
-        engine.set_prefix(source::demo::DEMO_PREFIX);
-    } else if let (None, Some(p)) = (&cli.prefix, &plan.prefix) {
-        engine.set_prefix(p);
-    }
-    for (label, _) in &plan.inputs {
-        engine.add_source(label);
-    }
-    let mut opts = UiOptions::from_cli(cli);
-    opts.demo = plan.demo;
-    let notice = plan.notice.take();
-    let result = tokio::runtime::Builder::new_multi_thread()
+/// The async runtime of the live modes (two workers: the machine's size), or a sentence why not.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
-            rt.block_on(async {
-                let mut from_sources = live::spawn(&mut plan, cli);
-                let (tx, rx) = tokio::sync::mpsc::channel(256);
-                if let Some(n) = notice {
-                    let _ = tx
-                        .send(UiInput::Status {
-                            source: 0,
-                            message: n,
-                        })
-                        .await;
-                }
-                tokio::spawn(async move {
-                    while let Some(msg) = from_sources.recv().await {
-                        if tx.send(live::to_ui(msg)).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                ui::run(engine, opts, Some(rx)).await
-            })
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    {
+        Ok(rt) => Some(rt),
         Err(e) => {
-            eprintln!("pgconn-top: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("pgconn-top: cannot start the async runtime: {e}");
+            None
         }
     }
+}
+
+/// The dashboard over the logs (paths, the local server's, or the demo), replayed then followed.
+fn run_dashboard(cli: &Cli) -> ExitCode {
+    let Some(rt) = runtime() else {
+        return ExitCode::from(2);
+    };
+    rt.block_on(async {
+        let live = match live::start(cli, true) {
+            Ok(live) => live,
+            Err(sentence) => {
+                eprintln!("pgconn-top: {sentence}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut opts = UiOptions::from_cli(cli);
+        opts.demo = live.demo;
+        match ui::run(live.engine, opts, Some(live.input)).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pgconn-top: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }

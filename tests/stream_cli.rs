@@ -280,3 +280,42 @@ fn a_log_that_only_starts_a_server_prints_the_reset() {
     assert_eq!(v["kind"], "reset");
     assert_eq!(v["user"], serde_json::Value::Null);
 }
+
+#[test]
+fn stream_since_starts_at_the_last_period_of_log_time() {
+    use pgconn_top::synth::{generate, SynthConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.log");
+    let cfg = SynthConfig {
+        minutes: 180,
+        restart_at: None,
+        crash_at: None,
+        ..SynthConfig::default()
+    };
+    let mut f = std::fs::File::create(&path).unwrap();
+    let truth = generate(&cfg, &mut f);
+    drop(f);
+    let mut child = Command::new(BIN)
+        .args(["--stream", "--json", "--since", "1h"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(v["time"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    let cutoff = truth.end_millis - 3_600_000;
+    assert!(
+        t >= cutoff - 1000 && t <= cutoff + 60_000,
+        "first event {first} is at the start of the last hour"
+    );
+}

@@ -6,7 +6,7 @@ use pgconn_top::store::filter::Filter;
 use pgconn_top::store::intern::Dim;
 use pgconn_top::ui::app::{Pane, SortBy};
 use pgconn_top::ui::event::Signal;
-use pgconn_top::ui::{fixed_clock, App, Event, Mode, Tab, UiInput, UiOptions};
+use pgconn_top::ui::{fixed_clock, App, Event, Mode, SourceMsg, Tab, UiOptions};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 
@@ -196,16 +196,19 @@ fn pause_keeps_the_feed_still_and_counts_arrivals() {
     assert!(a.watch.paused);
     assert_eq!(a.watch.anchor, Some(newest));
     a.handle(Event::Input(vec![
-        UiInput::Lines {
+        SourceMsg::Lines {
             source: 0,
             bytes: more_lines(9001),
         },
-        UiInput::Lines {
+        SourceMsg::Lines {
             source: 0,
             bytes: more_lines(9002),
         },
     ]));
-    a.handle(Event::Input(vec![UiInput::CaughtUp { source: 0 }]));
+    a.handle(Event::Input(vec![SourceMsg::CaughtUp {
+        source: 0,
+        bytes: 0,
+    }]));
     assert_eq!(active(&a), 17, "live lines reach the store");
     assert_eq!(a.watch.anchor, Some(newest), "the view stays still");
     assert!(a.unseen() >= 1);
@@ -279,7 +282,7 @@ fn every_event_marks_the_frame_dirty_and_status_shows() {
     assert!(a.dirty);
     assert_eq!(a.size, (100, 30));
     a.dirty = false;
-    a.handle(Event::Input(vec![UiInput::Status {
+    a.handle(Event::Input(vec![SourceMsg::Status {
         source: 0,
         message: "waiting for\x1b[2J the file".into(),
     }]));

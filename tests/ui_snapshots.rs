@@ -331,11 +331,11 @@ fn hostile_names_are_drawn_as_visible_escapes() {
 fn demo_badge_and_tailer_status_show_in_the_header() {
     let mut a = app("");
     a.demo = true;
-    a.input(ui::UiInput::Status {
+    a.input(ui::SourceMsg::Status {
         source: 0,
         message: "waiting for the log to be created".into(),
     });
-    a.input(ui::UiInput::Progress {
+    a.input(ui::SourceMsg::Progress {
         source: 0,
         done: 50,
         total: 200,
@@ -344,7 +344,10 @@ fn demo_badge_and_tailer_status_show_in_the_header() {
     assert!(l[0].contains(" DEMO "), "{l:#?}");
     assert!(l[1].contains("replaying 25%"), "{l:#?}");
     assert!(l[1].contains("waiting for the log to be created"), "{l:#?}");
-    a.input(ui::UiInput::CaughtUp { source: 0 });
+    a.input(ui::SourceMsg::CaughtUp {
+        source: 0,
+        bytes: 0,
+    });
     let l = lines(&a, 160, 30);
     assert!(l[1].contains(" live"), "{l:#?}");
 }

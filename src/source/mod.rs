@@ -56,6 +56,19 @@ pub enum SourceMsg {
     Status { source: SourceId, message: String },
 }
 
+impl SourceMsg {
+    /// The source the message is about.
+    pub fn source(&self) -> SourceId {
+        match self {
+            SourceMsg::Lines { source, .. }
+            | SourceMsg::Switched { source, .. }
+            | SourceMsg::CaughtUp { source, .. }
+            | SourceMsg::Progress { source, .. }
+            | SourceMsg::Status { source, .. } => *source,
+        }
+    }
+}
+
 /// Why a source switched to another file (see [`SourceMsg::Switched`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SwitchReason {

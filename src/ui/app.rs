@@ -9,7 +9,7 @@ pub use super::state::{
     BUCKETS, WINDOWS,
 };
 use super::theme::Theme;
-use super::{Clock, UiInput, UiOptions};
+use super::{Clock, SourceMsg, UiOptions};
 use crate::engine::Engine;
 use crate::store::feed::FeedEvent;
 use crate::store::filter::Filter;
@@ -140,33 +140,22 @@ impl App {
         &mut self.notes[i]
     }
 
-    /// Applies one message from a tailer.
-    pub fn input(&mut self, i: UiInput) {
-        let known = |e: &Engine, s: u16| (s as usize) < e.sources().len();
-        match i {
-            UiInput::Lines { source, bytes } if known(&self.engine, source) => {
-                if let Err(e) = self.engine.feed(source, &bytes) {
-                    self.note(source).status = Some(e.to_string());
-                }
-            }
-            UiInput::Switched { source } if known(&self.engine, source) => {
-                self.engine.switched(source);
-            }
-            UiInput::Status { source, message } => self.note(source).status = Some(message),
-            UiInput::CaughtUp { source } => {
-                if known(&self.engine, source) {
-                    let _ = self.engine.settle(source);
-                }
+    /// Applies one message from a tailer: the engine takes its part, the header notes the rest.
+    pub fn input(&mut self, msg: SourceMsg) {
+        let source = msg.source() as u16;
+        match &msg {
+            SourceMsg::CaughtUp { .. } => {
                 let n = self.note(source);
                 n.caught_up = true;
                 n.progress = None;
             }
-            UiInput::Progress {
-                source,
-                done,
-                total,
-            } => self.note(source).progress = Some((done, total)),
-            UiInput::Lines { .. } | UiInput::Switched { .. } => {}
+            SourceMsg::Progress { done, total, .. } => {
+                self.note(source).progress = Some((*done, *total))
+            }
+            _ => {}
+        }
+        if let Some(sentence) = crate::live::apply(&mut self.engine, msg) {
+            self.note(source).status = Some(sentence);
         }
     }
 

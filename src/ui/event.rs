@@ -3,7 +3,7 @@
 
 use super::app::App;
 use super::terminal::TerminalGuard;
-use super::{UiInput, UiOptions};
+use super::{SourceMsg, UiOptions};
 use crate::engine::Engine;
 use ratatui::crossterm::event::{self as ct, KeyEventKind};
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub enum Event {
     Key(ct::KeyEvent),
     Resize(u16, u16),
     /// A batch of messages from the tailer.
-    Input(Vec<UiInput>),
+    Input(Vec<SourceMsg>),
     /// Once a second: ages, the clock and lines/s move on.
     Tick,
     Signal(Signal),
@@ -63,7 +63,7 @@ fn spawn_terminal_reader(tx: mpsc::Sender<Event>) {
 }
 
 /// Waits for the next message of an optional channel; never resolves without one.
-async fn next_input(rx: &mut Option<mpsc::Receiver<UiInput>>) -> Option<UiInput> {
+async fn next_input(rx: &mut Option<mpsc::Receiver<SourceMsg>>) -> Option<SourceMsg> {
     match rx {
         Some(r) => r.recv().await,
         None => std::future::pending().await,
@@ -75,7 +75,7 @@ async fn next_input(rx: &mut Option<mpsc::Receiver<UiInput>>) -> Option<UiInput>
 pub async fn run(
     engine: Engine,
     opts: UiOptions,
-    mut input: Option<mpsc::Receiver<UiInput>>,
+    mut input: Option<mpsc::Receiver<SourceMsg>>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate())?;

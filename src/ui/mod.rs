@@ -1,6 +1,6 @@
 //! The full-screen dashboard: terminal guard, event loop, app state and the widgets that draw it.
 //!
-//! Data flows one way: [`UiInput`] batches feed the engine, the [`App`] owns the engine and its
+//! Data flows one way: [`SourceMsg`] batches feed the engine, the [`App`] owns the engine and its
 //! view state, and every frame is drawn from `&App` by [`draw`].
 
 pub mod app;
@@ -31,20 +31,8 @@ pub const MIN_WIDTH: u16 = 60;
 /// The smallest terminal the dashboard draws in.
 pub const MIN_HEIGHT: u16 = 15;
 
-/// What a log tailer sends the dashboard, in batches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UiInput {
-    /// New bytes of a source (any split; partial entries wait for the rest).
-    Lines { source: u16, bytes: Vec<u8> },
-    /// The source moved on to a new file (rotation).
-    Switched { source: u16 },
-    /// A message about a source (waiting for the file, permission denied, ...).
-    Status { source: u16, message: String },
-    /// The source has replayed its existing content and now follows it live.
-    CaughtUp { source: u16 },
-    /// Replay progress of a source, in bytes.
-    Progress { source: u16, done: u64, total: u64 },
-}
+/// What a log tailer sends the dashboard, in batches: the source layer's messages.
+pub use crate::source::SourceMsg;
 
 /// The wall clock, in Unix milliseconds; injectable so tests draw the same frame every time.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
