@@ -115,7 +115,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         .iter()
         .map(|l| {
             let mut v = json!({
-                "dimension": match l.dimension { Dim::Application => "application", Dim::User => "user", Dim::Host => "host", Dim::Database => "database" },
+                "dimension": l.dimension.name(),
                 "name": lossy(&l.name),
                 "active": l.active,
                 "growth": l.growth,
@@ -123,8 +123,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
                 "disconnects": l.disconnects,
                 "window_minutes": l.window_minutes,
             });
-            let key = match l.dimension { Dim::Application => "application", Dim::User => "user", Dim::Host => "host", Dim::Database => "database" };
-            v[key] = json!(lossy(&l.name));
+            v[l.dimension.name()] = json!(lossy(&l.name));
             v
         })
         .collect();

@@ -87,21 +87,7 @@ pub fn detect_prefix(sample: &[u8]) -> Result<Prefix, DetectError> {
     }
     match best {
         Some((m, _, _, p)) if m * 2 >= lines.len() && m > 0 => Ok(p),
-        _ if !lines.iter().any(|l| has_severity(l)) => Err(DetectError::NotALog),
+        _ if !lines.iter().any(|l| super::prefix::has_severity_tag(l)) => Err(DetectError::NotALog),
         _ => Err(DetectError::UnknownPrefix),
     }
-}
-
-/// Whether a line holds a PostgreSQL severity tag such as `LOG:  ` or `FATAL:  `.
-fn has_severity(line: &[u8]) -> bool {
-    [
-        &b"LOG:  "[..],
-        b"FATAL:  ",
-        b"ERROR:  ",
-        b"WARNING:  ",
-        b"DETAIL:  ",
-        b"STATEMENT:  ",
-    ]
-    .iter()
-    .any(|t| memchr::memmem::find(line, t).is_some())
 }

@@ -73,20 +73,33 @@ fn session_time(s: &[u8]) -> Option<u64> {
     Some(((h * 60 + m) * 60 + s) * 1000 + ms)
 }
 
-/// `connection authorized: user=U database=D application_name=A SSL enabled (...)`.
-/// `known` holds the user and database the entry's prefix or columns gave, which settle
-/// names that themselves contain ` database=` or ` application_name=`.
-fn authorized<'a>(
-    rest: &'a [u8],
-    replication: bool,
-    known: Known<'_>,
-) -> (EventKind<'static>, MessageFields<'a>) {
-    let mut body = rest;
+/// The names part of a `connection authorized` message (`U database=D application_name=A`,
+/// without the `SSL enabled (...)` / `GSS (...)` tail), and whether it is a replication one.
+fn authorized_names(msg: &[u8]) -> Option<(&[u8], bool)> {
+    let (mut body, replication) = match after(msg, b"connection authorized: user=") {
+        Some(r) => (r, false),
+        None => (
+            after(msg, b"replication connection authorized: user=")?,
+            true,
+        ),
+    };
     for tail in [&b" SSL enabled ("[..], b" GSS ("] {
         if let Some(i) = rfind(body, tail) {
             body = &body[..i];
         }
     }
+    Some((body, replication))
+}
+
+/// `connection authorized: user=U database=D application_name=A SSL enabled (...)`.
+/// `known` holds the user and database the entry's prefix or columns gave, which settle
+/// names that themselves contain ` database=` or ` application_name=`.
+fn authorized<'a>(
+    body: &'a [u8],
+    replication: bool,
+    known: Known<'_>,
+) -> (EventKind<'static>, MessageFields<'a>) {
+    let mut body = body;
     if let Some(f) = with_known_names(body, replication, known) {
         return (EventKind::Authorized { replication }, f);
     }
@@ -109,23 +122,12 @@ pub type Known<'k> = (Option<&'k [u8]>, Option<&'k [u8]>);
 /// Whether a `connection authorized` message agrees with the user and database an entry's
 /// prefix gave (any other message, or a prefix without both names, agrees).
 pub fn confirms_names(msg: &[u8], known: Known<'_>) -> bool {
-    let (Some(_), Some(_)) = known else {
-        return true;
-    };
-    let (body, replication) = if let Some(r) = after(msg, b"connection authorized: user=") {
-        (r, false)
-    } else if let Some(r) = after(msg, b"replication connection authorized: user=") {
-        (r, true)
-    } else {
-        return true;
-    };
-    let mut body = body;
-    for tail in [&b" SSL enabled ("[..], b" GSS ("] {
-        if let Some(i) = rfind(body, tail) {
-            body = &body[..i];
+    match (known, authorized_names(msg)) {
+        ((Some(_), Some(_)), Some((body, replication))) => {
+            with_known_names(body, replication, known).is_some()
         }
+        _ => true,
     }
-    with_known_names(body, replication, known).is_some()
 }
 
 /// How many bytes of `body` spell `known` at its start; a message continues each of its
@@ -361,10 +363,8 @@ pub fn classify<'a>(
                     None => f.host = Some(rest),
                 }
                 Some((EventKind::Received, f))
-            } else if let Some(rest) = after(msg, b"connection authorized: user=") {
-                Some(authorized(rest, false, known))
-            } else if let Some(rest) = after(msg, b"replication connection authorized: user=") {
-                Some(authorized(rest, true, known))
+            } else if let Some((body, replication)) = authorized_names(msg) {
+                Some(authorized(body, replication, known))
             } else if let Some(rest) = after(msg, b"disconnection: session time: ") {
                 Some(disconnection(rest))
             } else {

@@ -120,6 +120,17 @@ fn severity_at(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     Some((sev, pos + colon + 3))
 }
 
+/// Whether a severity tag (`LOG:  `, `FATAL:  `, ...) stands anywhere in `line`.
+pub(crate) fn has_severity_tag(line: &[u8]) -> bool {
+    memchr::memmem::find_iter(line, b":  ").any(|colon| {
+        let word = line[..colon]
+            .rsplit(|c| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or(b"");
+        SEVERITIES.contains(&word)
+    })
+}
+
 fn unknown_as_none(v: &[u8]) -> Option<&[u8]> {
     if v.is_empty() || v == b"[unknown]" {
         None

@@ -46,7 +46,17 @@ impl Dim {
     /// All four, in display order.
     pub const ALL: [Dim; 4] = [Dim::Database, Dim::User, Dim::Application, Dim::Host];
 
-    /// The filter key and JSON name of the dimension.
+    /// The dimension's name in reports (`database`, `user`, `application`, `host`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dim::Database => "database",
+            Dim::User => "user",
+            Dim::Application => "application",
+            Dim::Host => "host",
+        }
+    }
+
+    /// The filter key of the dimension (`db`, `user`, `app`, `host`).
     pub fn key(self) -> &'static str {
         match self {
             Dim::Database => "db",

@@ -128,6 +128,11 @@ impl<'w, W: Write> Sim<'w, W> {
         self.line = line;
     }
 
+    /// A postmaster line (no session: `%q` ends the prefix there).
+    fn server_log(&mut self, msg: &str, event: bool) {
+        self.write(self.postmaster, None, "LOG", msg, event);
+    }
+
     fn session_values(kind: usize, n: u64) -> TruthSession {
         let (app, user, db, host) = match kind {
             k if k < POOLS.len() => (POOLS[k].0, POOLS[k].1, POOLS[k].2, POOLS[k].3),
@@ -346,68 +351,29 @@ impl<'w, W: Write> Sim<'w, W> {
         let pids: Vec<u32> = self.live.keys().copied().collect();
         if crash {
             let victim = pids.first().copied().unwrap_or(self.postmaster + 1);
-            self.write(
-                self.postmaster,
-                None,
-                "LOG",
+            self.server_log(
                 &format!("server process (PID {victim}) was terminated by signal 9: Killed"),
                 false,
             );
-            self.write(
-                self.postmaster,
-                None,
-                "LOG",
-                "terminating any other active server processes",
-                true,
-            );
+            self.server_log("terminating any other active server processes", true);
             let n = self.live.len() as i64;
             self.truth.lost += n as u64;
             self.minute_mut().lost += n;
             self.live.clear();
-            self.write(
-                self.postmaster,
-                None,
-                "LOG",
-                "all server processes terminated; reinitializing",
-                true,
-            );
+            self.server_log("all server processes terminated; reinitializing", true);
         } else {
-            self.write(
-                self.postmaster,
-                None,
-                "LOG",
-                "received fast shutdown request",
-                true,
-            );
+            self.server_log("received fast shutdown request", true);
             for pid in pids {
                 let g = self.live[&pid].generation;
                 self.close_no_reopen(pid, g);
             }
-            self.write(
-                self.postmaster,
-                None,
-                "LOG",
-                "database system is shut down",
-                true,
-            );
+            self.server_log("database system is shut down", true);
             self.now += 500;
             self.postmaster = self.cfg.pid_range.0 - 100 - self.below(40) as u32;
-            self.write(
-                self.postmaster,
-                None,
-                "LOG",
-                "starting PostgreSQL 15.18 on x86_64-pc-linux-gnu",
-                true,
-            );
+            self.server_log("starting PostgreSQL 15.18 on x86_64-pc-linux-gnu", true);
         }
         self.now += 300;
-        self.write(
-            self.postmaster,
-            None,
-            "LOG",
-            "database system is ready to accept connections",
-            true,
-        );
+        self.server_log("database system is ready to accept connections", true);
         self.reopen_pools();
     }
 
@@ -432,20 +398,8 @@ impl<'w, W: Write> Sim<'w, W> {
     }
 
     fn run(&mut self) {
-        self.write(
-            self.postmaster,
-            None,
-            "LOG",
-            "starting PostgreSQL 15.18 on x86_64-pc-linux-gnu",
-            true,
-        );
-        self.write(
-            self.postmaster,
-            None,
-            "LOG",
-            "database system is ready to accept connections",
-            true,
-        );
+        self.server_log("starting PostgreSQL 15.18 on x86_64-pc-linux-gnu", true);
+        self.server_log("database system is ready to accept connections", true);
         // Sessions begun before the log: only their disconnection is seen.
         for i in 0..3u32 {
             let pid = self.cfg.pid_range.0 - 60 - i;
