@@ -96,12 +96,7 @@ fn copytruncate() {
         let n = w.written();
         wait_until(&f.c, "lines before copytruncate", |c| c.lines >= n);
         fs::copy(&f.path, with_suffix(&f.path, &format!(".{round}"))).unwrap();
-        OpenOptions::new()
-            .write(true)
-            .open(&f.path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&f.path);
     }
     w.join();
     finish(&f, 2500);
@@ -243,12 +238,7 @@ fn watchdog_alone_survives_rotation_when_notify_events_are_missed() {
         let _paused = w.pause();
         let n = w.written();
         wait_until(&f.c, "lines before truncate", |c| c.lines >= n);
-        OpenOptions::new()
-            .write(true)
-            .open(&f.path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&f.path);
     }
     w.join();
     finish(&f, 2000);
@@ -256,4 +246,14 @@ fn watchdog_alone_survives_rotation_when_notify_events_are_missed() {
         f.c.lock().unwrap().switches(),
         vec![SwitchReason::Replaced, SwitchReason::Truncated]
     );
+}
+
+/// Empties a file in place, as copytruncate does.
+fn truncate(path: &std::path::Path) {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
 }

@@ -10,7 +10,7 @@ use pgconn_top::source::{discover_in, DiscoverEnv, SourceSpec};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -114,6 +114,28 @@ impl Drop for Cluster {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// Runs `pg_ctl [extra] ACTION` on the data directory, waiting for it, and asserts it worked.
+fn pg_ctl(pg: &Cluster, data: &Path, extra: &[&str], action: &str) {
+    let log = pg.root.path().join("pg_ctl.log");
+    let out = pg
+        .pg("pg_ctl")
+        .args(extra)
+        .args(["-w", "-t", "30", "-l"])
+        .arg(&log)
+        .arg("-D")
+        .arg(data)
+        .arg(action)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_ctl {action}: {}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }
 
 impl Cluster {
@@ -459,21 +481,7 @@ fn stream_matches_pg_stat_activity_on_a_real_server() {
     let mut text = std::fs::read_to_string(&conf_path).unwrap();
     text.push_str(&conf);
     std::fs::write(&conf_path, text).unwrap();
-    let start = pg
-        .pg("pg_ctl")
-        .args(["-w", "-t", "30", "-l"])
-        .arg(pg.root.path().join("pg_ctl.log"))
-        .arg("-D")
-        .arg(&data)
-        .arg("start")
-        .output()
-        .unwrap();
-    assert!(
-        start.status.success(),
-        "pg_ctl start: {}{}",
-        String::from_utf8_lossy(&start.stdout),
-        std::fs::read_to_string(pg.root.path().join("pg_ctl.log")).unwrap_or_default()
-    );
+    pg_ctl(&pg, &data, &[], "start");
     for sql in [
         "create role alice login password 'alice-pw'",
         "create role bob login password 'bob-pw'",
@@ -635,20 +643,7 @@ fn stream_matches_pg_stat_activity_on_a_real_server() {
 
     // Fast restart: every session ends, the stream says reset, and the view starts again.
     let resets = st.resets;
-    let restart = pg
-        .pg("pg_ctl")
-        .args(["-m", "fast", "-w", "-t", "30", "-l"])
-        .arg(pg.root.path().join("pg_ctl.log"))
-        .arg("-D")
-        .arg(&data)
-        .arg("restart")
-        .output()
-        .unwrap();
-    assert!(
-        restart.status.success(),
-        "pg_ctl restart: {}",
-        String::from_utf8_lossy(&restart.stderr)
-    );
+    pg_ctl(&pg, &data, &["-m", "fast"], "restart");
     wait_for(&pg, &mut st, "a reset after the restart", |s| {
         s.resets > resets
     });
