@@ -24,6 +24,15 @@ fn engine_with(prefix: &str, bytes: &[u8]) -> Engine {
     e
 }
 
+/// The pids of the open sessions, in order.
+fn active_pids(e: &Engine) -> Vec<u32> {
+    e.store
+        .active_sessions(&Default::default())
+        .iter()
+        .map(|s| s.pid)
+        .collect()
+}
+
 fn session(pid: u32, user: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     v.extend_from_slice(format!("2026-11-27 20:21:03.093 CET [{pid}] [unknown]@[unknown] LOG:  connection received: host=10.0.0.1 port=5000\n").as_bytes());
@@ -113,12 +122,7 @@ fn one_mib_lines_and_longer_are_skipped_not_fatal() {
     log.extend(&huge);
     log.extend(session(33, b"after"));
     let e = engine_for(&log);
-    let active: Vec<u32> = e
-        .store
-        .active_sessions(&Default::default())
-        .iter()
-        .map(|s| s.pid)
-        .collect();
+    let active = active_pids(&e);
     assert_eq!(active, vec![30, 33]);
     // The same through the streaming path, in 64 KiB pieces.
     let mut s = Engine::new(EngineConfig {
@@ -130,12 +134,7 @@ fn one_mib_lines_and_longer_are_skipped_not_fatal() {
         s.feed(id, chunk).unwrap();
     }
     s.finish(id).unwrap();
-    let active: Vec<u32> = s
-        .store
-        .active_sessions(&Default::default())
-        .iter()
-        .map(|s| s.pid)
-        .collect();
+    let active = active_pids(&s);
     assert_eq!(active, vec![30, 33]);
 }
 
@@ -148,12 +147,7 @@ fn truncated_lines_are_survived() {
     log.extend(session(42, b"next"));
     log.extend(b"2026-11-27 20:21:0");
     let e = engine_for(&log);
-    let active: Vec<u32> = e
-        .store
-        .active_sessions(&Default::default())
-        .iter()
-        .map(|s| s.pid)
-        .collect();
+    let active = active_pids(&e);
     assert!(active.contains(&40) && active.contains(&42), "{active:?}");
 }
 

@@ -27,6 +27,20 @@ fn disconnect(pid: u32) -> String {
     format!("2026-11-27 20:21:05.000 CET [{pid}] app_user@production LOG:  disconnection: session time: 0:00:01.906 user=app_user database=production host=10.0.0.1 port=5000\n")
 }
 
+/// A generated three-hour log (no restart, no crash) in `dir`, with its truth.
+fn three_hour_log(dir: &std::path::Path) -> (std::path::PathBuf, pgconn_top::synth::Truth) {
+    use pgconn_top::synth::{generate, SynthConfig};
+    let path = dir.join("long.log");
+    let cfg = SynthConfig {
+        minutes: 180,
+        restart_at: None,
+        crash_at: None,
+        ..SynthConfig::default()
+    };
+    let mut f = std::fs::File::create(&path).unwrap();
+    (path.clone(), generate(&cfg, &mut f))
+}
+
 fn append(path: &std::path::Path, text: &str) {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -209,18 +223,8 @@ fn once_errors_are_one_sentence_and_exit_2() {
 
 #[test]
 fn since_starts_at_the_last_period_of_log_time() {
-    use pgconn_top::synth::{generate, SynthConfig};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("long.log");
-    let cfg = SynthConfig {
-        minutes: 180,
-        restart_at: None,
-        crash_at: None,
-        ..SynthConfig::default()
-    };
-    let mut f = std::fs::File::create(&path).unwrap();
-    let truth = generate(&cfg, &mut f);
-    drop(f);
+    let (path, truth) = three_hour_log(dir.path());
     let out = Command::new(BIN)
         .args(["--once", "--json", "--bucket", "1m", "--since", "1h"])
         .arg(&path)
@@ -283,18 +287,8 @@ fn a_log_that_only_starts_a_server_prints_the_reset() {
 
 #[test]
 fn stream_since_starts_at_the_last_period_of_log_time() {
-    use pgconn_top::synth::{generate, SynthConfig};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("long.log");
-    let cfg = SynthConfig {
-        minutes: 180,
-        restart_at: None,
-        crash_at: None,
-        ..SynthConfig::default()
-    };
-    let mut f = std::fs::File::create(&path).unwrap();
-    let truth = generate(&cfg, &mut f);
-    drop(f);
+    let (path, truth) = three_hour_log(dir.path());
     let mut child = Command::new(BIN)
         .args(["--stream", "--json", "--since", "1h"])
         .arg(&path)
