@@ -346,7 +346,8 @@ impl Store {
         reason: FailureReason,
     ) {
         let prior = self.sessions.remove(&key);
-        let mut app = None;
+        // What the refused session's `connection authorized` named, for fields the FATAL omits.
+        let mut authorized: Option<Combo> = None;
         let mut host = None;
         let mut port = ev.port;
         if let Some(s) = prior {
@@ -354,8 +355,7 @@ impl Store {
             port = port.or(s.port);
             if s.phase == Phase::Active {
                 // Authorized, then refused: the session never existed.
-                let c = self.names.combo_of(s.combo);
-                app = Some(c.application);
+                authorized = Some(self.names.combo_of(s.combo));
                 let st = &mut self.stats[s.combo as usize];
                 st.active = st.active.saturating_sub(1);
                 st.connects = st.connects.saturating_sub(1);
@@ -364,10 +364,17 @@ impl Store {
                 self.feed.mark_refused(s.feed_seq);
             }
         }
+        let named = |v: Option<&[u8]>, names: &mut Interner, known: Option<Sym>| match v {
+            Some(_) => names.sym(v),
+            None => known.unwrap_or(intern::UNKNOWN),
+        };
         let combo = Combo {
-            database: self.names.sym(ev.database),
-            user: self.names.sym(ev.user),
-            application: app.unwrap_or_else(|| self.names.sym(ev.application)),
+            database: named(ev.database, &mut self.names, authorized.map(|c| c.database)),
+            user: named(ev.user, &mut self.names, authorized.map(|c| c.user)),
+            application: match authorized {
+                Some(c) => c.application,
+                None => self.names.sym(ev.application),
+            },
             host: match ev.host {
                 Some(h) => self.names.sym(Some(h)),
                 None => host.unwrap_or(intern::UNKNOWN),
