@@ -65,6 +65,11 @@ impl Source {
         s
     }
 
+    /// Whether the log has no process id, so sessions are paired by user and database.
+    pub fn pairs_by_name(&self) -> bool {
+        self.decoder.as_ref().is_some_and(Decoder::pairs_by_name)
+    }
+
     /// Why the format could not be told, if so.
     pub fn error(&self) -> Option<&DetectError> {
         self.error.as_ref()

@@ -93,6 +93,18 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
     }
 }
 
+/// An engine for the planned sources: the `--prefix` flag, else the prefix the server's
+/// configuration sets (read during discovery), else inferred per source from its lines.
+pub fn engine_for(cli: &Cli, plan: &Plan) -> Engine {
+    let mut engine = Engine::new(cli.engine_config());
+    if plan.demo {
+        engine.set_prefix(source::demo::DEMO_PREFIX);
+    } else if let (None, Some(p)) = (&cli.prefix, &plan.prefix) {
+        engine.set_prefix(p);
+    }
+    engine
+}
+
 /// The engine set up for the planned sources, and the channel their tasks send on.
 pub struct Live {
     pub engine: Engine,
@@ -105,12 +117,7 @@ pub struct Live {
 /// source (inside a tokio runtime). A notice (why the demo is shown) arrives as a status.
 pub fn start(cli: &Cli, demo_fallback: bool) -> Result<Live, String> {
     let mut plan = plan(cli, demo_fallback)?;
-    let mut engine = Engine::new(cli.engine_config());
-    if plan.demo {
-        engine.set_prefix(source::demo::DEMO_PREFIX);
-    } else if let (None, Some(p)) = (&cli.prefix, &plan.prefix) {
-        engine.set_prefix(p);
-    }
+    let mut engine = engine_for(cli, &plan);
     let (tx, input) = mpsc::channel(256);
     if let Some(message) = plan.notice.take() {
         let _ = tx.try_send(SourceMsg::Status { source: 0, message });

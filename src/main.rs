@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pgconn_top::cli::Cli;
-use pgconn_top::engine::{Engine, ReadError};
+use pgconn_top::engine::ReadError;
 use pgconn_top::live;
 use pgconn_top::report;
 use pgconn_top::source::{self, SourceSpec};
@@ -42,37 +42,36 @@ fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<std::fs::File> 
 }
 
 fn run_once(cli: &Cli) -> ExitCode {
-    let mut engine = Engine::new(cli.engine_config());
-    if cli.paths.is_empty() {
-        eprintln!("pgconn-top: --once needs at least one log path, e.g. pgconn-top --once /var/log/postgresql/postgresql-15-main.log");
-        return ExitCode::from(2);
-    }
-    let format = match cli.format {
-        pgconn_top::cli::FormatArg::Csvlog => source::Format::Csv,
-        pgconn_top::cli::FormatArg::Jsonlog => source::Format::Json,
-        _ => source::Format::Stderr,
-    };
-    let specs = match source::expand_paths(&cli.paths, format) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("pgconn-top: {e}");
+    // The same sources as the live modes: the paths given, else the local server's log.
+    let plan = match live::plan(cli, false) {
+        Ok(plan) => plan,
+        Err(sentence) => {
+            eprintln!("pgconn-top: {sentence}");
             return ExitCode::from(2);
         }
     };
-    for spec in specs {
-        let (label, files) = match spec {
-            SourceSpec::Stdin => {
-                let id = engine.add_source("-");
+    let mut engine = live::engine_for(cli, &plan);
+    for (label, input) in plan.inputs {
+        let id = engine.add_source(&label);
+        let files = match input {
+            live::Input::Demo => {
+                if let Err(e) = engine.read_to_end(id, source::demo::DEMO_LOG) {
+                    eprintln!("pgconn-top: {}", explain(Path::new("demo"), &e));
+                    return ExitCode::from(2);
+                }
+                continue;
+            }
+            live::Input::Follow(SourceSpec::Stdin) => {
                 if let Err(e) = engine.read_to_end(id, std::io::stdin().lock()) {
                     eprintln!("pgconn-top: {}", explain(Path::new("-"), &e));
                     return ExitCode::from(2);
                 }
                 continue;
             }
-            SourceSpec::File(p) => (p.display().to_string(), vec![p]),
-            SourceSpec::Dir(d) => {
+            live::Input::Follow(SourceSpec::File(p)) => vec![p],
+            live::Input::Follow(SourceSpec::Dir(d)) => {
                 match source::dir::replay_files(&d, std::time::Duration::from_secs(24 * 3600)) {
-                    Ok(files) if !files.is_empty() => (d.dir.display().to_string(), files),
+                    Ok(files) if !files.is_empty() => files,
                     Ok(_) => {
                         eprintln!("pgconn-top: no PostgreSQL log file in {}; name a log file or the server's log_directory", d.dir.display());
                         return ExitCode::from(2);
@@ -84,7 +83,6 @@ fn run_once(cli: &Cli) -> ExitCode {
                 }
             }
         };
-        let id = engine.add_source(&label);
         for file in files {
             let read = open_from(&file, cli.since)
                 .map_err(ReadError::Io)

@@ -8,6 +8,7 @@ pub mod detect;
 pub mod jsonlog;
 mod lines;
 pub mod message;
+mod nopid;
 pub mod prefix;
 pub mod stderr;
 pub mod time;
@@ -114,6 +115,8 @@ pub struct Decoder {
     stats: LineStats,
     last_time: LogTime,
     scratch: Vec<u8>,
+    /// Pseudo pids for entries without a process id (a prefix lacking `%p`), once seen.
+    nopid: Option<Box<nopid::NoPidSessions>>,
 }
 
 /// Fields of one entry as the format (prefix, CSV columns, JSON keys) gave them, before the
@@ -142,6 +145,7 @@ impl Decoder {
             stats: LineStats::default(),
             last_time: LogTime::default(),
             scratch: Vec::new(),
+            nopid: None,
         }
     }
 
@@ -158,6 +162,11 @@ impl Decoder {
     /// What was read so far.
     pub fn stats(&self) -> LineStats {
         self.stats
+    }
+
+    /// Whether entries came without a process id, so sessions are paired by their names.
+    pub fn pairs_by_name(&self) -> bool {
+        self.nopid.is_some()
     }
 
     /// The newest time seen in an entry that was parsed.
@@ -197,15 +206,22 @@ impl Decoder {
         let Some((kind, m)) = message::classify(severity, message, fields.sqlstate, known) else {
             return;
         };
-        let Some(pid) = fields
+        let time = fields.time.unwrap_or(self.last_time);
+        let mut ev = assemble(time, 0, kind, fields, m);
+        match fields
             .pid
             .or_else(|| pid_from_session_id(fields.session_id))
-        else {
-            self.stats.unparsed += 1;
-            return;
-        };
-        let time = fields.time.unwrap_or(self.last_time);
-        let ev = assemble(time, pid, kind, fields, m);
+        {
+            Some(pid) => ev.pid = pid,
+            None => {
+                // No process id in the prefix: pair sessions by their names instead.
+                let pairing = self.nopid.get_or_insert_with(Default::default);
+                match pairing.pid_for(&ev.kind, time, ev.user, ev.database) {
+                    Some(pid) => ev.pid = pid,
+                    None => return,
+                }
+            }
+        }
         sink(&ev);
     }
 }
