@@ -1,9 +1,14 @@
-//! The engine: each source's decoder feeding one store. Bytes in, figures out; no I/O but
-//! reading a file to its end.
+//! The engine: each source's reader (envelope, format, prefix, decoder) feeding one store.
+//! Bytes in, figures out; no I/O but reading a file to its end.
 
-use crate::parse::detect::{detect_format, detect_prefix, DetectError};
-use crate::parse::{Decoder, Format, LineStats, Prefix};
+mod decide;
+pub mod source;
+pub mod warnings;
+
+use crate::parse::detect::DetectError;
+use crate::parse::LineStats;
 use crate::store::{Store, StoreConfig};
+pub use source::{PrefixOrigin, Problem, Source};
 use std::io::Read;
 use std::path::Path;
 
@@ -11,69 +16,15 @@ use std::path::Path;
 const CHUNK: usize = 1 << 20;
 /// The longest entry kept; longer ones are skipped (no connection message is that long).
 const MAX_ENTRY: usize = 4 << 20;
-/// How much a source buffers before it detects its format.
-const DETECT_BYTES: usize = 64 << 10;
 
 /// How the engine reads its sources.
 #[derive(Debug, Clone, Default)]
 pub struct EngineConfig {
     /// Force a format instead of detecting it per source.
-    pub format: Option<Format>,
-    /// The server's `log_line_prefix`, instead of detecting it.
+    pub format: Option<crate::parse::Format>,
+    /// The server's `log_line_prefix` from `--prefix`, instead of inferring it.
     pub prefix: Option<String>,
     pub store: StoreConfig,
-}
-
-/// One log source.
-#[derive(Debug)]
-pub struct Source {
-    /// What the user named (a path, `-`, `demo`).
-    pub label: String,
-    /// The file extension, a hint for detection of an empty file.
-    ext: Option<String>,
-    decoder: Option<Decoder>,
-    carry: Vec<u8>,
-    skipping: bool,
-    skipped: u64,
-    error: Option<DetectError>,
-    /// Caught up with the existing content: detect from the first complete line on.
-    live: bool,
-}
-
-impl Source {
-    /// The detected (or forced) format, once known.
-    pub fn format(&self) -> Option<Format> {
-        self.decoder.as_ref().map(Decoder::format)
-    }
-
-    /// The stderr prefix in use, once known.
-    pub fn prefix(&self) -> Option<&str> {
-        self.decoder
-            .as_ref()
-            .and_then(|d| d.prefix())
-            .map(Prefix::as_str)
-    }
-
-    /// Lines read so far.
-    pub fn stats(&self) -> LineStats {
-        let mut s = self
-            .decoder
-            .as_ref()
-            .map(Decoder::stats)
-            .unwrap_or_default();
-        s.unparsed += self.skipped;
-        s
-    }
-
-    /// Whether the log has no process id, so sessions are paired by user and database.
-    pub fn pairs_by_name(&self) -> bool {
-        self.decoder.as_ref().is_some_and(Decoder::pairs_by_name)
-    }
-
-    /// Why the format could not be told, if so.
-    pub fn error(&self) -> Option<&DetectError> {
-        self.error.as_ref()
-    }
 }
 
 /// Sources and the store they feed.
@@ -82,6 +33,8 @@ pub struct Engine {
     pub store: Store,
     sources: Vec<Source>,
     cfg: EngineConfig,
+    /// The prefix from the server's configuration (discovery), when no flag gave one.
+    configured_prefix: Option<String>,
 }
 
 impl Engine {
@@ -91,6 +44,7 @@ impl Engine {
             store: Store::new(cfg.store),
             sources: Vec::new(),
             cfg,
+            configured_prefix: None,
         }
     }
 
@@ -100,22 +54,14 @@ impl Engine {
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        self.sources.push(Source {
-            label: label.to_string(),
-            ext,
-            decoder: None,
-            carry: Vec::new(),
-            skipping: false,
-            skipped: 0,
-            error: None,
-            live: false,
-        });
+        self.sources.push(Source::new(label, ext));
         (self.sources.len() - 1) as u16
     }
 
-    /// Uses this `log_line_prefix` for stderr sources whose format is not yet known.
+    /// Uses this `log_line_prefix` (the server's configuration) for stderr sources whose
+    /// prefix is not yet known, unless `--prefix` gave one.
     pub fn set_prefix(&mut self, prefix: &str) {
-        self.cfg.prefix = Some(prefix.to_string());
+        self.configured_prefix = Some(prefix.to_string());
     }
 
     /// The sources, by index.
@@ -134,176 +80,184 @@ impl Engine {
         })
     }
 
-    /// Tells the format and prefix of a source from a sample of its start.
-    fn detect(&mut self, id: u16, sample: &[u8]) -> Result<(), DetectError> {
-        let src = &mut self.sources[id as usize];
-        let format = self
-            .cfg
-            .format
-            .unwrap_or_else(|| detect_format(sample, src.ext.as_deref()));
-        let prefix = match (format, &self.cfg.prefix) {
-            (Format::Stderr, Some(p)) => Some(Prefix::compile(p)),
-            (Format::Stderr, None) => match detect_prefix(sample) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    src.error = Some(e.clone());
-                    return Err(e);
-                }
-            },
-            _ => None,
-        };
-        src.error = None;
-        src.decoder = Some(Decoder::new(format, prefix));
-        Ok(())
-    }
-
-    /// Decodes what `buf` holds for a source; returns the bytes consumed.
-    fn decode(&mut self, id: u16, buf: &[u8], eof: bool) -> usize {
-        let Engine { store, sources, .. } = self;
-        let Some(dec) = sources[id as usize].decoder.as_mut() else {
-            return 0;
-        };
-        let n = dec.decode(buf, eof, &mut |ev| store.apply(id, ev));
-        store.advance_clock(dec.last_time());
-        n
+    /// Every source's warnings, one sentence each.
+    pub fn warnings(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .flat_map(warnings::source_warnings)
+            .collect()
     }
 
     /// Feeds a stream's next bytes (any split); partial entries wait for the rest.
     pub fn feed(&mut self, id: u16, bytes: &[u8]) -> Result<(), DetectError> {
-        let mut carry = std::mem::take(&mut self.sources[id as usize].carry);
-        let skipping = self.sources[id as usize].skipping;
+        let src = &mut self.sources[id as usize];
         let mut input = bytes;
-        if skipping {
+        if src.skipping {
             match memchr::memchr(b'\n', input) {
                 Some(i) => {
                     input = &input[i + 1..];
-                    self.sources[id as usize].skipping = false;
+                    src.skipping = false;
                 }
-                None => {
-                    self.sources[id as usize].carry = carry;
-                    return Ok(());
-                }
+                None => return Ok(()),
             }
         }
-        carry.extend_from_slice(input);
-        let mut result = Ok(());
-        if self.sources[id as usize].decoder.is_none() {
-            let lines = memchr::memchr_iter(b'\n', &carry).count();
-            let live = self.sources[id as usize].live;
-            if lines >= 16 || carry.len() >= DETECT_BYTES || (live && lines > 0) {
-                result = self.detect(id, &carry);
-            }
-        }
-        if self.sources[id as usize].decoder.is_some() {
-            let n = self.decode(id, &carry, false);
-            carry.drain(..n);
-            if carry.len() > MAX_ENTRY {
-                carry.clear();
-                let src = &mut self.sources[id as usize];
-                src.skipping = true;
-                src.skipped += 1;
-            }
-        }
-        self.sources[id as usize].carry = carry;
-        result
+        src.carry.extend_from_slice(input);
+        self.pump(id, false)
     }
 
-    /// The stream ended (or went quiet): detect with what there is and decode the last entry.
+    /// The stream ended: decide with what there is and decode the last entry.
     pub fn finish(&mut self, id: u16) -> Result<(), DetectError> {
-        let carry = std::mem::take(&mut self.sources[id as usize].carry);
-        if self.sources[id as usize].decoder.is_none() {
-            self.detect(id, &carry)?;
-        }
-        self.decode(id, &carry, true);
-        Ok(())
+        self.pump(id, true)
     }
 
-    /// Forces detection on what a live source has buffered so far (it went quiet).
+    /// The source caught up with the existing content (or went quiet): from now on any
+    /// complete line is enough to decide on.
     pub fn settle(&mut self, id: u16) -> Result<(), DetectError> {
         self.sources[id as usize].live = true;
-        if self.sources[id as usize].decoder.is_some() || self.sources[id as usize].carry.is_empty()
-        {
-            return Ok(());
-        }
-        let carry = std::mem::take(&mut self.sources[id as usize].carry);
-        let r = self.detect(id, &carry);
-        self.sources[id as usize].carry = carry;
-        if r.is_ok() {
-            self.feed(id, &[])?;
-        }
-        r
+        self.pump(id, false)
     }
 
-    /// The source moved to a new file: a partial entry of the old one is dropped.
+    /// The source moved to a new file: a partial entry of the old one is dropped, and the
+    /// prefix is read again from the new file's lines.
     pub fn switched(&mut self, id: u16) {
         let src = &mut self.sources[id as usize];
         if src.decoder.is_some() {
             src.carry.clear();
+            src.inner.clear();
+            src.recheck = src.origin == Some(PrefixOrigin::Inferred);
         }
         src.skipping = false;
     }
 
-    /// Reads a file (or any reader) to its end into source `id`, in large chunks without
-    /// copying lines. Returns the bytes read.
+    /// Runs a source's bytes through envelope, decisions and decoder as far as they go.
+    fn pump(&mut self, id: u16, eof: bool) -> Result<(), DetectError> {
+        let Engine {
+            store,
+            sources,
+            cfg,
+            configured_prefix,
+        } = self;
+        let src = &mut sources[id as usize];
+        let plan = decide::Defaults {
+            format: cfg.format,
+            flag: cfg.prefix.as_deref(),
+            configured: configured_prefix.as_deref(),
+        };
+        if !decide::envelope(src, eof) {
+            return Ok(());
+        }
+        if let Some(u) = src.unwrapper.as_mut() {
+            let n = u.unwrap(&src.carry, eof, &mut src.inner);
+            src.carry.drain(..n);
+        }
+        let wrapped = src.unwrapper.is_some();
+        let result = decide::decoder(src, &plan, wrapped, eof);
+        let Source {
+            decoder,
+            carry,
+            inner,
+            events,
+            ..
+        } = src;
+        let work = if wrapped { inner } else { carry };
+        if let Some(dec) = decoder.as_mut() {
+            let n = dec.decode(work, eof, &mut |ev| {
+                *events += 1;
+                store.apply(id, ev);
+            });
+            store.advance_clock(dec.last_time());
+            work.drain(..n);
+        }
+        if work.len() > MAX_ENTRY && src.decoder.is_some() {
+            work.clear();
+            src.skipping = !wrapped;
+            src.skipped += 1;
+        }
+        decide::watch_unparsed(src);
+        result
+    }
+
+    /// Whether a source's bytes can go straight from a read buffer to its decoder.
+    fn direct(&self, id: u16) -> bool {
+        let s = &self.sources[id as usize];
+        s.decoder.is_some()
+            && s.unwrapper.is_none()
+            && s.envelope.is_some()
+            && !s.recheck
+            && !s.skipping
+    }
+
+    /// Reads a file (or any reader) to its end into source `id`, in large chunks; once the
+    /// source's reading is decided, lines are decoded in the read buffer without copying.
+    /// Returns the bytes read.
     pub fn read_to_end(&mut self, id: u16, mut reader: impl Read) -> Result<u64, ReadError> {
         let mut buf = vec![0u8; CHUNK];
         let mut len = 0;
         let mut total = 0u64;
-        let mut skipping = false;
         loop {
+            if !self.direct(id) {
+                if len > 0 {
+                    self.feed(id, &buf[..len]).map_err(ReadError::Detect)?;
+                    len = 0;
+                }
+                let n = read_some(&mut reader, &mut buf)?;
+                total += n as u64;
+                if n == 0 {
+                    break;
+                }
+                self.feed(id, &buf[..n]).map_err(ReadError::Detect)?;
+                if self.direct(id) {
+                    // Decided: what is left over moves into the read buffer.
+                    let carry = std::mem::take(&mut self.sources[id as usize].carry);
+                    if carry.len() > buf.len() {
+                        buf.resize(carry.len().next_power_of_two(), 0);
+                    }
+                    buf[..carry.len()].copy_from_slice(&carry);
+                    len = carry.len();
+                }
+                continue;
+            }
             if len == buf.len() {
                 if buf.len() < MAX_ENTRY {
                     buf.resize(buf.len() * 2, 0);
                 } else {
                     // One entry longer than any connection message: skip to its end.
+                    let src = &mut self.sources[id as usize];
+                    src.skipped += 1;
+                    src.skipping = true;
                     len = 0;
-                    skipping = true;
-                    self.sources[id as usize].skipped += 1;
-                }
-            }
-            let n = match reader.read(&mut buf[len..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadError::Io(e)),
-            };
-            total += n as u64;
-            let eof = n == 0;
-            let mut start = 0;
-            let mut end = len + n;
-            if skipping {
-                match memchr::memchr(b'\n', &buf[len..end]) {
-                    Some(i) => {
-                        start = len + i + 1;
-                        skipping = false;
-                    }
-                    None => {
-                        len = 0;
-                        if eof {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            if self.sources[id as usize].decoder.is_none() {
-                if !eof && end - start < DETECT_BYTES.min(buf.len()) && end < buf.len() {
-                    buf.copy_within(start..end, 0);
-                    len = end - start;
                     continue;
                 }
-                self.detect(id, &buf[start..end])
-                    .map_err(ReadError::Detect)?;
             }
-            let used = self.decode(id, &buf[start..end], eof);
-            start += used;
-            if eof {
+            let n = read_some(&mut reader, &mut buf[len..])?;
+            total += n as u64;
+            let end = len + n;
+            let used = self.decode_direct(id, &buf[..end], n == 0);
+            if n == 0 {
                 break;
             }
-            buf.copy_within(start..end, 0);
-            end -= start;
-            len = end;
+            buf.copy_within(used..end, 0);
+            len = end - used;
         }
+        self.finish(id).map_err(ReadError::Detect)?;
         Ok(total)
+    }
+
+    /// Decodes complete entries of `buf` for a decided plain source; returns bytes used.
+    fn decode_direct(&mut self, id: u16, buf: &[u8], eof: bool) -> usize {
+        let Engine { store, sources, .. } = self;
+        let src = &mut sources[id as usize];
+        let events = &mut src.events;
+        let Some(dec) = src.decoder.as_mut() else {
+            return 0;
+        };
+        let n = dec.decode(buf, eof, &mut |ev| {
+            *events += 1;
+            store.apply(id, ev);
+        });
+        store.advance_clock(dec.last_time());
+        decide::watch_unparsed(src);
+        n
     }
 
     /// Reads a whole file into a new source labelled by its path.
@@ -312,6 +266,17 @@ impl Engine {
         let id = self.add_source(&path.display().to_string());
         self.read_to_end(id, file)?;
         Ok(id)
+    }
+}
+
+/// One `read`, retried when interrupted.
+fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, ReadError> {
+    loop {
+        match reader.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
     }
 }
 

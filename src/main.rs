@@ -93,6 +93,9 @@ fn run_once(cli: &Cli) -> ExitCode {
             }
         }
     }
+    for w in engine.warnings() {
+        eprintln!("pgconn-top: {w}");
+    }
     let opts = cli.report_options();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let written = if cli.json {

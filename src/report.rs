@@ -139,8 +139,11 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
             let st = src.stats();
             json!({
                 "path": src.label,
+                "envelope": src.envelope().map(|e| e.name()),
                 "format": src.format().map(|x| x.name()),
                 "prefix": src.prefix(),
+                "how": src.prefix_origin().map(|o| o.name()),
+                "events": src.events(),
                 "lines": {"read": st.read, "entries": st.entries, "unparsed": st.unparsed},
             })
         })
@@ -176,6 +179,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
             "last_crash": server.last_crash.map(rfc3339),
         },
         "sources": sources,
+        "warnings": engine.warnings(),
         "lines": {"read": lines.read, "entries": lines.entries, "unparsed": lines.unparsed},
     });
     let Value::Object(figures) = figures else {
@@ -290,6 +294,14 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
         "\nLines: {} read, {} entries, {} unparsed",
         lines.read, lines.entries, lines.unparsed
     );
+    for src in engine.sources() {
+        let _ = writeln!(
+            out,
+            "Source: {} ({})",
+            visible(src.label.as_bytes()),
+            src.describe()
+        );
+    }
     out
 }
 

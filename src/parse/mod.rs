@@ -5,6 +5,7 @@
 
 pub mod csvlog;
 pub mod detect;
+pub mod infer;
 pub mod jsonlog;
 mod lines;
 pub mod message;
@@ -152,6 +153,11 @@ impl Decoder {
     /// The format decoded.
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// Reads on with another stderr prefix (the log's prefix changed).
+    pub fn set_prefix(&mut self, prefix: Prefix) {
+        self.prefix = Some(prefix);
     }
 
     /// The stderr prefix in use.

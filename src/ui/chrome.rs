@@ -95,16 +95,16 @@ fn sources(app: &App) -> Line<'static> {
             l2.push(Span::styled(" | ", th.dim()));
         }
         l2.push(Span::raw(text::name(src.label.as_bytes())));
-        match (src.error(), src.format()) {
-            (Some(e), _) => l2.push(Span::styled(format!(" ({e})"), th.failure())),
-            (None, Some(f)) => {
-                let p = src
-                    .prefix()
-                    .map(|p| format!(" '{}'", text::name(p.as_bytes())))
-                    .unwrap_or_default();
-                l2.push(Span::styled(format!(" ({}{p})", f.name()), th.dim()));
-            }
-            (None, None) => l2.push(Span::styled(" (detecting format)", th.dim())),
+        let warnings = crate::engine::warnings::source_warnings(src);
+        match warnings.first() {
+            Some(w) if src.format().is_none() => l2.push(Span::styled(
+                format!(" ({})", text::name(w.as_bytes())),
+                th.failure(),
+            )),
+            _ => l2.push(Span::styled(
+                format!(" ({})", text::name(src.describe().as_bytes())),
+                th.dim(),
+            )),
         }
         if let Some(n) = app.notes.get(i) {
             if let Some((done, total)) = n.progress {

@@ -1,0 +1,219 @@
+//! A source's decisions, each taken on evidence and deferred when the lines cannot tell:
+//! its envelope, its format, and its `log_line_prefix` (the flag, the server's configuration,
+//! else read off its own session lines), taken again on a new file or when most connection
+//! lines stop parsing.
+
+use super::source::{PrefixOrigin, Problem, Source};
+use crate::envelope::{self, Context, Detection, Envelope, Unwrapper};
+use crate::parse::detect::{detect_format, DetectError};
+use crate::parse::infer::{infer_prefix, Inference};
+use crate::parse::{Decoder, Format, Prefix};
+use memchr::memmem;
+
+/// Lines a decision wants before it is taken on replayed content.
+const DECIDE_LINES: usize = 16;
+/// Bytes after which a decision is taken whatever the line count.
+const DECIDE_BYTES: usize = 64 << 10;
+/// The window of lines prefix inference reads.
+const SAMPLE_BYTES: usize = 64 << 10;
+/// What an undecided source holds at most; past it the oldest lines are dropped (counted).
+const UNDECIDED_CAP: usize = 1 << 20;
+/// Connection lines that fail to parse, more than those that parse, before the prefix is
+/// read again.
+const RECHECK_UNPARSED: u64 = 16;
+
+/// The settings that stand before inference.
+pub(super) struct Defaults<'a> {
+    pub format: Option<Format>,
+    pub flag: Option<&'a str>,
+    pub configured: Option<&'a str>,
+}
+
+/// The complete lines at the start of `buf` (all of it at the end of input).
+fn complete(buf: &[u8], eof: bool) -> &[u8] {
+    if eof {
+        return buf;
+    }
+    &buf[..memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)]
+}
+
+fn enough(buf: &[u8], live: bool, eof: bool) -> bool {
+    if eof || buf.len() >= DECIDE_BYTES {
+        return true;
+    }
+    let lines = memchr::memchr_iter(b'\n', buf).take(DECIDE_LINES).count();
+    lines >= DECIDE_LINES || (live && lines > 0)
+}
+
+/// Year and zone for envelopes whose records lack them (RFC 3164 syslog): the file's
+/// modification time and this machine's zone.
+fn context_for(src: &Source) -> Context {
+    use chrono::{Datelike, Local};
+    let when: chrono::DateTime<Local> = std::fs::metadata(&src.label)
+        .and_then(|m| m.modified())
+        .map(chrono::DateTime::from)
+        .unwrap_or_else(|_| Local::now());
+    Context {
+        year: when.year(),
+        utc_offset_secs: when.offset().local_minus_utc(),
+    }
+}
+
+/// Decides the envelope when the buffered lines can tell; returns whether reading goes on.
+pub(super) fn envelope(src: &mut Source, eof: bool) -> bool {
+    if src.envelope.is_some() {
+        return true;
+    }
+    if !enough(&src.carry, src.live, eof) {
+        return false;
+    }
+    let env = match envelope::detect(complete(&src.carry, eof)) {
+        Detection::Decided(e) => e,
+        Detection::Undecided if eof || src.carry.len() >= UNDECIDED_CAP => Envelope::Plain,
+        Detection::Undecided => return false,
+    };
+    src.envelope = Some(env);
+    if env != Envelope::Plain {
+        src.unwrapper = Some(Unwrapper::new(env, context_for(src)));
+    }
+    true
+}
+
+/// The lines inference reads: a window around the first connection line when the buffer is
+/// large, else all of it.
+fn sample(work: &[u8]) -> &[u8] {
+    if work.len() <= SAMPLE_BYTES {
+        return work;
+    }
+    let at = memmem::find(work, b"connection ")
+        .or_else(|| memmem::find(work, b"disconnection"))
+        .unwrap_or(0);
+    let from = at.saturating_sub(SAMPLE_BYTES / 2);
+    let from = memchr::memrchr(b'\n', &work[..from]).map_or(0, |i| i + 1);
+    let to = (from + SAMPLE_BYTES).min(work.len());
+    let to = memchr::memrchr(b'\n', &work[..to]).map_or(to, |i| i + 1);
+    &work[from..to.max(from)]
+}
+
+/// Drops the oldest complete lines of an undecided buffer past its cap; returns how many.
+fn drop_oldest(work: &mut Vec<u8>, eof: bool) -> u64 {
+    if !eof && work.len() <= UNDECIDED_CAP {
+        return 0;
+    }
+    let cut = if eof {
+        work.len()
+    } else {
+        let half = work.len() / 2;
+        memchr::memchr(b'\n', &work[half..]).map_or(work.len(), |i| half + i + 1)
+    };
+    let lines = memchr::memchr_iter(b'\n', &work[..cut]).count() as u64;
+    work.drain(..cut);
+    lines
+}
+
+/// Sets the decoder (or what stops it) once the buffered lines can tell.
+pub(super) fn decoder(
+    src: &mut Source,
+    d: &Defaults<'_>,
+    wrapped: bool,
+    eof: bool,
+) -> Result<(), DetectError> {
+    if src.decoder.is_some() {
+        if src.recheck {
+            recheck(src, wrapped);
+        }
+        return Ok(());
+    }
+    let synthetic = src
+        .unwrapper
+        .as_ref()
+        .map_or("", Unwrapper::synthetic_prefix);
+    let work = if wrapped { &src.inner } else { &src.carry };
+    if !enough(work, src.live, eof) {
+        return Ok(());
+    }
+    let lines = complete(work, eof);
+    let format = d
+        .format
+        .unwrap_or_else(|| detect_format(lines, src.ext.as_deref()));
+    let chosen = match (format, d.flag, d.configured) {
+        (Format::Stderr, Some(p), _) => Some((p, PrefixOrigin::Flag)),
+        (Format::Stderr, None, Some(p)) if !wrapped => Some((p, PrefixOrigin::Configuration)),
+        _ => None,
+    };
+    if format != Format::Stderr {
+        return set(src, Decoder::new(format, None), PrefixOrigin::Inferred);
+    }
+    if let Some((p, origin)) = chosen {
+        let prefix = Prefix::compile(&format!("{synthetic}{p}"));
+        return set(src, Decoder::new(format, Some(prefix)), origin);
+    }
+    let outcome = infer_prefix(sample(lines));
+    let problem = match outcome {
+        Inference::Decided { prefix, .. } => {
+            return set(
+                src,
+                Decoder::new(format, Some(prefix)),
+                PrefixOrigin::Inferred,
+            );
+        }
+        Inference::Undecided => Problem::Undecided,
+        Inference::Failed { example } => Problem::UnknownPrefix { example },
+        Inference::NotALog { example } => Problem::NotALog { example },
+    };
+    let not_a_log = matches!(problem, Problem::NotALog { .. });
+    src.problem = Some(problem);
+    let work = if wrapped {
+        &mut src.inner
+    } else {
+        &mut src.carry
+    };
+    src.dropped += drop_oldest(work, eof);
+    if not_a_log && (eof || src.live) {
+        return Err(DetectError::NotALog);
+    }
+    Ok(())
+}
+
+fn set(src: &mut Source, dec: Decoder, origin: PrefixOrigin) -> Result<(), DetectError> {
+    src.decoder = Some(dec);
+    src.origin = Some(origin);
+    src.problem = None;
+    src.recheck = false;
+    src.at_decision = (src.events, 0);
+    Ok(())
+}
+
+/// Reads the prefix again from the next lines; a different prefix that explains them
+/// replaces the one in use.
+fn recheck(src: &mut Source, wrapped: bool) {
+    let work = if wrapped { &src.inner } else { &src.carry };
+    if !enough(work, true, false) {
+        return;
+    }
+    src.recheck = false;
+    if let Inference::Decided { prefix, .. } = infer_prefix(sample(complete(work, false))) {
+        if let Some(dec) = src.decoder.as_mut() {
+            if dec.prefix() != Some(&prefix) {
+                dec.set_prefix(prefix);
+            }
+        }
+    }
+}
+
+/// Marks an inferred prefix for a new reading when most connection lines stop parsing.
+pub(super) fn watch_unparsed(src: &mut Source) {
+    if src.origin != Some(PrefixOrigin::Inferred) {
+        return;
+    }
+    let Some(dec) = src.decoder.as_ref() else {
+        return;
+    };
+    let unparsed = dec.stats().unparsed;
+    let (events0, unparsed0) = src.at_decision;
+    let bad = unparsed.saturating_sub(unparsed0);
+    if bad >= RECHECK_UNPARSED && bad > src.events.saturating_sub(events0) {
+        src.recheck = true;
+        src.at_decision = (src.events, unparsed);
+    }
+}
