@@ -70,7 +70,7 @@ fn run_once(cli: &Cli) -> ExitCode {
             }
             live::Input::Follow(SourceSpec::File(p)) => vec![p],
             live::Input::Follow(SourceSpec::Dir(d)) => {
-                match source::dir::replay_files(&d, std::time::Duration::from_secs(24 * 3600)) {
+                match source::rotated::replay_set(&d, std::time::Duration::from_secs(24 * 3600)) {
                     Ok(files) if !files.is_empty() => files,
                     Ok(_) => {
                         eprintln!("pgconn-top: no PostgreSQL log file in {}; name a log file or the server's log_directory", d.dir.display());

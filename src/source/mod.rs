@@ -11,6 +11,7 @@ pub mod discover;
 pub mod error;
 pub mod follow;
 pub mod glob;
+pub mod rotated;
 pub mod seek;
 pub mod stdin;
 mod tail;
