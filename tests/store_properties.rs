@@ -105,10 +105,17 @@ proptest! {
                 }
             }
         }
+        let before = store.summary(&all);
+        let open = store.active_sessions(&all).len();
         store.clear();
         let sum = store.summary(&all);
-        prop_assert_eq!(sum.active_total + sum.connects + sum.disconnects + sum.failures_total, 0);
-        prop_assert!(store.history_view(&all, 60, None).is_empty());
+        // Counters, failures, history and feed reset; the open sessions are the server's state.
+        prop_assert_eq!(sum.connects + sum.disconnects + sum.lost + sum.terminated + sum.failures_total, 0);
+        prop_assert_eq!(sum.active_total, before.active_total);
+        prop_assert_eq!(&sum.by_database, &before.by_database);
+        prop_assert_eq!(&sum.by_user, &before.by_user);
+        prop_assert_eq!(store.active_sessions(&all).len(), open);
+        prop_assert!(store.history_view(&all, 60, None).iter().all(|b| b.connects == 0 && b.failures == 0));
         prop_assert_eq!(store.feed().iter().count(), 0);
     }
 }

@@ -9,7 +9,9 @@ pub mod intern;
 pub mod leaks;
 pub mod views;
 
-use crate::model::{ConnectionEvent, EndCause, EventKind, FailureReason, LogTime, ServerChange};
+use crate::model::{
+    ConnectionEvent, EndCause, EventKind, FailureReason, LogTime, Millis, ServerChange,
+};
 use durations::Durations;
 use feed::{Feed, FeedEvent, FeedKind};
 use history::{Counter, History};
@@ -97,6 +99,8 @@ pub struct Store {
     incomplete: u64,
     untracked: u64,
     applied: u64,
+    /// Log time of the last clear: history before it is gone.
+    cleared_at: Millis,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -121,19 +125,24 @@ impl Store {
             incomplete: 0,
             untracked: 0,
             applied: 0,
+            cleared_at: Millis::MIN,
         }
     }
 
-    /// Empties everything: sessions, totals, history, failures and the feed.
+    /// Clears the statistics (totals, failures, history, the feed) and keeps the sessions that
+    /// are open, with their names: they are the server's state, not a statistic.
     pub fn clear(&mut self) {
-        self.names.clear();
-        self.sessions.clear();
-        self.stats.clear();
+        for st in &mut self.stats {
+            *st = ComboStats {
+                active: st.active,
+                ..ComboStats::default()
+            };
+        }
         self.history.clear();
         self.feed.clear();
-        self.server = ServerInfo::default();
         self.incomplete = 0;
         self.untracked = 0;
+        self.cleared_at = self.now.millis;
     }
 
     /// The log's clock: the newest event time seen.
@@ -359,8 +368,10 @@ impl Store {
                 let st = &mut self.stats[s.combo as usize];
                 st.active = st.active.saturating_sub(1);
                 st.connects = st.connects.saturating_sub(1);
-                self.history
-                    .add(s.since.millis, s.combo, Counter::Connect, -1);
+                if s.since.millis >= self.cleared_at {
+                    self.history
+                        .add(s.since.millis, s.combo, Counter::Connect, -1);
+                }
                 self.feed.mark_refused(s.feed_seq);
             }
         }
