@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod envelope;
 pub mod feedline;
 pub mod live;
 pub mod model;
