@@ -193,6 +193,8 @@ pub(crate) struct JsonReader {
     text: Vec<u8>,
     /// Docker splits lines over 16 KiB into parts without `\n`: joined here.
     partial: Vec<u8>,
+    /// A partial line was flushed before its last part: the parts still to come are dropped.
+    cut: bool,
     prefix: Vec<u8>,
 }
 
@@ -202,6 +204,7 @@ impl JsonReader {
             envelope,
             text: Vec::new(),
             partial: Vec::new(),
+            cut: false,
             prefix: Vec::new(),
         }
     }
@@ -219,6 +222,7 @@ impl JsonReader {
         if !self.partial.is_empty() {
             write_text(out, b"", &self.partial);
             self.partial.clear();
+            self.cut = true;
         }
     }
 
@@ -236,6 +240,11 @@ impl JsonReader {
         };
         self.text.clear();
         unescape(log, &mut self.text);
+        if self.cut {
+            // The rest of a line already written: never a line of its own.
+            self.cut = self.text.last() != Some(&b'\n');
+            return Outcome::NotUnderstood;
+        }
         if self.text.last() != Some(&b'\n') {
             let room = MAX_RECORD.saturating_sub(self.partial.len());
             self.partial

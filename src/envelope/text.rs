@@ -12,6 +12,8 @@ pub(crate) struct TextReader {
     envelope: Envelope,
     /// CRI partial lines (`P`) waiting for their final part, per stream (stdout, stderr).
     partial: [Vec<u8>; 2],
+    /// A partial line was flushed before its final part: the parts still to come are dropped.
+    cut: [bool; 2],
 }
 
 impl TextReader {
@@ -19,6 +21,7 @@ impl TextReader {
         TextReader {
             envelope,
             partial: [Vec::new(), Vec::new()],
+            cut: [false; 2],
         }
     }
 
@@ -40,6 +43,11 @@ impl TextReader {
         let Some((stream, full, line)) = cri(rec) else {
             return Outcome::NotUnderstood;
         };
+        if self.cut[stream] {
+            // The rest of a line already written: never a line of its own.
+            self.cut[stream] = !full;
+            return Outcome::NotUnderstood;
+        }
         let buf = &mut self.partial[stream];
         if !full {
             let room = MAX_RECORD.saturating_sub(buf.len());
@@ -61,6 +69,7 @@ impl TextReader {
     pub(crate) fn flush(&mut self, out: &mut Vec<u8>) {
         for i in 0..2 {
             if !self.partial[i].is_empty() {
+                self.cut[i] = true;
                 let joined = std::mem::take(&mut self.partial[i]);
                 write_line(out, &joined);
                 self.partial[i] = joined;
