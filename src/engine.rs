@@ -5,6 +5,7 @@ mod decide;
 pub mod source;
 pub mod warnings;
 
+use crate::envelope::{self, Envelope};
 use crate::parse::detect::DetectError;
 use crate::parse::LineStats;
 use crate::store::{Store, StoreConfig};
@@ -14,6 +15,8 @@ use std::path::Path;
 
 /// Read size for replaying files.
 const CHUNK: usize = 1 << 20;
+/// Bytes read first to tell a file's envelope and order.
+const HEAD: usize = 64 << 10;
 /// The longest entry kept; longer ones are skipped (no connection message is that long).
 const MAX_ENTRY: usize = 4 << 20;
 
@@ -149,8 +152,13 @@ impl Engine {
         if let Some(u) = src.unwrapper.as_mut() {
             let n = u.unwrap(&src.carry, eof, &mut src.inner);
             src.carry.drain(..n);
+            if src.live {
+                // Followed live: a line held for a continuation that may never come is
+                // written now, so that it shows at once.
+                u.flush(&mut src.inner);
+            }
         }
-        let wrapped = src.unwrapper.is_some();
+        let wrapped = src.envelope.is_some_and(|e| e != Envelope::Plain);
         let result = decide::decoder(src, &plan, wrapped, eof);
         let Source {
             decoder,
@@ -194,6 +202,31 @@ impl Engine {
         let mut buf = vec![0u8; CHUNK];
         let mut len = 0;
         let mut total = 0u64;
+        if self.sources[id as usize].envelope.is_none() {
+            // The head tells the envelope, and whether an export runs newest first.
+            let mut eof = false;
+            while len < HEAD && !eof {
+                let n = read_some(&mut reader, &mut buf[len..HEAD])?;
+                eof = n == 0;
+                len += n;
+            }
+            total += len as u64;
+            let head = &buf[..len];
+            let env = if eof {
+                envelope::detect_at_eof(head)
+            } else {
+                match envelope::detect(head) {
+                    envelope::Detection::Decided(e) => e,
+                    envelope::Detection::Undecided => Envelope::Plain,
+                }
+            };
+            let cx = decide::context_for(&self.sources[id as usize].label);
+            if env != Envelope::Plain && envelope::is_newest_first(head, env, cx) {
+                let head = std::io::Cursor::new(head.to_vec());
+                return self.read_newest_first(id, head.chain(reader), env, cx, total);
+            }
+        }
+
         loop {
             if !self.direct(id) {
                 if len > 0 {
@@ -243,6 +276,37 @@ impl Engine {
         Ok(total)
     }
 
+    /// Reads an export written newest first (log viewers, `gcloud logging read`) in time order.
+    fn read_newest_first(
+        &mut self,
+        id: u16,
+        reader: impl Read,
+        env: Envelope,
+        cx: envelope::Context,
+        head_len: u64,
+    ) -> Result<u64, ReadError> {
+        let mut counted = CountingReader {
+            inner: reader,
+            bytes: 0,
+        };
+        decide::set_envelope(&mut self.sources[id as usize], env);
+        self.sources[id as usize].unwrapper = None;
+        let mut failed = None;
+        let stats = envelope::read_in_time_order(&mut counted, env, cx, |lines| {
+            let src = &mut self.sources[id as usize];
+            src.inner.extend_from_slice(lines);
+            if let Err(e) = self.pump(id, false) {
+                failed.get_or_insert(e);
+            }
+        })?;
+        self.sources[id as usize].unwrapped_elsewhere = Some(stats);
+        if let Some(e) = failed {
+            return Err(ReadError::Detect(e));
+        }
+        self.finish(id).map_err(ReadError::Detect)?;
+        Ok(head_len.max(counted.bytes))
+    }
+
     /// Decodes complete entries of `buf` for a decided plain source; returns bytes used.
     fn decode_direct(&mut self, id: u16, buf: &[u8], eof: bool) -> usize {
         let Engine { store, sources, .. } = self;
@@ -266,6 +330,20 @@ impl Engine {
         let id = self.add_source(&path.display().to_string());
         self.read_to_end(id, file)?;
         Ok(id)
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct CountingReader<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
     }
 }
 

@@ -29,16 +29,21 @@ fn explain(path: &Path, e: &ReadError) -> String {
     }
 }
 
-/// Opens a log, positioned at the first entry of the last `since` seconds when given.
-fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<std::fs::File> {
+/// Opens a log, positioned at the first entry of the last `since` seconds when given; a
+/// compressed file (.gz, .bz2, .zst, .xz, told by its magic bytes) is read whole through
+/// its decompressor.
+fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<Box<dyn std::io::Read + Send>> {
     use std::io::{Seek, SeekFrom};
+    if source::compressed::is_compressed(path) {
+        return source::compressed::open_log(path);
+    }
     let mut f = std::fs::File::open(path)?;
     if let Some(secs) = since {
         let size = f.metadata()?.len();
         let at = source::seek::offset_since(&f, size, secs)?;
         f.seek(SeekFrom::Start(at))?;
     }
-    Ok(f)
+    Ok(Box::new(f))
 }
 
 fn run_once(cli: &Cli) -> ExitCode {

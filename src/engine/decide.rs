@@ -47,16 +47,10 @@ fn enough(buf: &[u8], live: bool, eof: bool) -> bool {
 
 /// Year and zone for envelopes whose records lack them (RFC 3164 syslog): the file's
 /// modification time and this machine's zone.
-fn context_for(src: &Source) -> Context {
-    use chrono::{Datelike, Local};
-    let when: chrono::DateTime<Local> = std::fs::metadata(&src.label)
+pub(super) fn context_for(label: &str) -> Context {
+    std::fs::metadata(label)
         .and_then(|m| m.modified())
-        .map(chrono::DateTime::from)
-        .unwrap_or_else(|_| Local::now());
-    Context {
-        year: when.year(),
-        utc_offset_secs: when.offset().local_minus_utc(),
-    }
+        .map_or_else(|_| Context::now(), Context::at)
 }
 
 /// Decides the envelope when the buffered lines can tell; returns whether reading goes on.
@@ -67,16 +61,26 @@ pub(super) fn envelope(src: &mut Source, eof: bool) -> bool {
     if !enough(&src.carry, src.live, eof) {
         return false;
     }
-    let env = match envelope::detect(complete(&src.carry, eof)) {
-        Detection::Decided(e) => e,
-        Detection::Undecided if eof || src.carry.len() >= UNDECIDED_CAP => Envelope::Plain,
-        Detection::Undecided => return false,
+    let env = if eof {
+        envelope::detect_at_eof(&src.carry)
+    } else {
+        match envelope::detect(complete(&src.carry, eof)) {
+            Detection::Decided(e) => e,
+            Detection::Undecided if src.carry.len() >= UNDECIDED_CAP => Envelope::Plain,
+            Detection::Undecided => return false,
+        }
     };
-    src.envelope = Some(env);
-    if env != Envelope::Plain {
-        src.unwrapper = Some(Unwrapper::new(env, context_for(src)));
-    }
+    set_envelope(src, env);
     true
+}
+
+/// Records the envelope of a source and starts its unwrapper.
+pub(super) fn set_envelope(src: &mut Source, env: Envelope) {
+    src.envelope = Some(env);
+    src.synthetic = env.synthetic_prefix();
+    if env != Envelope::Plain {
+        src.unwrapper = Some(Unwrapper::new(env, context_for(&src.label)));
+    }
 }
 
 /// The lines inference reads: a window around the first connection line when the buffer is
@@ -124,10 +128,7 @@ pub(super) fn decoder(
         }
         return Ok(());
     }
-    let synthetic = src
-        .unwrapper
-        .as_ref()
-        .map_or("", Unwrapper::synthetic_prefix);
+    let synthetic = src.synthetic;
     let work = if wrapped { &src.inner } else { &src.carry };
     if !enough(work, src.live, eof) {
         return Ok(());

@@ -49,6 +49,11 @@ pub struct Source {
     pub(super) envelope: Option<Envelope>,
     /// Unwraps the records of a non-plain envelope.
     pub(super) unwrapper: Option<Unwrapper>,
+    /// The prefix text the envelope's header supplies before each inner line.
+    pub(super) synthetic: &'static str,
+    /// What the envelope reader read, when the records were unwrapped outside (newest-first
+    /// exports read in time order).
+    pub(super) unwrapped_elsewhere: Option<UnwrapStats>,
     pub(super) decoder: Option<Decoder>,
     pub(super) origin: Option<PrefixOrigin>,
     /// Raw bytes not yet consumed.
@@ -77,6 +82,8 @@ impl Source {
             ext,
             envelope: None,
             unwrapper: None,
+            synthetic: "",
+            unwrapped_elsewhere: None,
             decoder: None,
             origin: None,
             carry: Vec::new(),
@@ -126,8 +133,7 @@ impl Source {
             .as_ref()
             .map(Decoder::stats)
             .unwrap_or_default();
-        if let Some(u) = &self.unwrapper {
-            let w = u.stats();
+        if let Some(w) = self.unwrap_stats() {
             s.read = w.records;
             s.unparsed += w.not_understood;
         }
@@ -138,7 +144,10 @@ impl Source {
 
     /// What the envelope reader read, for a wrapped source.
     pub fn unwrap_stats(&self) -> Option<UnwrapStats> {
-        self.unwrapper.as_ref().map(Unwrapper::stats)
+        self.unwrapper
+            .as_ref()
+            .map(Unwrapper::stats)
+            .or_else(|| self.unwrapped_elsewhere.clone())
     }
 
     /// Connection events read so far.

@@ -52,7 +52,11 @@ pub fn source_warnings(src: &Source) -> Vec<String> {
     if let Some(u) = src.unwrap_stats() {
         if u.not_understood > 0 && u.not_understood * 2 >= u.records {
             let env = src.envelope().map_or("", Envelope::name);
-            let ex = u.example.as_deref().map(example).unwrap_or_default();
+            let ex = u
+                .example
+                .as_deref()
+                .map(|e| example(e.as_bytes()))
+                .unwrap_or_default();
             out.push(format!(
                 "{} of {} records of {label} were not understood as {env}; a line: {ex}",
                 u.not_understood, u.records

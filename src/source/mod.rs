@@ -4,6 +4,7 @@
 //! `tokio::sync::mpsc::Sender<SourceMsg>`. A task ends when the receiver is
 //! dropped (or, for stdin, at end of stream).
 
+pub mod compressed;
 pub mod conf;
 pub mod demo;
 pub mod dir;
