@@ -223,7 +223,7 @@ fn assert_matches(
                     }
                     _ => bad.push(format!("sources: {}", got["sources"])),
                 }
-                if got["warnings"].as_array().is_none_or(|w| !w.is_empty()) {
+                if !got["warnings"].as_array().is_some_and(Vec::is_empty) {
                     bad.push(format!("warnings: {}", got["warnings"]));
                 }
             }

@@ -216,21 +216,6 @@ fn report_view(r: &Value) -> View {
         .unwrap_or_default()
 }
 
-/// The sessions without their pids (prefixes without `%p`: only the session id `%c` tells them apart).
-fn whos(v: &View) -> Vec<Who> {
-    let mut w: Vec<Who> = v.values().cloned().collect();
-    w.sort();
-    w
-}
-
-/// Whether the prefix has `%p` (padded or not).
-fn has_pid(prefix: &str) -> bool {
-    prefix.split('%').skip(1).any(|e| {
-        e.trim_start_matches(|c: char| c == '-' || c.is_ascii_digit())
-            .starts_with('p')
-    })
-}
-
 /// `["--prefix", prefix]` under `PGCONN_TOP_MATRIX_HINT=1`, else nothing.
 fn hint(prefix: &str) -> Vec<String> {
     if std::env::var("PGCONN_TOP_MATRIX_HINT").as_deref() == Ok("1") {
@@ -275,7 +260,6 @@ fn check(
     phase: &str,
 ) {
     let name = format!("PostgreSQL {} '{}' {phase}", case.major, case.prefix);
-    let exact = has_pid(case.prefix);
     let log = srv.root.path().join("log");
     let deadline = Instant::now() + WAIT;
     loop {
@@ -292,8 +276,7 @@ fn check(
                 ));
             }
         }
-        let same = |a: &View, b: &View| if exact { a == b } else { whos(a) == whos(b) };
-        if !same(&st.active, &truth) {
+        if st.active != truth {
             bad.push(format!(
                 "--stream open sessions {:#?}\n  pg_stat_activity {truth:#?}",
                 st.active
@@ -302,7 +285,7 @@ fn check(
         let want: Vec<String> = tally
             .failures
             .iter()
-            .flat_map(|(k, n)| std::iter::repeat_n(k.clone(), *n as usize))
+            .flat_map(|(k, n)| std::iter::repeat(k.clone()).take(*n as usize))
             .collect();
         let mut got = st.failures.clone();
         got.sort();
@@ -313,7 +296,7 @@ fn check(
             Err(e) => bad.push(format!("--once: {e}")),
             Ok(r) => {
                 let rv = report_view(r);
-                if !same(&rv, &truth) {
+                if rv != truth {
                     bad.push(format!(
                         "--once active {rv:#?}\n  pg_stat_activity {truth:#?}"
                     ));
@@ -387,16 +370,9 @@ fn held(
     s
 }
 
-fn short(
-    srv: &Server,
-    tally: &mut Tally,
-    via: Via,
-    user: &str,
-    db: &str,
-    app: &str,
-    pw: &str,
-    n: usize,
-) {
+/// `n` short sessions (`psql -c 'select 1'`) of `(via, user, db, app, password)`.
+fn short(srv: &Server, tally: &mut Tally, n: usize, login: (Via, &str, &str, &str, &str)) {
+    let (via, user, db, app, pw) = login;
     for _ in 0..n {
         srv.run(via, user, db, app, pw, "select 1")
             .unwrap_or_else(|e| panic!("short session {user}@{db}: {e}"));
@@ -540,22 +516,14 @@ fn run_case(case: &Case) {
     short(
         &srv,
         &mut tally,
-        Via::V4,
-        "alice",
-        "shop",
-        "cron",
-        "alice-pw",
         8,
+        (Via::V4, "alice", "shop", "cron", "alice-pw"),
     );
     short(
         &srv,
         &mut tally,
-        Via::Socket,
-        "postgres",
-        "postgres",
-        "backup",
-        "",
         2,
+        (Via::Socket, "postgres", "postgres", "backup", ""),
     );
     refused(
         &srv,
@@ -652,12 +620,8 @@ fn run_case(case: &Case) {
     short(
         &srv,
         &mut tally,
-        Via::V4,
-        "alice",
-        "shop",
-        "cron",
-        "alice-pw",
         3,
+        (Via::V4, "alice", "shop", "cron", "alice-pw"),
     );
     check(case, &srv, &mut mon, &mut st, &tally, "after the restart");
     st.drain();
