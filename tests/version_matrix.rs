@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_pgconn-top");
 /// application_name of the monitoring session (it counts like any other session).
 const MONITOR: &str = "pgconn-top-check";
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(10);
 
 /// (user, database, application, host) of one open session.
 type Who = (String, String, Option<String>, String);
@@ -95,7 +95,9 @@ impl Stream {
         let err = child.stderr.take().unwrap();
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
+                let mut s = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 s.push_str(&line);
                 s.push('\n');
             }
@@ -390,11 +392,12 @@ fn check(
             return;
         }
         if Instant::now() > deadline {
+            let stderr = st.stderr.lock().map(|s| s.clone()).unwrap_or_default();
             panic!(
                 "{name}: pgconn-top and the server disagree:\n{}\nlast stream lines:\n{}\npgconn-top --stream stderr:\n{}",
                 bad.join("\n"),
                 st.tail(),
-                st.stderr.lock().unwrap()
+                stderr
             );
         }
         std::thread::sleep(Duration::from_millis(250));
