@@ -139,7 +139,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
             let st = src.stats();
             json!({
                 "path": src.label,
-                "envelope": src.envelope().map(|e| e.name()),
+                "envelope": src.envelope().map(|e| e.key()),
                 "format": src.format().map(|x| x.name()),
                 "prefix": src.prefix(),
                 "how": src.prefix_origin().map(|o| o.name()),

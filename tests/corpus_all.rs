@@ -65,7 +65,7 @@ const FOLDERS: &[(&str, &[Kind])] = &[
         "wrapped/cloudsql",
         &[k("json", ENVELOPE_CLOUD_LOGGING, "stderr")],
     ),
-    ("wrapped/cnpg", &[k("json", ENVELOPE_CNPG, "csvlog")]),
+    ("wrapped/cnpg", &[k("json", ENVELOPE_CNPG, "jsonlog")]),
     ("wrapped/cri", &[k("log", ENVELOPE_CRI, "stderr")]),
     (
         "wrapped/docker-json",

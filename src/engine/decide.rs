@@ -143,7 +143,11 @@ pub(super) fn decoder(
         _ => None,
     };
     if format != Format::Stderr {
-        return set(src, Decoder::new(format, None), PrefixOrigin::Inferred);
+        let origin = match d.format {
+            Some(_) => PrefixOrigin::Flag,
+            None => PrefixOrigin::Inferred,
+        };
+        return set(src, Decoder::new(format, None), origin);
     }
     if let Some((p, origin)) = chosen {
         let prefix = Prefix::compile(&format!("{synthetic}{p}"));

@@ -113,17 +113,13 @@ impl Source {
     /// envelope's header supplied).
     pub fn prefix(&self) -> Option<&str> {
         let p = self.decoder.as_ref()?.prefix().map(Prefix::as_str)?;
-        let synthetic = self
-            .unwrapper
-            .as_ref()
-            .map_or("", Unwrapper::synthetic_prefix);
-        Some(p.strip_prefix(synthetic).unwrap_or(p))
+        Some(p.strip_prefix(self.synthetic).unwrap_or(p))
     }
 
-    /// How the prefix was found.
+    /// How the reading was decided: the format (and, for stderr, the prefix) from a flag, the
+    /// server's configuration, or the lines themselves.
     pub fn prefix_origin(&self) -> Option<PrefixOrigin> {
         self.origin
-            .filter(|_| self.format() == Some(Format::Stderr))
     }
 
     /// Lines read so far (for a wrapped source: the records read, and the inner entries).

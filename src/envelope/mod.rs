@@ -83,6 +83,23 @@ impl Envelope {
         }
     }
 
+    /// The stable key used in `--once --json` (`sources[].envelope`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Envelope::Plain => "none",
+            Envelope::Syslog3164 => "syslog-rfc3164",
+            Envelope::Syslog5424 => "syslog-rfc5424",
+            Envelope::Syslog3339 => "syslog-rfc3339",
+            Envelope::JournaldJson => "journald-json",
+            Envelope::JournaldShort => "journald-short",
+            Envelope::DockerJson => "docker-json",
+            Envelope::Timestamped => "kubectl-timestamps",
+            Envelope::Cri => "cri",
+            Envelope::Cnpg => "cnpg",
+            Envelope::CloudLogging => "cloud-logging",
+        }
+    }
+
     /// The `log_line_prefix` text the unwrapper writes before each inner stderr entry line.
     pub fn synthetic_prefix(self) -> &'static str {
         match self {
