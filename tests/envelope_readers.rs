@@ -58,7 +58,10 @@ fn decided(sample: &[u8]) -> Envelope {
 }
 
 const BERLIN: &str = "corpus/pg15-debian-berlin";
-const PHASES: [(&str, &str); 2] = [("postgresql", "truth.json"), ("postgresql.after-restart", "truth-after-restart.json")];
+const PHASES: [(&str, &str); 2] = [
+    ("postgresql", "truth.json"),
+    ("postgresql.after-restart", "truth-after-restart.json"),
+];
 
 #[test]
 fn detect_names_every_fixture() {
@@ -71,8 +74,16 @@ fn detect_names_every_fixture() {
         ("wrapped/cnpg", "json", Envelope::Cnpg),
         ("wrapped/cloudsql", "json", Envelope::CloudLogging),
         ("syslog/pg15-syslog-default", "syslog", Envelope::Syslog3164),
-        ("syslog/pg15-syslog-default", "syslog5424", Envelope::Syslog5424),
-        ("syslog/pg15-syslog-default", "syslog3339", Envelope::Syslog3339),
+        (
+            "syslog/pg15-syslog-default",
+            "syslog5424",
+            Envelope::Syslog5424,
+        ),
+        (
+            "syslog/pg15-syslog-default",
+            "syslog3339",
+            Envelope::Syslog3339,
+        ),
     ];
     for (dir, ext, want) in cases {
         for (phase, _) in PHASES {
@@ -80,7 +91,12 @@ fn detect_names_every_fixture() {
             assert_eq!(decided(&read(&rel)), want, "{rel}");
         }
     }
-    for dir in ["pg15-debian-berlin", "pg15-default", "pg15-pgbadger", "pg15-rds-newyork"] {
+    for dir in [
+        "pg15-debian-berlin",
+        "pg15-default",
+        "pg15-pgbadger",
+        "pg15-rds-newyork",
+    ] {
         for ext in ["log", "csv", "json"] {
             let rel = format!("corpus/{dir}/postgresql.{ext}");
             assert_eq!(decided(&read(&rel)), Envelope::Plain, "{rel}");
@@ -104,7 +120,11 @@ fn container_and_journald_envelopes_give_back_the_servers_lines() {
         for (phase, _) in PHASES {
             let got = unwrap_all(&read(&format!("{dir}/{phase}.{ext}")), env);
             let want = read(&format!("{BERLIN}/{phase}.log"));
-            assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "{dir} {phase}");
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{dir} {phase}"
+            );
             assert_eq!(env.synthetic_prefix(), "");
         }
     }
@@ -124,11 +144,24 @@ fn cri_partial_lines_are_joined() {
             split.extend_from_slice(format!("{head}stderr P {}\n", &body[..cut]).as_bytes());
             split.extend_from_slice(format!("{head}stdout F interleaved\n").as_bytes());
         }
-        split.extend_from_slice(format!("{head}stderr F {}", if cut > 0 && i % 3 != 0 { &body[cut..] } else { body }).as_bytes());
+        split.extend_from_slice(
+            format!(
+                "{head}stderr F {}",
+                if cut > 0 && i % 3 != 0 {
+                    &body[cut..]
+                } else {
+                    body
+                }
+            )
+            .as_bytes(),
+        );
     }
     let got = unwrap_all(&split, Envelope::Cri);
     let want = read(&format!("{BERLIN}/postgresql.log"));
-    let got: Vec<&[u8]> = got.split(|&b| b == b'\n').filter(|l| *l != b"interleaved").collect();
+    let got: Vec<&[u8]> = got
+        .split(|&b| b == b'\n')
+        .filter(|l| *l != b"interleaved")
+        .collect();
     let want: Vec<&[u8]> = want.split(|&b| b == b'\n').collect();
     assert_eq!(got, want);
 }
@@ -141,7 +174,12 @@ fn journald_message_byte_arrays_are_read() {
     for (i, line) in src.lines().enumerate() {
         let mut v: Value = serde_json::from_str(line).unwrap();
         if i % 2 == 0 {
-            let bytes: Vec<Value> = v["MESSAGE"].as_str().unwrap().bytes().map(Value::from).collect();
+            let bytes: Vec<Value> = v["MESSAGE"]
+                .as_str()
+                .unwrap()
+                .bytes()
+                .map(Value::from)
+                .collect();
             v["MESSAGE"] = Value::Array(bytes);
             arrays += 1;
         }
@@ -154,13 +192,26 @@ fn journald_message_byte_arrays_are_read() {
     assert_eq!(got, read(&format!("{BERLIN}/postgresql.log")));
     // Not UTF-8 at all: the bytes come through as they are.
     let raw = br#"{"MESSAGE":[50,48,50,54,45,49,49,45,50,55,32,50,48,58,50,49,58,48,51,46,48,57,52,32,67,69,84,32,91,52,49,52,48,93,32,76,79,71,58,32,32,255]}"#;
-    assert_eq!(unwrap_all(raw, Envelope::JournaldJson), b"2026-11-27 20:21:03.094 CET [4140] LOG:  \xff\n");
+    assert_eq!(
+        unwrap_all(raw, Envelope::JournaldJson),
+        b"2026-11-27 20:21:03.094 CET [4140] LOG:  \xff\n"
+    );
 }
 
 /// The jsonlog keys a CloudNativePG record carries.
 const CNPG_KEYS: [&str; 12] = [
-    "timestamp", "user", "dbname", "pid", "remote_host", "remote_port", "session_id",
-    "error_severity", "message", "application_name", "detail", "backend_type",
+    "timestamp",
+    "user",
+    "dbname",
+    "pid",
+    "remote_host",
+    "remote_port",
+    "session_id",
+    "error_severity",
+    "message",
+    "application_name",
+    "detail",
+    "backend_type",
 ];
 
 #[test]
@@ -179,9 +230,17 @@ fn cloudnativepg_records_become_the_servers_jsonlog_entries() {
             }
         }
         let s = u.stats();
-        assert_eq!(s.skipped, src.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64 - want.lines().count() as u64);
+        assert_eq!(
+            s.skipped,
+            src.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64
+                - want.lines().count() as u64
+        );
         assert_eq!(s.not_understood, 0);
-        check_truth(&engine_report(got.as_bytes(), "x.json", None), &fixtures().join("wrapped/cnpg").join(truth), phase == "postgresql");
+        check_truth(
+            &engine_report(got.as_bytes(), "x.json", None),
+            &fixtures().join("wrapped/cnpg").join(truth),
+            phase == "postgresql",
+        );
     }
 }
 
@@ -197,9 +256,17 @@ fn engine_report(norm: &[u8], label: &str, prefix: Option<&str>) -> Value {
 }
 
 fn active_set(v: &Value) -> Vec<String> {
-    let mut a: Vec<String> = v.as_array().unwrap().iter().map(|s| {
-        format!("{} {} {} {} {}", s["pid"], s["user"], s["database"], s["application"], s["host"])
-    }).collect();
+    let mut a: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {} {} {}",
+                s["pid"], s["user"], s["database"], s["application"], s["host"]
+            )
+        })
+        .collect();
     a.sort();
     a
 }
@@ -208,8 +275,18 @@ fn active_set(v: &Value) -> Vec<String> {
 fn check_truth(got: &Value, truth: &Path, full: bool) {
     let t: Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
     let name = truth.display();
-    assert_eq!(active_set(&got["active"]), active_set(&t["active"]), "{name}: active");
-    for key in ["active_total", "by_database", "by_user", "by_application", "by_host"] {
+    assert_eq!(
+        active_set(&got["active"]),
+        active_set(&t["active"]),
+        "{name}: active"
+    );
+    for key in [
+        "active_total",
+        "by_database",
+        "by_user",
+        "by_application",
+        "by_host",
+    ] {
         assert_eq!(got[key], t[key], "{name}: {key}");
     }
     assert_eq!(got["lines"]["unparsed"], 0, "{name}: unparsed");
@@ -217,12 +294,17 @@ fn check_truth(got: &Value, truth: &Path, full: bool) {
         for key in ["connects", "disconnects", "terminated"] {
             assert_eq!(got[key], t[key], "{name}: {key}");
         }
-        let total: u64 = t["failures"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        let total: u64 = t["failures"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(got["failures"]["total"], total, "{name}: failures");
     }
 }
 
-#[path = "envelope_readers/syslog.rs"]
-mod syslog;
 #[path = "envelope_readers/cloud.rs"]
 mod cloud;
+#[path = "envelope_readers/syslog.rs"]
+mod syslog;

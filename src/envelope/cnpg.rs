@@ -143,7 +143,8 @@ mod tests {
             String::from_utf8(out.clone()).unwrap(),
             "{\"pid\":4141,\"remote_host\":\"::1\",\"remote_port\":54002,\"error_severity\":\"LOG\",\"message\":\"connection received: host=::1 port=54002\",\"timestamp\":\"2026-11-27 19:21:03.590 UTC\"}\n"
         );
-        let op = br#"{"level":"info","ts":"2026-11-27T19:21:03.094Z","msg":"Readiness probe failing"}"#;
+        let op =
+            br#"{"level":"info","ts":"2026-11-27T19:21:03.094Z","msg":"Readiness probe failing"}"#;
         assert_eq!(record(op, &mut out, &mut s), Outcome::Skipped);
     }
 }

@@ -80,7 +80,9 @@ fn decide(sample: &[u8], eof: bool) -> Detection {
     let sample = &sample[..sample.len().min(1 << 20)];
     if sample.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return match next_object(sample, 0, eof) {
-            Next::Object(s, e) => Detection::Decided(json_envelope(&sample[s..e]).unwrap_or(Envelope::Plain)),
+            Next::Object(s, e) => {
+                Detection::Decided(json_envelope(&sample[s..e]).unwrap_or(Envelope::Plain))
+            }
             Next::NeedMore(_) => Detection::Undecided,
             _ => Detection::Decided(Envelope::Plain),
         };
@@ -120,7 +122,9 @@ fn decide(sample: &[u8], eof: bool) -> Detection {
     }
     let e = Envelope::ALL[best];
     let e = match e {
-        Envelope::Syslog3164 | Envelope::Syslog3339 if votes.marked == 0 && votes.inner_time > 0 => {
+        Envelope::Syslog3164 | Envelope::Syslog3339
+            if votes.marked == 0 && votes.inner_time > 0 =>
+        {
             Envelope::JournaldShort
         }
         other => other,

@@ -65,7 +65,11 @@ fn value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
         }
         c @ (b'{' | b'[') => {
             let e = balanced_end(b, i)?;
-            let v = if c == b'{' { Val::Obj(&b[i..e]) } else { Val::Arr(&b[i..e]) };
+            let v = if c == b'{' {
+                Val::Obj(&b[i..e])
+            } else {
+                Val::Arr(&b[i..e])
+            };
             Some((v, e))
         }
         _ => {
@@ -333,14 +337,19 @@ mod tests {
     fn unescapes_strings() {
         let mut d = Vec::new();
         unescape(br#"a\"b\\c\n\t\u00e9\ud83d\ude00\u12"#, &mut d);
-        assert_eq!(String::from_utf8_lossy(&d), "a\"b\\c\n\t\u{e9}\u{1f600}\u{fffd}12");
+        assert_eq!(
+            String::from_utf8_lossy(&d),
+            "a\"b\\c\n\t\u{e9}\u{1f600}\u{fffd}12"
+        );
     }
 
     #[test]
     fn members_of_nested_objects() {
         let mut keys = Vec::new();
-        assert!(members(br#" {"a": {"b": "}"}, "c" : [1, "]"], "d": -1.5e3}"#, |k, _| keys
-            .push(k.to_vec())));
+        assert!(members(
+            br#" {"a": {"b": "}"}, "c" : [1, "]"], "d": -1.5e3}"#,
+            |k, _| keys.push(k.to_vec())
+        ));
         assert_eq!(keys, vec![b"a".to_vec(), b"c".to_vec(), b"d".to_vec()]);
         assert!(!members(br#"{"a": "#, |_, _| {}));
     }

@@ -80,17 +80,15 @@ pub fn read_in_time_order<R: Read>(
             }
         }
         match decided {
-            Some(false) => {
-                if !norm.is_empty() {
-                    out(&norm);
-                    norm.clear();
-                }
+            Some(false) if !norm.is_empty() => {
+                out(&norm);
+                norm.clear();
             }
             Some(true) => {
                 rev.push(&norm)?;
                 norm.clear();
             }
-            None => {}
+            _ => {}
         }
         if eof {
             break;

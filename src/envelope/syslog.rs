@@ -5,7 +5,7 @@
 //! a space), joined to it. A chunk that continues something never comes out as an entry.
 
 use super::timefmt::{epoch_secs, parse_rfc3164, parse_rfc3339, write_pid, write_utc_millis};
-use super::{note_not_understood, Context, Envelope, Outcome, UnwrapStats, MAX_RECORD};
+use super::{note_not_understood, Context, Envelope, Outcome, UnwrapStats};
 use memchr::memchr;
 
 /// A syslog header read off a line.
@@ -122,7 +122,10 @@ pub(crate) fn mark(msg: &[u8]) -> Option<(Option<u64>, u32, &[u8])> {
     let close = memchr(b']', &b[..b.len().min(24)])?;
     let inner = &b[..close];
     let (seq, chunk) = match memchr(b'-', inner) {
-        Some(d) => (Some(u64::from(super::timefmt::num(&inner[..d])?)), &inner[d + 1..]),
+        Some(d) => (
+            Some(u64::from(super::timefmt::num(&inner[..d])?)),
+            &inner[d + 1..],
+        ),
         None => (None, inner),
     };
     let chunk = super::timefmt::num(chunk)?;
@@ -141,7 +144,9 @@ pub(crate) fn decode_escapes(src: &[u8], dst: &mut Vec<u8>) {
     while let Some(h) = memchr(b'#', &src[i..]) {
         let h = i + h;
         dst.extend_from_slice(&src[i..h]);
-        let oct = src.get(h + 1..h + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let oct = src
+            .get(h + 1..h + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match oct {
             Some(d) if d[0] <= b'3' => {
                 dst.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
@@ -162,7 +167,9 @@ const SPLIT_LIMIT: usize = 900;
 /// held until its process's next chunk (or a flush).
 const HOLD_MIN: usize = 600;
 /// At most this many processes' state is kept.
-const MAX_PROCS: usize = 256;
+const MAX_PROCS: usize = 128;
+/// A held line is cut at this length (bounded memory: 128 processes x 32 KiB at most).
+const MAX_LINE: usize = 32 << 10;
 
 /// What is known of one process's current message.
 struct Proc {
@@ -326,7 +333,7 @@ impl SyslogReader {
         while let Some(part) = parts.next() {
             self.write_held(idx, out);
             let p = &mut self.procs[idx];
-            p.held.extend_from_slice(&part[..part.len().min(MAX_RECORD)]);
+            p.held.extend_from_slice(&part[..part.len().min(MAX_LINE)]);
             p.held_millis = millis;
             p.last_len = part.len();
             if parts.peek().is_some() || part.len() < HOLD_MIN {
@@ -355,7 +362,7 @@ impl SyslogReader {
                 return;
             }
             let p = &mut self.procs[idx];
-            let room = MAX_RECORD.saturating_sub(p.held.len());
+            let room = MAX_LINE.saturating_sub(p.held.len());
             p.held.extend_from_slice(&first[..first.len().min(room)]);
             p.last_len = first.len();
             let rest = &content[first.len()..];
@@ -390,6 +397,9 @@ impl SyslogReader {
         out.extend_from_slice(&p.held);
         out.push(b'\n');
         p.held.clear();
+        if p.held.capacity() > 4096 {
+            p.held = Vec::new();
+        }
         self.last_written = Some(p.pid);
     }
 

@@ -88,9 +88,17 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<(i64, usize)> {
         }
         Some(&sign @ (b'+' | b'-')) => {
             let (h, m, len) = if b.get(pos + 3) == Some(&b':') {
-                (num(b.get(pos + 1..pos + 3)?)?, num(b.get(pos + 4..pos + 6)?)?, 6)
+                (
+                    num(b.get(pos + 1..pos + 3)?)?,
+                    num(b.get(pos + 4..pos + 6)?)?,
+                    6,
+                )
             } else {
-                (num(b.get(pos + 1..pos + 3)?)?, num(b.get(pos + 3..pos + 5)?)?, 5)
+                (
+                    num(b.get(pos + 1..pos + 3)?)?,
+                    num(b.get(pos + 3..pos + 5)?)?,
+                    5,
+                )
             };
             pos += len;
             let off = i64::from(h * 3600 + m * 60);

@@ -33,12 +33,26 @@ fn cloud_sql_entries_read_into_exactly_the_truth() {
         let src = read(&format!("wrapped/cloudsql/{phase}.json"));
         let norm = unwrap_all(&src, Envelope::CloudLogging);
         let text = String::from_utf8_lossy(&norm);
-        assert!(text.starts_with("2026-11-29 09:01:06.393 UTC [11940]: [3-1] db=,user= LOG:  starting PostgreSQL"));
+        assert!(text.starts_with(
+            "2026-11-29 09:01:06.393 UTC [11940]: [3-1] db=,user= LOG:  starting PostgreSQL"
+        ));
         assert!(text.contains("\n\tConnection matched pg_hba.conf line 94"));
         let got = engine_report(&norm, "x.log", Some(PREFIX));
-        check_truth(&got, &fixtures().join("wrapped/cloudsql").join(truth), phase == "postgresql");
-        assert!(!is_newest_first(&src[..64 * 1024], Envelope::CloudLogging, cx()));
-        assert_eq!(in_time_order(&src[..], Envelope::CloudLogging), norm, "oldest first as it is");
+        check_truth(
+            &got,
+            &fixtures().join("wrapped/cloudsql").join(truth),
+            phase == "postgresql",
+        );
+        assert!(!is_newest_first(
+            &src[..64 * 1024],
+            Envelope::CloudLogging,
+            cx()
+        ));
+        assert_eq!(
+            in_time_order(&src[..], Envelope::CloudLogging),
+            norm,
+            "oldest first as it is"
+        );
     }
 }
 
@@ -48,13 +62,20 @@ fn gcloud_array_newest_first_reads_in_time_order() {
     let array = gcloud_array(&jsonl);
     assert!(array.starts_with(b"[\n  {\n"));
     assert_eq!(decided(&array), Envelope::CloudLogging);
-    assert!(is_newest_first(&array[..64 * 1024], Envelope::CloudLogging, cx()));
+    assert!(is_newest_first(
+        &array[..64 * 1024],
+        Envelope::CloudLogging,
+        cx()
+    ));
     let want = unwrap_all(&jsonl, Envelope::CloudLogging);
     // The array unwraps in any read sizes, newest first...
     let backwards = unwrap_all(&array, Envelope::CloudLogging);
     assert_ne!(backwards, want);
     // ...and in time order through read_in_time_order, also from a .gz.
-    assert_eq!(String::from_utf8_lossy(&in_time_order(&array[..], Envelope::CloudLogging)), String::from_utf8_lossy(&want));
+    assert_eq!(
+        String::from_utf8_lossy(&in_time_order(&array[..], Envelope::CloudLogging)),
+        String::from_utf8_lossy(&want)
+    );
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("export.json.gz");
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -81,10 +102,16 @@ fn a_large_newest_first_export_spills_and_stays_whole() {
     }
     assert!(src.len() > 12 << 20);
     let got = in_time_order(&src[..], Envelope::Timestamped);
-    let lines: Vec<&[u8]> = got.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = got
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(lines.len() as u64, n);
     for (i, l) in lines.iter().enumerate() {
         let pid = format!("[{}] ", 1000 + i as u64);
-        assert!(l.windows(pid.len()).any(|w| w == pid.as_bytes()), "line {i} in order");
+        assert!(
+            l.windows(pid.len()).any(|w| w == pid.as_bytes()),
+            "line {i} in order"
+        );
     }
 }
