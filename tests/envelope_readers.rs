@@ -308,3 +308,81 @@ fn check_truth(got: &Value, truth: &Path, full: bool) {
 mod cloud;
 #[path = "envelope_readers/syslog.rs"]
 mod syslog;
+
+/// Prefixes of every kind (the list): a log written with them is `Plain`, and the
+/// same log inside Docker, kubectl and CRI envelopes comes back byte for byte.
+#[test]
+fn any_prefix_is_plain_and_survives_the_container_envelopes() {
+    use pgconn_top::synth::{generate, SynthConfig};
+    let prefixes = [
+        "%m [%p] %q%u@%d ",
+        "%t [%p]: db=%d,user=%u,app=%a,client=%h ",
+        "%t-%c-",
+        "%m %u@%d(%p) %a: ",
+        "time=%m pid=%p user=%u db=%d app=%a ",
+        "< %m > ",
+        "",
+        "[%p] %m ",
+        "%n [%p] ",
+        "%m [%p]: [%l-1] db=%d,user=%u ",
+    ];
+    for prefix in prefixes {
+        let cfg = SynthConfig {
+            minutes: 8,
+            prefix: prefix.into(),
+            ..SynthConfig::default()
+        };
+        let mut log = Vec::new();
+        generate(&cfg, &mut log);
+        assert!(
+            log.len() > 20_000 && log.windows(2).any(|w| w == b"\n\t"),
+            "{prefix:?}: entries and continuations"
+        );
+        assert_eq!(decided(&log), Envelope::Plain, "{prefix:?}");
+        let (mut docker, mut kubectl, mut cri) = (Vec::new(), Vec::new(), Vec::new());
+        for line in String::from_utf8(log.clone()).unwrap().lines() {
+            let t = "2026-11-27T19:21:03.010000000Z";
+            let rec =
+                serde_json::json!({"log": format!("{line}\n"), "stream": "stderr", "time": t});
+            docker.extend_from_slice(format!("{rec}\n").as_bytes());
+            kubectl.extend_from_slice(format!("{t} {line}\n").as_bytes());
+            cri.extend_from_slice(format!("{t} stderr F {line}\n").as_bytes());
+        }
+        for (wrapped, env) in [
+            (docker, Envelope::DockerJson),
+            (kubectl, Envelope::Timestamped),
+            (cri, Envelope::Cri),
+        ] {
+            assert_eq!(decided(&wrapped), env, "{prefix:?}");
+            assert_eq!(unwrap_all(&wrapped, env), log, "{prefix:?} {env:?}");
+        }
+    }
+}
+
+#[test]
+fn plain_lines_mixed_in_pass_through_and_the_rest_is_counted() {
+    let input = concat!(
+        "{\"log\":\"2026-11-27 20:21:03.010 CET [4132] LOG:  one\\n\",\"stream\":\"stderr\"}\n",
+        "2026-11-27 20:21:04.000 CET [4133] FATAL:  database \"x\" does not exist\n",
+        "\tcontinued\n",
+        "some banner the entrypoint printed\n",
+        "\tnot after a plain line\n",
+        "{\"log\":\"2026-11-27 20:21:05.010 CET [4132] LOG:  two\\n\",\"stream\":\"stderr\"}\n",
+    );
+    let mut u = Unwrapper::new(Envelope::DockerJson, cx());
+    let mut out = Vec::new();
+    u.unwrap(input.as_bytes(), true, &mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "2026-11-27 20:21:03.010 CET [4132] LOG:  one\n2026-11-27 20:21:04.000 CET [4133] FATAL:  database \"x\" does not exist\n\tcontinued\n2026-11-27 20:21:05.010 CET [4132] LOG:  two\n"
+    );
+    let s = u.stats();
+    assert_eq!(
+        (s.records, s.lines_out, s.passed_through, s.not_understood),
+        (6, 4, 2, 2)
+    );
+    assert_eq!(
+        s.example.as_deref(),
+        Some("some banner the entrypoint printed")
+    );
+}

@@ -2,7 +2,8 @@
 //! the envelope whose shape it has; a plain PostgreSQL line (stderr led by its own time, a
 //! csvlog record, a jsonlog object) votes for none. syslog's RFC 3339 file format and
 //! `journalctl -o short-iso` share a shape: syslog chunks carry `[n-m] ` marks and no time of
-//! their own, journald carries the server's whole line (its own prefix, usually a time).
+//! their own, journald carries the server's whole line (its own prefix, usually a time), and
+//! names the postmaster's pid on every line where syslog names each process.
 
 use super::json::{members, next_object, Next, Val};
 use super::syslog::{header_3164, header_3339, header_5424, mark, Header};
@@ -56,6 +57,9 @@ struct Votes {
     marked: usize,
     /// syslog-shaped lines whose message begins with the server's own time.
     inner_time: usize,
+    /// Distinct process ids of syslog-shaped headers (up to 8): journald names the
+    /// postmaster on every line, syslog each process.
+    pids: Vec<u32>,
 }
 
 impl Votes {
@@ -71,6 +75,11 @@ impl Votes {
             self.marked += 1;
         } else if parse_timestamp(msg).is_some() {
             self.inner_time += 1;
+        }
+        if let Some(pid) = h.pid {
+            if self.pids.len() < 8 && !self.pids.contains(&pid) {
+                self.pids.push(pid);
+            }
         }
         self.add(e);
     }
@@ -123,7 +132,7 @@ fn decide(sample: &[u8], eof: bool) -> Detection {
     let e = Envelope::ALL[best];
     let e = match e {
         Envelope::Syslog3164 | Envelope::Syslog3339
-            if votes.marked == 0 && votes.inner_time > 0 =>
+            if votes.marked == 0 && (votes.inner_time > 0 || votes.pids.len() <= 2) =>
         {
             Envelope::JournaldShort
         }

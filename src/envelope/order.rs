@@ -1,6 +1,6 @@
 //! Exports written newest first (log viewers, `gcloud logging read`) read in time order: the
 //! normalized lines are reversed line by line (each record of such an export is one line,
-//! a continuation line included), in runs of at most 4 MiB spilled to an unlinked temporary
+//! a continuation line included), in runs of at most 2 MiB spilled to an unlinked temporary
 //! file, so memory stays bounded whatever the size of the export.
 
 use super::{Context, Envelope, UnwrapStats, Unwrapper};
@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// Normalized bytes kept in memory before a run is spilled.
-const RUN_BYTES: usize = 4 << 20;
+const RUN_BYTES: usize = 2 << 20;
 /// Timed lines looked at to tell the order.
 const DECIDE_LINES: usize = 64;
 
@@ -80,17 +80,15 @@ pub fn read_in_time_order<R: Read>(
             }
         }
         match decided {
-            Some(false) => {
-                if !norm.is_empty() {
-                    out(&norm);
-                    norm.clear();
-                }
+            Some(false) if !norm.is_empty() => {
+                out(&norm);
+                norm.clear();
             }
             Some(true) => {
                 rev.push(&norm)?;
                 norm.clear();
             }
-            None => {}
+            _ => {}
         }
         if eof {
             break;

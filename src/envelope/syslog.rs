@@ -5,7 +5,7 @@
 //! a space), joined to it. A chunk that continues something never comes out as an entry.
 
 use super::timefmt::{epoch_secs, parse_rfc3164, parse_rfc3339, write_pid, write_utc_millis};
-use super::{note_not_understood, Context, Envelope, Outcome, UnwrapStats, MAX_RECORD};
+use super::{note_not_understood, Context, Envelope, Outcome, UnwrapStats};
 use memchr::memchr;
 
 /// A syslog header read off a line.
@@ -16,12 +16,14 @@ pub(crate) struct Header<'a> {
     pub t3164: Option<(u32, u32, u32)>,
     /// The process id of the header (`postgres[pid]:`, RFC 5424 PROCID).
     pub pid: Option<u32>,
+    /// The program name (`syslog_ident`, RFC 5424 APP-NAME).
+    pub tag: &'a [u8],
     /// The message after the header (leading spaces kept).
     pub msg: &'a [u8],
 }
 
 /// ` host tag[pid]: msg` or ` host tag: msg`.
-fn tag_part(b: &[u8]) -> Option<(Option<u32>, &[u8])> {
+fn tag_part(b: &[u8]) -> Option<(&[u8], Option<u32>, &[u8])> {
     let b = b.strip_prefix(b" ")?;
     let sp = memchr(b' ', b)?;
     let b = &b[sp + 1..];
@@ -35,14 +37,15 @@ fn tag_part(b: &[u8]) -> Option<(Option<u32>, &[u8])> {
         b':' => (None, &b[end + 1..]),
         _ => return None,
     };
-    Some((pid, rest))
+    Some((&b[..end], pid, rest))
 }
 
 /// `Nov 29 08:50:45 host postgres[pid]: msg`.
 pub(crate) fn header_3164(rec: &[u8]) -> Option<Header<'_>> {
     let t = parse_rfc3164(rec)?;
-    let (pid, msg) = tag_part(&rec[15..])?;
+    let (tag, pid, msg) = tag_part(&rec[15..])?;
     Some(Header {
+        tag,
         millis: None,
         t3164: Some(t),
         pid,
@@ -53,8 +56,9 @@ pub(crate) fn header_3164(rec: &[u8]) -> Option<Header<'_>> {
 /// `2026-11-29T08:50:45.755070+00:00 host postgres[pid]: msg`.
 pub(crate) fn header_3339(rec: &[u8]) -> Option<Header<'_>> {
     let (millis, used) = parse_rfc3339(rec)?;
-    let (pid, msg) = tag_part(&rec[used..])?;
+    let (tag, pid, msg) = tag_part(&rec[used..])?;
     Some(Header {
+        tag,
         millis: Some(millis),
         t3164: None,
         pid,
@@ -109,6 +113,7 @@ pub(crate) fn header_5424(rec: &[u8]) -> Option<Header<'_>> {
     let msg = msg.strip_prefix(b" ").unwrap_or(msg);
     let msg = msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(msg);
     Some(Header {
+        tag: fields[2],
         millis,
         t3164: None,
         pid,
@@ -167,7 +172,9 @@ const SPLIT_LIMIT: usize = 900;
 /// held until its process's next chunk (or a flush).
 const HOLD_MIN: usize = 600;
 /// At most this many processes' state is kept.
-const MAX_PROCS: usize = 256;
+const MAX_PROCS: usize = 128;
+/// A held line is cut at this length (bounded memory: 128 processes x 32 KiB at most).
+const MAX_LINE: usize = 32 << 10;
 
 /// What is known of one process's current message.
 struct Proc {
@@ -190,6 +197,9 @@ pub(crate) struct SyslogReader {
     last_month: u32,
     procs: Vec<Proc>,
     last_written: Option<u32>,
+    /// The program name of PostgreSQL's lines, learned from the first chunk-marked line;
+    /// other programs' lines (a shared `/var/log/syslog`) are skipped.
+    ident: Option<Vec<u8>>,
     scratch: Vec<u8>,
     tick: u64,
 }
@@ -203,6 +213,7 @@ impl SyslogReader {
             last_month: 0,
             procs: Vec::new(),
             last_written: None,
+            ident: None,
             scratch: Vec::new(),
             tick: 0,
         }
@@ -255,6 +266,11 @@ impl SyslogReader {
             return Outcome::NotUnderstood;
         };
         let msg = &h.msg[h.msg.iter().take_while(|&&c| c == b' ').count()..];
+        match &self.ident {
+            Some(ident) if ident.as_slice() != h.tag => return Outcome::Skipped,
+            None if mark(msg).is_some() => self.ident = Some(h.tag.to_vec()),
+            _ => {}
+        }
         self.tick += 1;
         let idx = self.proc_index(pid, out);
         let mut content = std::mem::take(&mut self.scratch);
@@ -331,8 +347,7 @@ impl SyslogReader {
         while let Some(part) = parts.next() {
             self.write_held(idx, out);
             let p = &mut self.procs[idx];
-            p.held
-                .extend_from_slice(&part[..part.len().min(MAX_RECORD)]);
+            p.held.extend_from_slice(&part[..part.len().min(MAX_LINE)]);
             p.held_millis = millis;
             p.last_len = part.len();
             if parts.peek().is_some() || part.len() < HOLD_MIN {
@@ -361,7 +376,7 @@ impl SyslogReader {
                 return;
             }
             let p = &mut self.procs[idx];
-            let room = MAX_RECORD.saturating_sub(p.held.len());
+            let room = MAX_LINE.saturating_sub(p.held.len());
             p.held.extend_from_slice(&first[..first.len().min(room)]);
             p.last_len = first.len();
             let rest = &content[first.len()..];
@@ -396,6 +411,9 @@ impl SyslogReader {
         out.extend_from_slice(&p.held);
         out.push(b'\n');
         p.held.clear();
+        if p.held.capacity() > 4096 {
+            p.held = Vec::new();
+        }
         self.last_written = Some(p.pid);
     }
 

@@ -6,6 +6,7 @@
 use super::syslog::{header_3164, header_3339};
 use super::timefmt::parse_rfc3339;
 use super::{Context, Envelope, Outcome, MAX_RECORD};
+use crate::parse::time::parse_timestamp;
 
 /// Reads one of the text envelopes.
 pub(crate) struct TextReader {
@@ -14,6 +15,9 @@ pub(crate) struct TextReader {
     partial: [Vec<u8>; 2],
     /// A partial line was flushed before its final part: the parts still to come are dropped.
     cut: [bool; 2],
+    /// journald: the program name of the server's lines, learned from the first line that
+    /// carries a server time; other programs' lines are skipped.
+    ident: Option<Vec<u8>>,
 }
 
 impl TextReader {
@@ -22,6 +26,7 @@ impl TextReader {
             envelope,
             partial: [Vec::new(), Vec::new()],
             cut: [false; 2],
+            ident: None,
         }
     }
 
@@ -33,7 +38,15 @@ impl TextReader {
             },
             Envelope::Cri => self.cri(rec, out),
             _ => match header_3339(rec).or_else(|| header_3164(rec)) {
-                Some(h) => write_line(out, h.msg.strip_prefix(b" ").unwrap_or(h.msg)),
+                Some(h) => {
+                    let msg = h.msg.strip_prefix(b" ").unwrap_or(h.msg);
+                    match &self.ident {
+                        Some(ident) if ident.as_slice() != h.tag => return Outcome::Skipped,
+                        None if parse_timestamp(msg).is_some() => self.ident = Some(h.tag.to_vec()),
+                        _ => {}
+                    }
+                    write_line(out, msg)
+                }
                 None => Outcome::NotUnderstood,
             },
         }

@@ -125,7 +125,7 @@ fn rotation_key(path: &Path) -> (PathBuf, String, Rotation) {
     let rotation = if let Some((i, n)) = digits_after('.') {
         stem = &stem[..i];
         Rotation::Numbered(std::cmp::Reverse(n))
-    } else if let Some((i, n)) = digits_after('-').filter(|(i, _)| stem.len() - i - 1 >= 8) {
+    } else if let Some((i, n)) = digits_after('-').filter(|(i, _)| stem.len() - i > 8) {
         stem = &stem[..i];
         Rotation::Dated(n)
     } else {

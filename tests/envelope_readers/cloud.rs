@@ -88,7 +88,7 @@ fn gcloud_array_newest_first_reads_in_time_order() {
 
 #[test]
 fn a_large_newest_first_export_spills_and_stays_whole() {
-    // 120 000 lines (~12 MB): several 4 MiB runs go through the temporary file.
+    // 120 000 lines (~12 MB): several 2 MiB runs go through the temporary file.
     let n = 120_000u64;
     let mut src = Vec::new();
     for i in (0..n).rev() {

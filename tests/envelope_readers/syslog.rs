@@ -175,3 +175,46 @@ fn rfc3164_year_comes_from_the_context_and_rolls_over() {
     assert_eq!(out, b"2026-11-29 08:00:00.000 UTC [7] a LOG:  x\n");
     assert_eq!(u.synthetic_prefix(), "%m [%p] ");
 }
+
+#[test]
+fn other_programs_lines_in_a_shared_syslog_are_skipped() {
+    let src = String::from_utf8(read(&format!("{DIR}/postgresql.syslog"))).unwrap();
+    let mut mixed = String::new();
+    for (i, line) in src.lines().enumerate() {
+        mixed.push_str(line);
+        mixed.push('\n');
+        if i % 10 == 3 {
+            mixed.push_str("Nov 29 08:50:46 db-prod-01 CRON[77]: (root) CMD ([5-1] user=x LOG:  connection authorized: user=cron)\n");
+            mixed.push_str(
+                "Nov 29 08:50:46 db-prod-01 systemd[1]: Started session 4 of user root.\n",
+            );
+        }
+    }
+    assert_eq!(decided(mixed.as_bytes()), Envelope::Syslog3164);
+    let (got, u) = unwrap_in_steps(mixed.as_bytes(), Envelope::Syslog3164, 4096);
+    let want = unwrap_all(src.as_bytes(), Envelope::Syslog3164);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want)
+    );
+    assert_eq!(
+        u.stats().skipped,
+        2 * src.lines().enumerate().filter(|(i, _)| i % 10 == 3).count() as u64
+    );
+    assert_eq!(u.stats().not_understood, 0);
+}
+
+#[test]
+fn journald_short_without_server_times_is_told_by_its_single_pid() {
+    // `log_line_prefix = '%u@%d '` under journald: every line names the postmaster.
+    let mut s = String::new();
+    for i in 0..20 {
+        s.push_str(&format!("2026-11-27T19:21:0{}+0000 db1 postgres[4132]: app@db LOG:  connection authorized: user=app database=db\n", i % 10));
+    }
+    assert_eq!(decided(s.as_bytes()), Envelope::JournaldShort);
+    let out = unwrap_all(s.as_bytes(), Envelope::JournaldShort);
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .all(|l| l == "app@db LOG:  connection authorized: user=app database=db"));
+}
