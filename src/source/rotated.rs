@@ -58,15 +58,18 @@ struct Found {
 /// rotated and compressed copies, in the order they were written.
 pub fn replay_set(spec: &DirSpec, window: Duration) -> std::io::Result<Vec<PathBuf>> {
     let re = spec.name_regex();
+    // Besides the collector's names, the plain `postgresql.log` many setups write.
+    let plain = format!("postgresql.{}", spec.format.extension());
+    let is_log = |name: &str| re.is_match(name) || name == plain;
     let mut found = Vec::new();
     for e in std::fs::read_dir(&spec.dir)? {
         let Ok(e) = e else { continue };
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
         let (base, age) = match base_and_age(name) {
-            (base, age) if re.is_match(base) => (base, age),
+            (base, age) if is_log(base) => (base, age),
             // A collector file named by date (`postgresql-20261129`) is a log of its own.
-            _ if re.is_match(name) => (name, Age::Live),
+            _ if is_log(name) => (name, Age::Live),
             _ => continue,
         };
         let Ok(m) = std::fs::metadata(e.path()) else {
