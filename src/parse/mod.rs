@@ -5,6 +5,7 @@
 
 pub mod csvlog;
 pub mod detect;
+pub mod infer;
 pub mod jsonlog;
 mod lines;
 pub mod message;

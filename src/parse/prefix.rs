@@ -307,6 +307,20 @@ impl Prefix {
         &self.source
     }
 
+    /// Whether lines name their process (`%p`, or `%c` which ends in the pid): then sessions
+    /// are exact; without, connection events cannot be paired by process.
+    pub fn has_pid(&self) -> bool {
+        self.tokens.iter().any(|t| {
+            matches!(
+                t,
+                Token::Field {
+                    field: Field::Pid | Field::SessionId,
+                    ..
+                }
+            )
+        })
+    }
+
     /// Number of value-producing escapes, used to prefer the more specific of two prefixes.
     pub fn field_count(&self) -> usize {
         self.tokens

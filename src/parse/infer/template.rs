@@ -1,0 +1,302 @@
+//! Reading one rendered prefix (the text before a connection message's severity tag) as a
+//! template: typed slots (timestamps, numbers, session ids, the names the message repeats)
+//! between literal text. Lines whose templates have the same shape are grouped, so that what
+//! one line leaves open (`[unknown]` could be `%u`, `%d` or `%a`) another line settles.
+
+use crate::parse::time::parse_timestamp;
+
+/// Escapes a name-valued slot can be, as a bit set.
+pub(super) const U: u8 = 1;
+pub(super) const D: u8 = 2;
+pub(super) const A: u8 = 4;
+pub(super) const H: u8 = 8;
+pub(super) const R: u8 = 16;
+pub(super) const B: u8 = 32;
+/// The escapes of a set, in the order ties are given out.
+const ORDER: [(u8, char); 6] = [(U, 'u'), (D, 'd'), (A, 'a'), (H, 'h'), (R, 'r'), (B, 'b')];
+
+/// What kind of connection message a line carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Received,
+    Authorized,
+    Disconnection,
+}
+
+/// The values a connection message names, which its prefix may repeat.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Known<'a> {
+    pub kind: Kind,
+    pub user: Option<&'a [u8]>,
+    pub database: Option<&'a [u8]>,
+    pub host: Option<&'a [u8]>,
+    pub port: Option<&'a [u8]>,
+}
+
+/// What a slot holds; the shape of a template is its literals and slot classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Class {
+    /// `%m` (with milliseconds) or `%t` / `%s`.
+    Time { ms: bool },
+    /// `%n`.
+    Epoch,
+    /// `%c`: `hex.hex`.
+    SessionId,
+    /// `%v`: `n/n`.
+    Vxid,
+    /// `%e` on a LOG line: `00000`.
+    SqlState,
+    /// A digit run: `%p`, `%l`, `%x` or `%Q`.
+    Num,
+    /// A name the message gave: `%u %d %a %h %r %b`.
+    Name,
+}
+
+/// One item of a template's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Item {
+    Lit(Vec<u8>),
+    Slot(Class),
+}
+
+/// A rendered prefix read as a template.
+#[derive(Debug, Clone)]
+pub(super) struct Template {
+    pub shape: Vec<Item>,
+    /// Per slot (in order): its span in the rendered prefix.
+    pub spans: Vec<(usize, usize)>,
+    /// Per slot: the escapes a `Name` slot can be (0 for other classes).
+    pub sets: Vec<u8>,
+}
+
+/// The most bytes of a rendered prefix read as a template.
+pub(super) const MAX_RENDERED: usize = 1024;
+
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit() && !c.is_ascii_uppercase()
+}
+
+fn run(s: &[u8], pred: fn(u8) -> bool) -> usize {
+    s.iter().position(|&c| !pred(c)).unwrap_or(s.len())
+}
+
+/// A typed value at the start of `s`: its class and length.
+fn typed_at(s: &[u8], prev: Option<u8>) -> Option<(Class, usize)> {
+    // A value never starts in the middle of a word or number.
+    if prev.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    if let Some((_, n)) = parse_timestamp(s) {
+        return Some((Class::Time { ms: s.get(19) == Some(&b'.') }, n));
+    }
+    let digits = run(s, |c| c.is_ascii_digit());
+    let after_alnum = |n: usize| s.get(n).is_some_and(u8::is_ascii_alphanumeric);
+    if digits == 10 && s.get(10) == Some(&b'.') && run(&s[11..], |c| c.is_ascii_digit()) == 3 {
+        return Some((Class::Epoch, 14));
+    }
+    let hex = run(s, is_hex);
+    if hex > 0 && s.get(hex) == Some(&b'.') {
+        let tail = run(&s[hex + 1..], is_hex);
+        if tail > 0 && !after_alnum(hex + 1 + tail) {
+            return Some((Class::SessionId, hex + 1 + tail));
+        }
+    }
+    if digits > 0 && s.get(digits) == Some(&b'/') {
+        let tail = run(&s[digits + 1..], |c| c.is_ascii_digit());
+        if tail > 0 {
+            return Some((Class::Vxid, digits + 1 + tail));
+        }
+    }
+    if s.starts_with(b"00000") && !after_alnum(5) {
+        return Some((Class::SqlState, 5));
+    }
+    None
+}
+
+/// Names the message gave that may stand in the prefix, with the escapes each can be.
+fn names<'a>(k: &Known<'a>, host_port: &'a [u8]) -> Vec<(&'a [u8], u8)> {
+    let mut v: Vec<(&[u8], u8)> = Vec::with_capacity(6);
+    let mut add = |val: &'a [u8], set: u8| {
+        if val.is_empty() {
+            return;
+        }
+        match v.iter_mut().find(|(x, _)| *x == val) {
+            Some(e) => e.1 |= set,
+            None => v.push((val, set)),
+        }
+    };
+    if let Some(u) = k.user {
+        add(u, U);
+    }
+    if let Some(d) = k.database {
+        add(d, D);
+    }
+    if let Some(h) = k.host {
+        add(h, if h == b"[local]" { H | R } else { H });
+    }
+    // `[unknown]`: before authentication the user and database; the application is unset
+    // on every connection message (it is applied after them).
+    add(
+        b"[unknown]",
+        if k.kind == Kind::Received { U | D | A } else { A },
+    );
+    add(b"client backend", B);
+    add(host_port, R);
+    // Longest first, so `host(port)` wins over `host`.
+    v.sort_by_key(|(x, _)| std::cmp::Reverse(x.len()));
+    v
+}
+
+/// Reads a rendered prefix as a template, given what its message says.
+pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
+    let r = &rendered[..rendered.len().min(MAX_RENDERED)];
+    let mut host_port = Vec::new();
+    if let (Some(h), Some(p)) = (known.host, known.port) {
+        host_port.extend_from_slice(h);
+        host_port.push(b'(');
+        host_port.extend_from_slice(p);
+        host_port.push(b')');
+    }
+    let names = names(known, &host_port);
+    let mut t = Template {
+        shape: Vec::new(),
+        spans: Vec::new(),
+        sets: Vec::new(),
+    };
+    let mut lit: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < r.len() {
+        let prev = i.checked_sub(1).map(|p| r[p]);
+        let typed = typed_at(&r[i..], prev);
+        let slot = typed.map(|(c, n)| (c, n, 0)).or_else(|| {
+            names
+                .iter()
+                .find(|(v, _)| r[i..].starts_with(v))
+                .map(|(v, set)| (Class::Name, v.len(), *set))
+                .or_else(|| {
+                    let n = run(&r[i..], |c| c.is_ascii_digit());
+                    (n > 0 && !prev.is_some_and(|c| c.is_ascii_alphanumeric()))
+                        .then_some((Class::Num, n, 0))
+                })
+        });
+        match slot {
+            Some((class, n, set)) => {
+                if !lit.is_empty() {
+                    t.shape.push(Item::Lit(std::mem::take(&mut lit)));
+                }
+                t.shape.push(Item::Slot(class));
+                t.spans.push((i, i + n));
+                t.sets.push(set);
+                i += n;
+            }
+            None => {
+                lit.push(r[i]);
+                i += 1;
+            }
+        }
+    }
+    if !lit.is_empty() {
+        t.shape.push(Item::Lit(lit));
+    }
+    t
+}
+
+/// Gives each name slot one escape: the first of its set not given yet (sets were narrowed by
+/// every line of the group, so `[unknown]` of a `connection received` line and `user` of a
+/// `connection authorized` line settle on `%u`).
+pub(super) fn name_escapes(sets: &[u8]) -> Vec<char> {
+    let mut used = 0u8;
+    sets.iter()
+        .map(|&set| {
+            let pick = ORDER
+                .iter()
+                .find(|(b, _)| set & b != 0 && used & b == 0)
+                .or_else(|| ORDER.iter().find(|(b, _)| set & b != 0))
+                .map_or('u', |&(b, c)| {
+                    used |= b;
+                    c
+                });
+            pick
+        })
+        .collect()
+}
+
+/// Appends literal text to a setting, doubling `%`.
+pub(super) fn push_literal(out: &mut String, lit: &[u8]) {
+    for ch in String::from_utf8_lossy(lit).chars() {
+        if ch == '%' {
+            out.push('%');
+        }
+        out.push(ch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known<'a>(kind: Kind, u: &'a str, d: &'a str, h: &'a str, p: &'a str) -> Known<'a> {
+        let o = |s: &'a str| (!s.is_empty()).then_some(s.as_bytes());
+        Known {
+            kind,
+            user: o(u),
+            database: o(d),
+            host: o(h),
+            port: o(p),
+        }
+    }
+
+    #[test]
+    fn reads_slots_and_literals() {
+        let t = read(
+            b"2026-11-27 14:21:13 EST:127.0.0.1(41026):[unknown]@[unknown]:[4526]:",
+            &known(Kind::Received, "", "", "127.0.0.1", "41026"),
+        );
+        assert_eq!(
+            t.shape,
+            vec![
+                Item::Slot(Class::Time { ms: false }),
+                Item::Lit(b":".to_vec()),
+                Item::Slot(Class::Name),
+                Item::Lit(b":".to_vec()),
+                Item::Slot(Class::Name),
+                Item::Lit(b"@".to_vec()),
+                Item::Slot(Class::Name),
+                Item::Lit(b":[".to_vec()),
+                Item::Slot(Class::Num),
+                Item::Lit(b"]:".to_vec()),
+            ]
+        );
+        assert_eq!(t.sets, vec![0, R, U | D | A, U | D | A, 0]);
+        let t = read(
+            b"2026-11-27 19:21:08.123 UTC-6b09d81f.1078-00000 3/0 ",
+            &known(Kind::Authorized, "a", "b", "", ""),
+        );
+        let classes: Vec<_> = t
+            .shape
+            .iter()
+            .filter_map(|i| match i {
+                Item::Slot(c) => Some(*c),
+                Item::Lit(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            classes,
+            vec![
+                Class::Time { ms: true },
+                Class::SessionId,
+                Class::SqlState,
+                Class::Vxid
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_are_given_out_once() {
+        assert_eq!(name_escapes(&[U | D | A, U | D | A, A]), vec!['u', 'd', 'a']);
+        assert_eq!(name_escapes(&[H | R]), vec!['h']);
+        let mut s = String::new();
+        push_literal(&mut s, b"100% ");
+        assert_eq!(s, "100%% ");
+    }
+}
