@@ -139,7 +139,7 @@ pub fn infer_prefix(sample: &[u8]) -> Inference {
     let groups = group_templates(&lines, &anchors);
     let mut cands: Vec<resolve::Candidate> = groups
         .iter()
-        .filter_map(|g| resolve::candidate(g, &lines, &anchors))
+        .flat_map(|g| resolve::candidates(g, &lines, &anchors))
         .collect();
     let mut seen = std::collections::HashSet::new();
     cands.retain(|c| seen.insert(c.setting()));

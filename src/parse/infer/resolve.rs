@@ -24,24 +24,52 @@ pub(super) struct Candidate {
 impl Candidate {
     /// The setting, without `%q`.
     pub(super) fn setting(&self) -> String {
-        self.with_stop(None)
+        self.pieces.iter().map(|p| p.text.as_str()).collect()
     }
 
-    /// The setting with `%q` before piece `stop`.
-    fn with_stop(&self, stop: Option<usize>) -> String {
-        let mut s = String::new();
-        for (i, p) in self.pieces.iter().enumerate() {
-            if stop == Some(i) {
-                s.push_str("%q");
-            }
-            s.push_str(&p.text);
-        }
-        if stop == Some(self.pieces.len()) {
-            s.push_str("%q");
-        }
+    /// The setting with `%q` at byte `at` of [`Candidate::setting`].
+    fn with_stop(&self, at: usize) -> String {
+        let mut s = self.setting();
+        s.insert_str(at, "%q");
         s
     }
+
+    /// Where `%q` may stand: before any escape, anywhere in literal text (not inside `%%`),
+    /// at the end; at most [`MAX_STOPS`].
+    fn stops(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        let mut off = 0;
+        for p in &self.pieces {
+            if p.text.starts_with('%') && p.text.len() == 2 && p.text != "%%" {
+                v.push(off);
+            } else {
+                let mut prev_pct = false;
+                for (i, ch) in p.text.char_indices() {
+                    if !prev_pct {
+                        v.push(off + i);
+                    }
+                    prev_pct = ch == '%' && !prev_pct;
+                }
+            }
+            off += p.text.len();
+        }
+        v.push(off);
+        v.dedup();
+        v.truncate(MAX_STOPS);
+        v
+    }
+
+    /// Where the first session-only escape starts.
+    fn first_session_only(&self) -> Option<usize> {
+        let i = self.pieces.iter().position(|p| p.session_only)?;
+        Some(self.pieces[..i].iter().map(|p| p.text.len()).sum())
+    }
 }
+
+/// The most places tried for `%q`.
+const MAX_STOPS: usize = 96;
+/// The most failing lines a `%q` place is tried on.
+const MAX_FAILED: usize = 64;
 
 /// How well a prefix explains a sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,8 +93,8 @@ fn number(v: &[u8]) -> u64 {
     v.iter().fold(0, |a, &c| a * 10 + u64::from(c - b'0'))
 }
 
-/// Which digit run is which: `0` on every connection line is `%x`; `1` on a `connection
-/// received` line (a backend's first line) is `%l`; the run equal to `%c`'s pid, or else the one
+/// Which digit run is which: `0` on every connection line is `%x`; `1` on every line is
+/// literal text; `1` on a `connection received` line (a backend's first line) is `%l`; the run equal to `%c`'s pid, or else the one
 /// with the most distinct values, is `%p`; the rest are `%l`.
 fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]) -> Vec<char> {
     let sid = slots.iter().position(|c| *c == Class::SessionId);
@@ -83,6 +111,15 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
             .collect();
         if values.iter().all(|(_, v)| *v == 0) {
             roles[j] = 'x';
+            continue;
+        }
+        // `1` on every line, connection received or not: literal text (`[%l-1]`), as no
+        // backend's pid is 1 and `%l` grows past a backend's first line.
+        if values.len() >= 2
+            && values.iter().all(|(_, v)| *v == 1)
+            && values.iter().any(|(k, _)| *k != Kind::Received)
+        {
+            roles[j] = '1';
             continue;
         }
         roles[j] = 'l';
@@ -137,8 +174,12 @@ fn time_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class
     roles
 }
 
-/// The candidate setting a group of templates spells, or None if its lines contradict.
-pub(super) fn candidate(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Option<Candidate> {
+/// Ways to name a group's name slots that are tried.
+const ASSIGNMENTS: usize = 6;
+
+/// The candidate settings a group of templates spells (several where its lines leave names
+/// open), or none if its lines contradict.
+pub(super) fn candidates(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Candidate> {
     let slots: Vec<Class> = g
         .shape
         .iter()
@@ -152,11 +193,19 @@ pub(super) fn candidate(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> O
         .map(|j| g.sets[j])
         .collect();
     if name_sets.contains(&0) {
-        return None;
+        return Vec::new();
     }
-    let mut names = template::name_escapes(&name_sets).into_iter();
     let nums = num_roles(g, lines, anchors, &slots);
     let times = time_roles(g, lines, anchors, &slots);
+    template::name_assignments(&name_sets, ASSIGNMENTS)
+        .into_iter()
+        .map(|names| spell(g, &slots, &nums, &times, &names))
+        .collect()
+}
+
+/// A group's setting, given each slot's escape.
+fn spell(g: &Group, slots: &[Class], nums: &[char], times: &[char], names: &[char]) -> Candidate {
+    let mut names = names.iter().copied();
     let mut pieces = Vec::with_capacity(g.shape.len());
     let mut j = 0;
     for item in &g.shape {
@@ -182,11 +231,12 @@ pub(super) fn candidate(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> O
         };
         j += 1;
         pieces.push(Piece {
-            text: format!("%{c}"),
+            text: if c == '1' { "1".into() } else { format!("%{c}") },
             session_only: matches!(c, 'u' | 'd' | 'a' | 'h' | 'r'),
         });
     }
-    Some(Candidate { pieces })
+    debug_assert_eq!(j, slots.len());
+    Candidate { pieces }
 }
 
 /// Whether a connection line's split starts its message where the tag search did and gives
@@ -243,38 +293,53 @@ fn shows_full_postmaster_line(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>
     })
 }
 
-/// Places `%q`: where it lets the most failing lines (postmaster lines cut there) match, or,
-/// with no line to tell, before the first session-only escape unless a line shows it absent.
+/// Bytes a split put in free-text session fields: a `%q` in the right place leaves them
+/// empty on the lines it cuts.
+fn junk(s: &SplitLine<'_>) -> usize {
+    let f = s.fields;
+    [f.user, f.database, f.application, f.host]
+        .iter()
+        .map(|v| v.map_or(0, <[u8]>::len))
+        .sum()
+}
+
+/// Places `%q`: where it lets the most failing lines (postmaster lines cut there) match with
+/// the least text in session fields, earliest first; or, with no line to tell, before the first
+/// session-only escape unless a line shows the whole prefix printed without a session.
 fn place_stop(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> (Prefix, Score) {
     let base = Prefix::compile(&c.setting());
     let mut failed = Vec::new();
     let s0 = score(&base, lines, anchors, &mut failed);
-    let mut best: Option<(usize, usize)> = None;
+    failed.truncate(MAX_FAILED);
+    let mut best: Option<(usize, usize, usize)> = None; // (at, matched, junk)
     if !failed.is_empty() {
-        for k in 0..=c.pieces.len() {
-            let p = Prefix::compile(&c.with_stop(Some(k)));
-            let n = failed.iter().filter(|&&i| split(&p, lines[i]).is_some()).count();
-            if n > best.map_or(0, |b| b.1) {
-                best = Some((k, n));
+        for at in c.stops() {
+            let p = Prefix::compile(&c.with_stop(at));
+            let (mut n, mut j) = (0, 0);
+            for &i in &failed {
+                if let Some(s) = split(&p, lines[i]) {
+                    n += 1;
+                    j += junk(&s);
+                }
+            }
+            if n > 0 && best.is_none_or(|b| (n, std::cmp::Reverse(j)) > (b.1, std::cmp::Reverse(b.2))) {
+                best = Some((at, n, j));
             }
         }
     }
     let stop = match best {
-        Some((k, _)) => Some(k),
-        None if !shows_full_postmaster_line(&base, lines, anchors) => c.pieces.iter().position(|p| p.session_only),
+        Some((at, _, _)) => Some(at),
+        None if !shows_full_postmaster_line(&base, lines, anchors) => c.first_session_only(),
         None => None,
     };
-    match stop {
-        Some(k) => {
-            let p = Prefix::compile(&c.with_stop(Some(k)));
-            let s = score(&p, lines, anchors, &mut Vec::new());
-            if s >= s0 {
-                return (p, s);
-            }
-            (base, s0)
+    if let Some(at) = stop {
+        let p = Prefix::compile(&c.with_stop(at));
+        let s = score(&p, lines, anchors, &mut Vec::new());
+        if s >= s0 {
+            return (p, s);
         }
-        None => (base, s0),
     }
+    (base, s0)
 }
 
 /// The best of the candidates over the sample, with its score.

@@ -201,24 +201,35 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
     t
 }
 
-/// Gives each name slot one escape: the first of its set not given yet (sets were narrowed by
-/// every line of the group, so `[unknown]` of a `connection received` line and `user` of a
-/// `connection authorized` line settle on `%u`).
-pub(super) fn name_escapes(sets: &[u8]) -> Vec<char> {
-    let mut used = 0u8;
-    sets.iter()
-        .map(|&set| {
-            let pick = ORDER
-                .iter()
-                .find(|(b, _)| set & b != 0 && used & b == 0)
-                .or_else(|| ORDER.iter().find(|(b, _)| set & b != 0))
-                .map_or('u', |&(b, c)| {
-                    used |= b;
-                    c
-                });
-            pick
-        })
-        .collect()
+/// The ways to give each name slot one escape of its set, no escape twice (sets were
+/// narrowed by every line of the group, so `[unknown]` of a `connection received` line and
+/// `user` of a `connection authorized` line settle on `%u`); at most `cap`, the order
+/// `%u %d %a %h %r %b` first. The lines decide between them.
+pub(super) fn name_assignments(sets: &[u8], cap: usize) -> Vec<Vec<char>> {
+    fn walk(sets: &[u8], used: u8, cur: &mut Vec<char>, out: &mut Vec<Vec<char>>, cap: usize) {
+        if out.len() >= cap {
+            return;
+        }
+        let Some((&set, rest)) = sets.split_first() else {
+            out.push(cur.clone());
+            return;
+        };
+        for &(b, c) in &ORDER {
+            if set & b != 0 && used & b == 0 {
+                cur.push(c);
+                walk(rest, used | b, cur, out, cap);
+                cur.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(sets, 0, &mut Vec::new(), &mut out, cap);
+    if out.is_empty() {
+        // More slots than escapes (a name printed twice): the first of each set.
+        let first = |set: u8| ORDER.iter().find(|(b, _)| set & b != 0).map_or('u', |o| o.1);
+        out.push(sets.iter().map(|&s| first(s)).collect());
+    }
+    out
 }
 
 /// Appends literal text to a setting, doubling `%`.
@@ -293,8 +304,9 @@ mod tests {
 
     #[test]
     fn escapes_are_given_out_once() {
-        assert_eq!(name_escapes(&[U | D | A, U | D | A, A]), vec!['u', 'd', 'a']);
-        assert_eq!(name_escapes(&[H | R]), vec!['h']);
+        assert_eq!(name_assignments(&[U | D | A, U | D | A, A], 9), vec![vec!['u', 'd', 'a'], vec!['d', 'u', 'a']]);
+        assert_eq!(name_assignments(&[H | R], 9), vec![vec!['h'], vec!['r']]);
+        assert_eq!(name_assignments(&[U, U], 9), vec![vec!['u', 'u']]);
         let mut s = String::new();
         push_literal(&mut s, b"100% ");
         assert_eq!(s, "100%% ");
