@@ -9,7 +9,6 @@ use pgconn_top::store::filter::Filter;
 use pgconn_top::synth::{generate, SynthConfig, Truth};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// The sample size the engine buffers before it decides.
 const SAMPLE: usize = 64 << 10;
@@ -197,5 +196,99 @@ fn prefixes_without_a_process_id() {
         let (got, evidence, pid) = decided(head(&bytes));
         assert_eq!(got, p);
         assert!(!pid && evidence > 10, "{p}: {evidence}");
+    }
+}
+
+/// Literal text that may follow a free-text escape (`%u %d %a %h %r %b`): it must not occur
+/// inside any value the escape can print, or no one could tell where the value ends.
+const AFTER_FREE: [&str; 17] = [
+    "@", "|", ", ", ": ", "] ", ") ", " db=", " app=", " user=", " client=", " pid=", ";",
+    " / ", " - ", "#", " => ", "} ",
+];
+/// Literal text that may follow any other escape (or start the prefix).
+const AFTER_FIXED: [&str; 7] = [" ", " [", "<", " time=", "~", "-", " ("];
+/// Escapes drawn for random prefixes (`%i` and `%P` print nothing in generated lines).
+const ESCAPES: [char; 20] = [
+    'a', 'u', 'd', 'r', 'h', 'b', 'p', 'P', 't', 'm', 'n', 'i', 'e', 'c', 'l', 's', 'v', 'x',
+    'Q', 'q',
+];
+
+fn is_free(c: char) -> bool {
+    matches!(c, 'a' | 'u' | 'd' | 'h' | 'r' | 'b')
+}
+
+/// Builds a prefix from drawn escapes and literal choices. Constraints (each would make the
+/// lines ambiguous for anyone, PostgreSQL's own readers included): every escape at most once;
+/// a literal between any two escapes (`%p%l` or `%u%d` cannot be split); after a free-text
+/// escape, literal text its values never hold; a process id (`%p` or `%c`) present, since
+/// without one sessions cannot be told apart (tested separately), and before `%q`, since the
+/// engine reads a restart from the postmaster's lines only with their pid.
+fn build_prefix(escapes: &[usize], lits: &[usize], start: usize, end: usize) -> String {
+    let mut seen = Vec::new();
+    let mut s = String::new();
+    if start % 3 == 0 {
+        s.push_str(AFTER_FIXED[start % AFTER_FIXED.len()].trim_start());
+    }
+    let mut prev: Option<char> = None;
+    for (k, &e) in escapes.iter().enumerate() {
+        let c = ESCAPES[e % ESCAPES.len()];
+        // `%q` only after the process id: postmaster lines need their pid for restarts.
+        if seen.contains(&c) || (c == 'q' && !seen.contains(&'p') && !seen.contains(&'c')) {
+            continue;
+        }
+        seen.push(c);
+        if let Some(p) = prev {
+            if c != 'q' {
+                let l = lits[k % lits.len()];
+                s.push_str(if is_free(p) {
+                    AFTER_FREE[l % AFTER_FREE.len()]
+                } else {
+                    let all = AFTER_FIXED.len() + AFTER_FREE.len();
+                    match l % all {
+                        i if i < AFTER_FIXED.len() => AFTER_FIXED[i],
+                        i => AFTER_FREE[i - AFTER_FIXED.len()],
+                    }
+                });
+            }
+        }
+        s.push('%');
+        // Padding on some escapes (drawn from the literal choice).
+        let pad = lits[(k + 1) % lits.len()];
+        if c != 'q' && pad % 5 == 0 {
+            s.push_str(&format!("{}{}", if pad % 2 == 0 { "-" } else { "" }, 4 + pad % 9));
+        }
+        s.push(c);
+        if c != 'q' {
+            prev = Some(c);
+        }
+    }
+    if !seen.contains(&'p') && !seen.contains(&'c') {
+        s.push_str(" [%p]");
+        prev = Some('p');
+    }
+    let tail = [" ", ": ", "] ", ""][end % 4];
+    s.push_str(if prev.is_some_and(is_free) && tail.is_empty() { " " } else { tail });
+    s
+}
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_prefixes_are_inferred_and_parse_exactly(
+            escapes in proptest::collection::vec(0usize..100, 1..7),
+            lits in proptest::collection::vec(0usize..1000, 1..8),
+            start in 0usize..100,
+            end in 0usize..100,
+            seed in 1u64..1000,
+        ) {
+            let prefix = build_prefix(&escapes, &lits, start, end);
+            let (got, e, t) = infer_and_replay(&small(&prefix, seed));
+            check(&e, &t, &format!("{prefix:?} inferred as {got:?}"));
+        }
     }
 }

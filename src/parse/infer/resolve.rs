@@ -94,8 +94,9 @@ fn number(v: &[u8]) -> u64 {
 }
 
 /// Which digit run is which: `0` on every connection line is `%x`; `1` on every line is
-/// literal text; `1` on a `connection received` line (a backend's first line) is `%l`; the run equal to `%c`'s pid, or else the one
-/// with the most distinct values, is `%p`; the rest are `%l`.
+/// literal text; `1` on every `connection received` line (a backend's first line) is `%l`;
+/// of the others, the run equal to `%c`'s pid, or else the one with the most distinct values,
+/// is `%p`; the rest are `%l`.
 fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]) -> Vec<char> {
     let sid = slots.iter().position(|c| *c == Class::SessionId);
     let mut roles = vec!['?'; slots.len()];
@@ -123,9 +124,9 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
             continue;
         }
         roles[j] = 'l';
-        if values.iter().any(|&(k, v)| k == Kind::Received && v == 1) {
-            continue;
-        }
+        // `1` on every `connection received` line (a backend's first line): `%l`.
+        let received = values.iter().filter(|(k, _)| *k == Kind::Received);
+        let first_lines = received.clone().count() >= 2 && received.clone().all(|(_, v)| *v == 1);
         let is_sid_pid = sid.is_some_and(|s| {
             g.members.iter().all(|(ai, spans)| {
                 let t = slot_text(lines, anchors, *ai, spans[s]);
@@ -138,7 +139,7 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
         distinct.sort_unstable();
         distinct.dedup();
         let key = (j, is_sid_pid, distinct.len());
-        if best.is_none_or(|b| (key.1, key.2) > (b.1, b.2)) {
+        if (is_sid_pid || !first_lines) && best.is_none_or(|b| (key.1, key.2) > (b.1, b.2)) {
             best = Some(key);
         }
     }

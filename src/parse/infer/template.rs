@@ -97,8 +97,9 @@ fn typed_at(s: &[u8], prev: Option<u8>) -> Option<(Class, usize)> {
     let hex = run(s, is_hex);
     if hex > 0 && s.get(hex) == Some(&b'.') {
         let tail = run(&s[hex + 1..], is_hex);
-        if tail > 0 && !after_alnum(hex + 1 + tail) {
-            return Some((Class::SessionId, hex + 1 + tail));
+        let end = hex + 1 + tail;
+        if tail > 0 && !after_alnum(end) && s.get(end) != Some(&b'.') {
+            return Some((Class::SessionId, end));
         }
     }
     if digits > 0 && s.get(digits) == Some(&b'/') {
@@ -167,18 +168,23 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
     let mut i = 0;
     while i < r.len() {
         let prev = i.checked_sub(1).map(|p| r[p]);
-        let typed = typed_at(&r[i..], prev);
-        let slot = typed.map(|(c, n)| (c, n, 0)).or_else(|| {
+        let name = || {
             names
                 .iter()
                 .find(|(v, _)| r[i..].starts_with(v))
                 .map(|(v, set)| (Class::Name, v.len(), *set))
-                .or_else(|| {
-                    let n = run(&r[i..], |c| c.is_ascii_digit());
-                    (n > 0 && !prev.is_some_and(|c| c.is_ascii_alphanumeric()))
-                        .then_some((Class::Num, n, 0))
-                })
-        });
+        };
+        let typed = || typed_at(&r[i..], prev).map(|(c, n)| (c, n, 0));
+        let slot = parse_timestamp(&r[i..])
+            .filter(|_| !prev.is_some_and(|c| c.is_ascii_alphanumeric()))
+            .and_then(|_| typed())
+            .or_else(name)
+            .or_else(typed)
+            .or_else(|| {
+                let n = run(&r[i..], |c| c.is_ascii_digit());
+                (n > 0 && !prev.is_some_and(|c| c.is_ascii_alphanumeric()))
+                    .then_some((Class::Num, n, 0))
+            });
         match slot {
             Some((class, n, set)) => {
                 if !lit.is_empty() {
