@@ -111,7 +111,10 @@ fn small(prefix: &str, seed: u64) -> SynthConfig {
 fn infer_and_replay(cfg: &SynthConfig) -> (String, Engine, Truth) {
     let mut bytes = Vec::new();
     let truth = generate(cfg, &mut bytes);
-    let (prefix, _, _) = decided(head(&bytes));
+    let prefix = match infer_prefix(head(&bytes)) {
+        Inference::Decided { prefix, .. } => prefix.as_str().to_string(),
+        other => panic!("{:?}: not decided: {other:?}", cfg.prefix),
+    };
     let mut e = Engine::new(EngineConfig {
         prefix: Some(prefix.clone()),
         ..EngineConfig::default()

@@ -120,14 +120,15 @@ fn severity_at(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     Some((sev, pos + colon + 3))
 }
 
-/// Whether a severity tag (`LOG:  `, `FATAL:  `, ...) stands anywhere in `line`.
+/// Whether a severity tag (`LOG:  `, `FATAL:  `, ...) stands anywhere in `line` (also right
+/// after a prefix that ends in a letter or digit, as `%c` or `%p` with nothing after them do).
 pub(crate) fn has_severity_tag(line: &[u8]) -> bool {
     memchr::memmem::find_iter(line, b":  ").any(|colon| {
         let word = line[..colon]
             .rsplit(|c| !c.is_ascii_alphanumeric())
             .next()
             .unwrap_or(b"");
-        SEVERITIES.contains(&word)
+        SEVERITIES.iter().any(|s| word.ends_with(s))
     })
 }
 

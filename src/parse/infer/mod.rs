@@ -6,6 +6,7 @@
 //! Runs once on a bounded sample (the caller buffers and asks again as lines arrive); never
 //! per line after a decision.
 
+mod layout;
 mod resolve;
 mod template;
 
@@ -157,13 +158,20 @@ pub fn infer_prefix(sample: &[u8]) -> Inference {
     }
 }
 
+/// One line of a group.
+pub(crate) struct Member {
+    anchor: usize,
+    spans: Vec<(usize, usize)>,
+    flex: Vec<(usize, usize)>,
+}
+
 /// Connection lines whose templates have one shape, with each name slot's escapes narrowed
 /// by all of them.
 pub(crate) struct Group {
     shape: Vec<Item>,
     sets: Vec<u8>,
-    /// (anchor index, slot spans in its line).
-    members: Vec<(usize, Vec<(usize, usize)>)>,
+    /// Per line: anchor index, slot spans in its line, spaces beside each literal.
+    members: Vec<Member>,
 }
 
 fn group_templates(lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Group> {
@@ -182,12 +190,20 @@ fn group_templates(lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Group> {
                 for (s, n) in g.sets.iter_mut().zip(&t.sets) {
                     *s &= n;
                 }
-                g.members.push((ai, t.spans));
+                g.members.push(Member {
+                    anchor: ai,
+                    spans: t.spans,
+                    flex: t.flex,
+                });
             }
             None => groups.push(Group {
                 shape: t.shape,
                 sets: t.sets,
-                members: vec![(ai, t.spans)],
+                members: vec![Member {
+                    anchor: ai,
+                    spans: t.spans,
+                    flex: t.flex,
+                }],
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! Turns a group of templates into a candidate setting (which digit run is `%p`, which
 //! timestamp is `%s`, where `%q` stands) and scores candidates with the real matcher.
 
+use super::layout;
 use super::template::{self, Class, Item, Kind};
 use super::{Anchor, Group};
 use crate::parse::message;
@@ -11,6 +12,8 @@ use crate::parse::time::parse_timestamp;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Piece {
     text: String,
+    /// An escape (`%u`, `%-10u`), not literal text.
+    escape: bool,
     /// `%u %d %a %h %r`: empty on lines of processes without a session.
     session_only: bool,
 }
@@ -40,7 +43,7 @@ impl Candidate {
         let mut v = Vec::new();
         let mut off = 0;
         for p in &self.pieces {
-            if p.text.starts_with('%') && p.text.len() == 2 && p.text != "%%" {
+            if p.escape {
                 v.push(off);
             } else {
                 let mut prev_pct = false;
@@ -108,7 +111,7 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
         let values: Vec<(Kind, u64)> = g
             .members
             .iter()
-            .map(|(ai, spans)| (anchors[*ai].known.kind, number(slot_text(lines, anchors, *ai, spans[j]))))
+            .map(|m| (anchors[m.anchor].known.kind, number(slot_text(lines, anchors, m.anchor, m.spans[j]))))
             .collect();
         if values.iter().all(|(_, v)| *v == 0) {
             roles[j] = 'x';
@@ -128,11 +131,11 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
         let received = values.iter().filter(|(k, _)| *k == Kind::Received);
         let first_lines = received.clone().count() >= 2 && received.clone().all(|(_, v)| *v == 1);
         let is_sid_pid = sid.is_some_and(|s| {
-            g.members.iter().all(|(ai, spans)| {
-                let t = slot_text(lines, anchors, *ai, spans[s]);
+            g.members.iter().all(|m| {
+                let t = slot_text(lines, anchors, m.anchor, m.spans[s]);
                 let hex = t.rsplit(|&c| c == b'.').next().unwrap_or(b"");
                 let pid = std::str::from_utf8(hex).ok().and_then(|h| u64::from_str_radix(h, 16).ok());
-                pid == Some(number(slot_text(lines, anchors, *ai, spans[j])))
+                pid == Some(number(slot_text(lines, anchors, m.anchor, m.spans[j])))
             })
         });
         let mut distinct: Vec<u64> = values.iter().map(|(_, v)| *v).collect();
@@ -162,7 +165,7 @@ fn time_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class
         let sum = |j: usize| -> i64 {
             g.members
                 .iter()
-                .filter_map(|(ai, spans)| parse_timestamp(slot_text(lines, anchors, *ai, spans[j])))
+                .filter_map(|m| parse_timestamp(slot_text(lines, anchors, m.anchor, m.spans[j])))
                 .map(|(t, _)| t.millis / 1000)
                 .sum()
         };
@@ -198,26 +201,43 @@ pub(super) fn candidates(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> 
     }
     let nums = num_roles(g, lines, anchors, &slots);
     let times = time_roles(g, lines, anchors, &slots);
+    let lay = layout::layout(g, slots.len(), |m, j| m.spans[j].1 - m.spans[j].0);
+    let roles = Roles { nums, times, lay };
     template::name_assignments(&name_sets, ASSIGNMENTS)
         .into_iter()
-        .map(|names| spell(g, &slots, &nums, &times, &names))
+        .map(|names| spell(g, &slots, &roles, &names))
         .collect()
 }
 
+/// What a group's slots are, but for its names.
+struct Roles {
+    nums: Vec<char>,
+    times: Vec<char>,
+    lay: layout::Layout,
+}
+
 /// A group's setting, given each slot's escape.
-fn spell(g: &Group, slots: &[Class], nums: &[char], times: &[char], names: &[char]) -> Candidate {
+fn spell(g: &Group, slots: &[Class], roles: &Roles, names: &[char]) -> Candidate {
+    let (nums, times, lay) = (&roles.nums, &roles.times, &roles.lay);
     let mut names = names.iter().copied();
+    let mut li = 0;
     let mut pieces = Vec::with_capacity(g.shape.len());
     let mut j = 0;
     for item in &g.shape {
         let Item::Slot(class) = item else {
             if let Item::Lit(l) = item {
-                let mut text = String::new();
+                let (before, after) = lay.spaces[li];
+                li += 1;
+                let mut text = " ".repeat(before);
                 template::push_literal(&mut text, l);
-                pieces.push(Piece {
-                    text,
-                    session_only: false,
-                });
+                text.push_str(&" ".repeat(after));
+                if !text.is_empty() {
+                    pieces.push(Piece {
+                        text,
+                        escape: false,
+                        session_only: false,
+                    });
+                }
             }
             continue;
         };
@@ -230,9 +250,17 @@ fn spell(g: &Group, slots: &[Class], nums: &[char], times: &[char], names: &[cha
             Class::Num => nums[j],
             Class::Name => names.next().unwrap_or('u'),
         };
+        let pad = lay.pads[j];
         j += 1;
         pieces.push(Piece {
-            text: if c == '1' { "1".into() } else { format!("%{c}") },
+            text: match (c, pad) {
+                // A constant `1` keeps its padding as literal spaces.
+                ('1', p) if p > 0 => format!("{}1", " ".repeat(p.unsigned_abs() as usize - 1)),
+                ('1', p) => format!("1{}", " ".repeat((p.unsigned_abs() as usize).saturating_sub(1))),
+                (_, 0) => format!("%{c}"),
+                _ => format!("%{pad}{c}"),
+            },
+            escape: c != '1',
             session_only: matches!(c, 'u' | 'd' | 'a' | 'h' | 'r'),
         });
     }
@@ -354,10 +382,74 @@ pub(super) fn choose(cands: Vec<Candidate>, lines: &[&[u8]], anchors: &[Anchor<'
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut best: Option<(Prefix, Score)> = None;
     for &(_, i) in scored.iter().take(3) {
-        let (p, s) = place_stop(&cands[i], lines, anchors);
+        let c = repair(&cands[i], lines, anchors);
+        let (p, s) = place_stop(&c, lines, anchors);
         if best.as_ref().is_none_or(|b| s > b.1) {
             best = Some((p, s));
         }
     }
     best
+}
+
+/// Widths tried for a padding no connection line of the group showed.
+const MAX_PAD: i32 = 24;
+/// Disagreeing connection lines a padding is tried on.
+const MAX_REPAIR_LINES: usize = 8;
+
+/// Connection lines a prefix does not split as their message says.
+fn disagreeing(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>], cap: usize) -> Vec<usize> {
+    anchors
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !split(p, lines[a.line]).is_some_and(|s| agrees(&s, lines[a.line], a)))
+        .map(|(i, _)| i)
+        .take(cap)
+        .collect()
+}
+
+/// A candidate with escape piece `i` padded to `pad`.
+fn with_pad(c: &Candidate, i: usize, pad: i32) -> Candidate {
+    let mut c = c.clone();
+    let code = c.pieces[i].text.chars().last().unwrap_or('u');
+    c.pieces[i].text = format!("%{pad}{code}");
+    c
+}
+
+/// Pads escapes where other lines need it: a value empty on some lines (`%-4v` before
+/// authentication) prints its padding alone there, which the group of lines showing the
+/// value cannot see. Tries each escape and width on a few disagreeing lines; keeps a padding
+/// only if no connection line agrees less.
+fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Candidate {
+    let mut c = c.clone();
+    for _ in 0..2 {
+        let p = Prefix::compile(&c.setting());
+        let bad = disagreeing(&p, lines, anchors, MAX_REPAIR_LINES);
+        if bad.is_empty() {
+            break;
+        }
+        let mut best: Option<(usize, Candidate)> = None;
+        for i in (0..c.pieces.len()).filter(|&i| c.pieces[i].escape) {
+            for pad in (1..=MAX_PAD).flat_map(|w| [-w, w]) {
+                let c2 = with_pad(&c, i, pad);
+                let p2 = Prefix::compile(&c2.setting());
+                let n = bad
+                    .iter()
+                    .filter(|&&ai| {
+                        let (a, line) = (&anchors[ai], lines[anchors[ai].line]);
+                        split(&p2, line).is_some_and(|s| agrees(&s, line, a))
+                    })
+                    .count();
+                if n > best.as_ref().map_or(0, |b| b.0) {
+                    best = Some((n, c2));
+                }
+            }
+        }
+        let Some((_, c2)) = best else { break };
+        let before = score(&p, lines, anchors, &mut Vec::new()).agree;
+        if score(&Prefix::compile(&c2.setting()), lines, anchors, &mut Vec::new()).agree < before {
+            break;
+        }
+        c = c2;
+    }
+    c
 }

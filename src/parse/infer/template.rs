@@ -67,6 +67,11 @@ pub(super) struct Template {
     pub spans: Vec<(usize, usize)>,
     /// Per slot: the escapes a `Name` slot can be (0 for other classes).
     pub sets: Vec<u8>,
+    /// Per literal item (in order): the spaces taken off its start (after a slot) and its end
+    /// (before a slot). They may be padding (`%-10u`, `%8p`), which varies with the value's
+    /// width, so the shape keeps only the rest; a literal of spaces alone between two slots,
+    /// or before the first or after the last, keeps an empty text.
+    pub flex: Vec<(usize, usize)>,
 }
 
 /// The most bytes of a rendered prefix read as a template.
@@ -163,6 +168,7 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
         shape: Vec::new(),
         spans: Vec::new(),
         sets: Vec::new(),
+        flex: Vec::new(),
     };
     let mut lit: Vec<u8> = Vec::new();
     let mut i = 0;
@@ -204,7 +210,43 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
     if !lit.is_empty() {
         t.shape.push(Item::Lit(lit));
     }
+    take_spaces(&mut t);
     t
+}
+
+/// Moves the spaces next to slots out of the literals into `flex`, adding an empty literal
+/// where spaces alone stand beside a slot at either end or between two slots.
+fn take_spaces(t: &mut Template) {
+    let mut shape = Vec::with_capacity(t.shape.len() + 2);
+    let mut flex = Vec::new();
+    let n = t.shape.len();
+    for (i, item) in std::mem::take(&mut t.shape).into_iter().enumerate() {
+        let slot_before = i > 0;
+        let slot_after = i + 1 < n;
+        match item {
+            Item::Lit(l) => {
+                let lead = if slot_before { l.iter().take_while(|&&c| c == b' ').count() } else { 0 };
+                let rest = &l[lead..];
+                let trail = if slot_after { rest.iter().rev().take_while(|&&c| c == b' ').count() } else { 0 };
+                shape.push(Item::Lit(rest[..rest.len() - trail].to_vec()));
+                flex.push((lead, trail));
+            }
+            slot => {
+                // Two slots side by side, or a slot at an end: an empty literal keeps the place.
+                if !matches!(shape.last(), Some(Item::Lit(_))) {
+                    shape.push(Item::Lit(Vec::new()));
+                    flex.push((0, 0));
+                }
+                shape.push(slot);
+            }
+        }
+    }
+    if !matches!(shape.last(), Some(Item::Lit(_))) {
+        shape.push(Item::Lit(Vec::new()));
+        flex.push((0, 0));
+    }
+    t.shape = shape;
+    t.flex = flex;
 }
 
 /// The ways to give each name slot one escape of its set, no escape twice (sets were
@@ -272,6 +314,7 @@ mod tests {
         assert_eq!(
             t.shape,
             vec![
+                Item::Lit(Vec::new()),
                 Item::Slot(Class::Time { ms: false }),
                 Item::Lit(b":".to_vec()),
                 Item::Slot(Class::Name),
