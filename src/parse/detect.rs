@@ -36,7 +36,11 @@ pub fn detect_format(sample: &[u8], hint: Option<&str>) -> Format {
     match first {
         Some(l) if l.starts_with(b"{\"") => Format::Jsonlog,
         Some(l) => match parse_timestamp(l) {
-            Some((_, n)) if l.get(n) == Some(&b',') => Format::Csvlog,
+            // csvlog: the time, then the user column (quoted, or empty); a stderr prefix
+            // such as `%t, %p` has a space there.
+            Some((_, n)) if l.get(n) == Some(&b',') && matches!(l.get(n + 1), Some(b'"' | b',')) => {
+                Format::Csvlog
+            }
             _ => Format::Stderr,
         },
         None => match hint {
