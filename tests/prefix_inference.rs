@@ -9,6 +9,7 @@ use pgconn_top::store::filter::Filter;
 use pgconn_top::synth::{generate, SynthConfig, Truth};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The sample size the engine buffers before it decides.
 const SAMPLE: usize = 64 << 10;
@@ -134,7 +135,10 @@ fn check(e: &Engine, t: &Truth, label: &str) {
         .into_iter()
         .map(|s| {
             let app = s.application.as_deref().map(text);
-            (s.pid, (text(&s.user), text(&s.database), app, text(&s.host)))
+            (
+                s.pid,
+                (text(&s.user), text(&s.database), app, text(&s.host)),
+            )
         })
         .collect();
     let want: BTreeMap<u32, (String, String, Option<String>, String)> = t
@@ -174,10 +178,16 @@ const ISSUE_PREFIXES: [(&str, &str); 10] = [
     ("%m [%p] user=%u,db=%d,app=%a,client=%h ", ""),
     // Cloud SQL's. The generator prints `%l` as 1 on every line, which reads as literal text
     // (real lines, where `%l` grows, infer `[%l-1]`: see `cloud_sql_line_numbers` below).
-    ("%m [%p]: [%l-1] db=%d,user=%u ", "%m [%p]: [1-1] db=%d,user=%u "),
+    (
+        "%m [%p]: [%l-1] db=%d,user=%u ",
+        "%m [%p]: [1-1] db=%d,user=%u ",
+    ),
     ("%m [%p] %q%u@%d ", ""),
     ("%m [%p] ", ""),
-    ("%m:%r:%u@%d:[%p]:%q %e %v %x ", "%m:%r:%u@%d:[%p]:%q %e %v %x "),
+    (
+        "%m:%r:%u@%d:[%p]:%q %e %v %x ",
+        "%m:%r:%u@%d:[%p]:%q %e %v %x ",
+    ),
 ];
 
 #[test]
@@ -202,22 +212,22 @@ fn prefixes_without_a_process_id() {
     }
 }
 
-/// Literal text that may follow a free-text escape (`%u %d %a %h %r %b`): it must not occur
+/// Literal text that may follow a free-text escape (`%u %d %a %h %r %b %i`): it must not occur
 /// inside any value the escape can print, or no one could tell where the value ends.
 const AFTER_FREE: [&str; 17] = [
-    "@", "|", ", ", ": ", "] ", ") ", " db=", " app=", " user=", " client=", " pid=", ";",
-    " / ", " - ", "#", " => ", "} ",
+    "@", "|", ", ", ": ", "] ", ") ", " db=", " app=", " user=", " client=", " pid=", ";", " / ",
+    " - ", "#", " => ", "} ",
 ];
 /// Literal text that may follow any other escape (or start the prefix).
 const AFTER_FIXED: [&str; 7] = [" ", " [", "<", " time=", "~", "-", " ("];
-/// Escapes drawn for random prefixes (`%i` and `%P` print nothing in generated lines).
+/// Escapes drawn for random prefixes (`%P` prints nothing in generated lines).
 const ESCAPES: [char; 20] = [
-    'a', 'u', 'd', 'r', 'h', 'b', 'p', 'P', 't', 'm', 'n', 'i', 'e', 'c', 'l', 's', 'v', 'x',
-    'Q', 'q',
+    'a', 'u', 'd', 'r', 'h', 'b', 'p', 'P', 't', 'm', 'n', 'i', 'e', 'c', 'l', 's', 'v', 'x', 'Q',
+    'q',
 ];
 
 fn is_free(c: char) -> bool {
-    matches!(c, 'a' | 'u' | 'd' | 'h' | 'r' | 'b')
+    matches!(c, 'a' | 'u' | 'd' | 'h' | 'r' | 'b' | 'i')
 }
 
 /// Builds a prefix from drawn escapes and literal choices. Constraints (each would make the
@@ -258,7 +268,11 @@ fn build_prefix(escapes: &[usize], lits: &[usize], start: usize, end: usize) -> 
         // Padding on some escapes (drawn from the literal choice).
         let pad = lits[(k + 1) % lits.len()];
         if c != 'q' && pad % 5 == 0 {
-            s.push_str(&format!("{}{}", if pad % 2 == 0 { "-" } else { "" }, 4 + pad % 9));
+            s.push_str(&format!(
+                "{}{}",
+                if pad % 2 == 0 { "-" } else { "" },
+                4 + pad % 9
+            ));
         }
         s.push(c);
         if c != 'q' {
@@ -270,7 +284,11 @@ fn build_prefix(escapes: &[usize], lits: &[usize], start: usize, end: usize) -> 
         prev = Some('p');
     }
     let tail = [" ", ": ", "] ", ""][end % 4];
-    s.push_str(if prev.is_some_and(is_free) && tail.is_empty() { " " } else { tail });
+    s.push_str(if prev.is_some_and(is_free) && tail.is_empty() {
+        " "
+    } else {
+        tail
+    });
     s
 }
 
@@ -279,7 +297,7 @@ mod random {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn random_prefixes_are_inferred_and_parse_exactly(
@@ -293,5 +311,115 @@ mod random {
             let (got, e, t) = infer_and_replay(&small(&prefix, seed));
             check(&e, &t, &format!("{prefix:?} inferred as {got:?}"));
         }
+    }
+}
+
+#[test]
+fn cloud_sql_line_numbers_and_azure_session_ids() {
+    // Real shape: `%l` counts a backend's lines (1 on `connection received`), `-1` is literal.
+    let cloud = "\
+2026-11-29 08:50:45.755 UTC [9169]: [1-1] db=,user= LOG:  database system is ready to accept connections
+2026-11-29 08:50:46.001 UTC [9201]: [1-1] db=[unknown],user=[unknown] LOG:  connection received: host=10.0.0.7 port=40022
+2026-11-29 08:50:46.004 UTC [9201]: [2-1] db=shop,user=app LOG:  connection authorized: user=app database=shop application_name=web
+2026-11-29 08:50:46.101 UTC [9202]: [1-1] db=[unknown],user=[unknown] LOG:  connection received: host=10.0.0.8 port=40023
+2026-11-29 08:50:46.104 UTC [9202]: [2-1] db=postgres,user=cloudsqladmin LOG:  connection authorized: user=cloudsqladmin database=postgres
+2026-11-29 08:50:47.500 UTC [9201]: [7-1] db=shop,user=app LOG:  disconnection: session time: 0:00:01.499 user=app database=shop host=10.0.0.7 port=40022
+";
+    assert_eq!(
+        decided(cloud.as_bytes()).0,
+        "%m [%p]: [%l-1] db=%d,user=%u "
+    );
+    let azure = "\
+2026-11-29 08:50:45 UTC-6b0a8a95.23d1-LOG:  database system is ready to accept connections
+2026-11-29 08:50:46 UTC-6b0a8a96.23f1-LOG:  connection received: host=10.0.0.7 port=40022
+2026-11-29 08:50:46 UTC-6b0a8a96.23f1-LOG:  connection authorized: user=app database=shop application_name=web
+2026-11-29 08:50:47 UTC-6b0a8a96.23f1-LOG:  disconnection: session time: 0:00:01.499 user=app database=shop host=10.0.0.7 port=40022
+2026-11-29 08:50:47 UTC-6b0a8a97.23fa-FATAL:  password authentication failed for user \"app\"
+";
+    let (p, evidence, pid) = decided(azure.as_bytes());
+    assert_eq!((p.as_str(), evidence, pid), ("%t-%c-", 3, true));
+}
+
+/// A log of `'%m [%p] %q%u@%d '` whose names carry the prefix's own text and severity tags.
+fn hostile_names_log() -> String {
+    let mut s = String::from(FRESH);
+    let names = [
+        ("x LOG:  y", "db"),
+        ("a@b", "c@d"),
+        ("] [1] ", "LOG:  connection authorized: user=z"),
+        ("bob", "shop"),
+    ];
+    for (i, (u, d)) in names.iter().cycle().take(40).enumerate() {
+        let pid = 30000 + i;
+        s.push_str(&format!("2026-11-29 08:55:{:02}.100 UTC [{pid}] [unknown]@[unknown] LOG:  connection received: host=10.0.0.{i} port={}\n", i % 60, 1000 + i));
+        s.push_str(&format!("2026-11-29 08:55:{:02}.101 UTC [{pid}] {u}@{d} LOG:  connection authorized: user={u} database={d}\n", i % 60));
+    }
+    s
+}
+
+#[test]
+fn hostile_samples_are_bounded_and_never_panic() {
+    // Names holding the prefix's literal text and severity tags: the honest lines still decide.
+    let (p, evidence, _) = decided(hostile_names_log().as_bytes());
+    assert_eq!(p, "%m [%p] %q%u@%d ");
+    assert!(evidence >= 40, "{evidence}");
+
+    // A 1 MiB line (one giant connection message), invalid UTF-8, and 64 KiB of lines that
+    // each look like a connection line under a different prefix.
+    let mut big = Vec::from(&b"2026-11-29 08:55:00.100 UTC [1] "[..]);
+    big.extend(std::iter::repeat_n(b'x', 1 << 20));
+    big.extend_from_slice(b" LOG:  connection authorized: user=");
+    big.extend(std::iter::repeat_n(b'@', 1 << 20));
+    big.push(b'\n');
+    let mut junk = Vec::new();
+    let mut i = 0u32;
+    while junk.len() < SAMPLE {
+        junk.extend_from_slice(format!("{}{} ", "%".repeat((i % 7) as usize), i * 7919).as_bytes());
+        junk.extend_from_slice(b"\xff\xfe[");
+        junk.extend_from_slice(format!("{i}] ").as_bytes());
+        junk.extend_from_slice(b"LOG:  connection received: host=\xc3\x28 port=1\n");
+        i += 1;
+    }
+    let mut mixed = hostile_names_log().into_bytes();
+    mixed.extend_from_slice(&big);
+    for sample in [&big[..], &junk[..], &mixed[..]] {
+        let t = Instant::now();
+        let r = infer_prefix(sample);
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        if let Inference::Failed { example } | Inference::NotALog { example } = &r {
+            assert!(example.len() <= pgconn_top::parse::infer::MAX_EXAMPLE);
+        }
+    }
+    assert_eq!(decided(&mixed).0, "%m [%p] %q%u@%d ");
+}
+
+/// Median time of `infer_prefix` on a 64 KiB sample of each corpus file (run with
+/// `cargo test --release --test prefix_inference -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_inference_time() {
+    for dir in [
+        "corpus/pg15-debian-berlin",
+        "corpus/pg15-pgbadger",
+        "corpus/pg15-rds-newyork",
+        "infer/pg18-all",
+    ] {
+        let bytes = std::fs::read(fixtures().join(dir).join("postgresql.log")).unwrap();
+        let sample = head(&bytes);
+        let mut times: Vec<Duration> = (0..101)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(infer_prefix(std::hint::black_box(sample)));
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        eprintln!(
+            "{dir}: {} KiB, {} lines: median {:?}, max {:?}",
+            sample.len() >> 10,
+            sample.iter().filter(|&&c| c == b'\n').count(),
+            times[50],
+            times[100]
+        );
     }
 }

@@ -38,7 +38,9 @@ pub fn detect_format(sample: &[u8], hint: Option<&str>) -> Format {
         Some(l) => match parse_timestamp(l) {
             // csvlog: the time, then the user column (quoted, or empty); a stderr prefix
             // such as `%t, %p` has a space there.
-            Some((_, n)) if l.get(n) == Some(&b',') && matches!(l.get(n + 1), Some(b'"' | b',')) => {
+            Some((_, n))
+                if l.get(n) == Some(&b',') && matches!(l.get(n + 1), Some(b'"' | b',')) =>
+            {
                 Format::Csvlog
             }
             _ => Format::Stderr,

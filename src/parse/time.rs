@@ -143,7 +143,11 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         // A prefix cut right after the time (`%t%q`) runs the zone into the severity tag:
         // `UTCLOG:  `.
         if !numeric {
-            let long = b[zs..].iter().take(18).take_while(|c| c.is_ascii_alphanumeric()).count();
+            let long = b[zs..]
+                .iter()
+                .take(18)
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
             let word = &b[zs..zs + long];
             if b[zs + long..].starts_with(b":  ") {
                 if let Some(sev) = crate::parse::prefix::SEVERITIES

@@ -94,7 +94,9 @@ pub fn render(out: &mut String, prefix: &str, zone: (&str, i32), cx: &LineContex
         }
         let mut pad: i32 = 0;
         while i < b.len() && b[i].is_ascii_digit() {
-            pad = pad.saturating_mul(10).saturating_add(i32::from(b[i] - b'0'));
+            pad = pad
+                .saturating_mul(10)
+                .saturating_add(i32::from(b[i] - b'0'));
             i += 1;
         }
         if neg {
@@ -129,7 +131,12 @@ fn value(v: &mut String, c: u8, zone: (&str, i32), cx: &LineContext<'_>) -> bool
         b't' => format_time(v, cx.millis, zone, false),
         b's' => format_time(v, s.map_or(cx.millis, |s| s.start_millis), zone, false),
         b'n' => {
-            let _ = write!(v, "{}.{:03}", cx.millis.div_euclid(1000), cx.millis.rem_euclid(1000));
+            let _ = write!(
+                v,
+                "{}.{:03}",
+                cx.millis.div_euclid(1000),
+                cx.millis.rem_euclid(1000)
+            );
         }
         b'p' => {
             let _ = write!(v, "{}", cx.pid);
@@ -137,12 +144,20 @@ fn value(v: &mut String, c: u8, zone: (&str, i32), cx: &LineContext<'_>) -> bool
         b'l' => {
             let _ = write!(v, "{}", cx.line_number);
         }
-        b'e' => v.push_str(if cx.sqlstate.is_empty() { "00000" } else { cx.sqlstate }),
+        b'e' => v.push_str(if cx.sqlstate.is_empty() {
+            "00000"
+        } else {
+            cx.sqlstate
+        }),
         b'c' => {
             let start = s.map_or(cx.millis, |s| s.start_millis) / 1000;
             let _ = write!(v, "{start:x}.{:x}", cx.pid);
         }
-        b'b' => v.push_str(if s.is_some() { "client backend" } else { "postmaster" }),
+        b'b' => v.push_str(if s.is_some() {
+            "client backend"
+        } else {
+            "postmaster"
+        }),
         b'x' | b'Q' => v.push('0'),
         // `%v` once the backend has its PGPROC, which `connection received` precedes.
         b'v' => match s {
@@ -150,6 +165,12 @@ fn value(v: &mut String, c: u8, zone: (&str, i32), cx: &LineContext<'_>) -> bool
                 let _ = write!(v, "{}/0", cx.pid % 90 + 3);
             }
             _ => return false,
+        },
+        // `%i`: empty before authentication, then (simplified) `idle`.
+        b'i' => match s {
+            Some(s) if !s.user.is_empty() => v.push_str("idle"),
+            Some(_) => {}
+            None => return false,
         },
         b'u' | b'd' | b'a' => match s {
             Some(s) => v.push_str(or_unknown(match c {
@@ -169,7 +190,7 @@ fn value(v: &mut String, c: u8, zone: (&str, i32), cx: &LineContext<'_>) -> bool
             _ => return false,
         },
         b'%' => v.push('%'),
-        // `%P` (no parallel workers here), `%i` (not simulated) and unknown escapes.
+        // `%P`: no parallel workers here.
         _ => return false,
     }
     true

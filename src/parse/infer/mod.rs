@@ -7,6 +7,7 @@
 //! per line after a decision.
 
 mod layout;
+mod refine;
 mod resolve;
 mod template;
 
@@ -91,7 +92,8 @@ fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
             known.database = f.database;
             known.host = f.host;
             if kind == Kind::Disconnection {
-                known.port = memchr::memmem::rfind(msg, b" port=").and_then(|i| digits_at(&msg[i + 6..]));
+                known.port =
+                    memchr::memmem::rfind(msg, b" port=").and_then(|i| digits_at(&msg[i + 6..]));
             }
         }
     }
@@ -174,7 +176,16 @@ pub(crate) struct Group {
     members: Vec<Member>,
 }
 
+/// Distinct client hosts connection lines named, for lines that do not name theirs.
+const MAX_HOSTS: usize = 16;
+
 fn group_templates(lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Group> {
+    let mut hosts: Vec<&[u8]> = Vec::new();
+    for h in anchors.iter().filter_map(|a| a.known.host) {
+        if hosts.len() < MAX_HOSTS && !h.is_empty() && !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
     let mut groups: Vec<Group> = Vec::new();
     let mut per_kind = [0usize; 3];
     for (ai, a) in anchors.iter().enumerate() {
@@ -184,7 +195,7 @@ fn group_templates(lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Group> {
         }
         per_kind[k] += 1;
         let rendered = &lines[a.line][..a.msg_start - 6];
-        let t = template::read(rendered, &a.known);
+        let t = template::read(rendered, &a.known, &hosts);
         match groups.iter_mut().find(|g| g.shape == t.shape) {
             Some(g) => {
                 for (s, n) in g.sets.iter_mut().zip(&t.sets) {
@@ -212,3 +223,5 @@ fn group_templates(lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Group> {
     groups
 }
 
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,8 @@
 //! Turns a group of templates into a candidate setting (which digit run is `%p`, which
 //! timestamp is `%s`, where `%q` stands) and scores candidates with the real matcher.
 
-use super::layout;
 use super::template::{self, Class, Item, Kind};
+use super::{layout, refine};
 use super::{Anchor, Group};
 use crate::parse::message;
 use crate::parse::prefix::{Prefix, SplitLine};
@@ -10,18 +10,18 @@ use crate::parse::time::parse_timestamp;
 
 /// One piece of a setting: literal text (already `%`-escaped) or one escape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Piece {
-    text: String,
+pub(super) struct Piece {
+    pub text: String,
     /// An escape (`%u`, `%-10u`), not literal text.
-    escape: bool,
-    /// `%u %d %a %h %r`: empty on lines of processes without a session.
-    session_only: bool,
+    pub escape: bool,
+    /// `%u %d %a %h %r %i`: empty on lines of processes without a session.
+    pub session_only: bool,
 }
 
 /// A candidate `log_line_prefix`, as pieces so that `%q` can be placed between them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Candidate {
-    pieces: Vec<Piece>,
+    pub pieces: Vec<Piece>,
 }
 
 impl Candidate {
@@ -31,7 +31,7 @@ impl Candidate {
     }
 
     /// The setting with `%q` at byte `at` of [`Candidate::setting`].
-    fn with_stop(&self, at: usize) -> String {
+    pub(super) fn with_stop(&self, at: usize) -> String {
         let mut s = self.setting();
         s.insert_str(at, "%q");
         s
@@ -39,7 +39,7 @@ impl Candidate {
 
     /// Where `%q` may stand: before any escape, anywhere in literal text (not inside `%%`),
     /// at the end; at most [`MAX_STOPS`].
-    fn stops(&self) -> Vec<usize> {
+    pub(super) fn stops(&self) -> Vec<usize> {
         let mut v = Vec::new();
         let mut off = 0;
         for p in &self.pieces {
@@ -63,7 +63,7 @@ impl Candidate {
     }
 
     /// Where the first session-only escape starts.
-    fn first_session_only(&self) -> Option<usize> {
+    pub(super) fn first_session_only(&self) -> Option<usize> {
         let i = self.pieces.iter().position(|p| p.session_only)?;
         Some(self.pieces[..i].iter().map(|p| p.text.len()).sum())
     }
@@ -71,8 +71,6 @@ impl Candidate {
 
 /// The most places tried for `%q`.
 const MAX_STOPS: usize = 96;
-/// The most failing lines a `%q` place is tried on.
-const MAX_FAILED: usize = 64;
 
 /// How well a prefix explains a sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,7 +83,12 @@ pub(super) struct Score {
     pub full: usize,
 }
 
-fn slot_text<'a>(lines: &[&'a [u8]], anchors: &[Anchor<'_>], ai: usize, span: (usize, usize)) -> &'a [u8] {
+fn slot_text<'a>(
+    lines: &[&'a [u8]],
+    anchors: &[Anchor<'_>],
+    ai: usize,
+    span: (usize, usize),
+) -> &'a [u8] {
     &lines[anchors[ai].line][span.0..span.1]
 }
 
@@ -111,7 +114,12 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
         let values: Vec<(Kind, u64)> = g
             .members
             .iter()
-            .map(|m| (anchors[m.anchor].known.kind, number(slot_text(lines, anchors, m.anchor, m.spans[j]))))
+            .map(|m| {
+                (
+                    anchors[m.anchor].known.kind,
+                    number(slot_text(lines, anchors, m.anchor, m.spans[j])),
+                )
+            })
             .collect();
         if values.iter().all(|(_, v)| *v == 0) {
             roles[j] = 'x';
@@ -134,7 +142,9 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
             g.members.iter().all(|m| {
                 let t = slot_text(lines, anchors, m.anchor, m.spans[s]);
                 let hex = t.rsplit(|&c| c == b'.').next().unwrap_or(b"");
-                let pid = std::str::from_utf8(hex).ok().and_then(|h| u64::from_str_radix(h, 16).ok());
+                let pid = std::str::from_utf8(hex)
+                    .ok()
+                    .and_then(|h| u64::from_str_radix(h, 16).ok());
                 pid == Some(number(slot_text(lines, anchors, m.anchor, m.spans[j])))
             })
         });
@@ -159,7 +169,13 @@ fn time_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class
         .collect();
     let mut roles: Vec<char> = slots
         .iter()
-        .map(|c| if *c == (Class::Time { ms: true }) { 'm' } else { 't' })
+        .map(|c| {
+            if *c == (Class::Time { ms: true }) {
+                'm'
+            } else {
+                't'
+            }
+        })
         .collect();
     if plain.len() >= 2 {
         let sum = |j: usize| -> i64 {
@@ -256,12 +272,15 @@ fn spell(g: &Group, slots: &[Class], roles: &Roles, names: &[char]) -> Candidate
             text: match (c, pad) {
                 // A constant `1` keeps its padding as literal spaces.
                 ('1', p) if p > 0 => format!("{}1", " ".repeat(p.unsigned_abs() as usize - 1)),
-                ('1', p) => format!("1{}", " ".repeat((p.unsigned_abs() as usize).saturating_sub(1))),
+                ('1', p) => format!(
+                    "1{}",
+                    " ".repeat((p.unsigned_abs() as usize).saturating_sub(1))
+                ),
                 (_, 0) => format!("%{c}"),
                 _ => format!("%{pad}{c}"),
             },
             escape: c != '1',
-            session_only: matches!(c, 'u' | 'd' | 'a' | 'h' | 'r'),
+            session_only: matches!(c, 'u' | 'd' | 'a' | 'h' | 'r' | 'i'),
         });
     }
     debug_assert_eq!(j, slots.len());
@@ -270,11 +289,12 @@ fn spell(g: &Group, slots: &[Class], roles: &Roles, names: &[char]) -> Candidate
 
 /// Whether a connection line's split starts its message where the tag search did and gives
 /// the names its message gives.
-fn agrees(s: &SplitLine<'_>, line: &[u8], a: &Anchor<'_>) -> bool {
+pub(super) fn agrees(s: &SplitLine<'_>, line: &[u8], a: &Anchor<'_>) -> bool {
     if line.len() - s.message.len() != a.msg_start {
         return false;
     }
-    let eq = |got: Option<&[u8]>, want: Option<&[u8]>| got.is_none() || want.is_none() || got == want;
+    let eq =
+        |got: Option<&[u8]>, want: Option<&[u8]>| got.is_none() || want.is_none() || got == want;
     let f = &s.fields;
     let names = match a.known.kind {
         Kind::Received => f.user.is_none() && f.database.is_none(),
@@ -284,13 +304,20 @@ fn agrees(s: &SplitLine<'_>, line: &[u8], a: &Anchor<'_>) -> bool {
 }
 
 /// Splits a line as the stderr decoder does: the split the message's names agree with first.
-fn split<'a>(p: &Prefix, line: &'a [u8]) -> Option<SplitLine<'a>> {
-    let confirm = |f: &crate::parse::EntryFields<'_>, msg: &[u8]| message::confirms_names(msg, (f.user, f.database));
+pub(super) fn split<'a>(p: &Prefix, line: &'a [u8]) -> Option<SplitLine<'a>> {
+    let confirm = |f: &crate::parse::EntryFields<'_>, msg: &[u8]| {
+        message::confirms_names(msg, (f.user, f.database))
+    };
     p.split_where(line, &confirm).or_else(|| p.split(line))
 }
 
 /// Scores a prefix; returns the lines it fails on too.
-fn score(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>], failed: &mut Vec<usize>) -> Score {
+pub(super) fn score(
+    p: &Prefix,
+    lines: &[&[u8]],
+    anchors: &[Anchor<'_>],
+    failed: &mut Vec<usize>,
+) -> Score {
     let mut s = Score::default();
     let mut next = anchors.iter().peekable();
     for (i, line) in lines.iter().enumerate() {
@@ -307,149 +334,36 @@ fn score(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>], failed: &mut Vec<u
     s
 }
 
-/// Whether a line that is no connection line split with every session field empty: a
-/// process without a session printed the whole prefix, so no `%q` cuts it.
-fn shows_full_postmaster_line(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> bool {
-    let mut next = anchors.iter().peekable();
-    lines.iter().enumerate().any(|(i, line)| {
-        if next.next_if(|a| a.line == i).is_some() {
-            return false;
-        }
-        split(p, line).is_some_and(|s| {
-            let f = s.fields;
-            s.full && f.user.is_none() && f.database.is_none() && f.application.is_none() && f.host.is_none()
-        })
-    })
-}
-
-/// Bytes a split put in free-text session fields: a `%q` in the right place leaves them
-/// empty on the lines it cuts.
-fn junk(s: &SplitLine<'_>) -> usize {
-    let f = s.fields;
-    [f.user, f.database, f.application, f.host]
-        .iter()
-        .map(|v| v.map_or(0, <[u8]>::len))
-        .sum()
-}
-
-/// Places `%q`: where it lets the most failing lines (postmaster lines cut there) match with
-/// the least text in session fields, earliest first; or, with no line to tell, before the first
-/// session-only escape unless a line shows the whole prefix printed without a session.
-fn place_stop(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> (Prefix, Score) {
-    let base = Prefix::compile(&c.setting());
-    let mut failed = Vec::new();
-    let s0 = score(&base, lines, anchors, &mut failed);
-    failed.truncate(MAX_FAILED);
-    let mut best: Option<(usize, usize, usize)> = None; // (at, matched, junk)
-    if !failed.is_empty() {
-        for at in c.stops() {
-            let p = Prefix::compile(&c.with_stop(at));
-            let (mut n, mut j) = (0, 0);
-            for &i in &failed {
-                if let Some(s) = split(&p, lines[i]) {
-                    n += 1;
-                    j += junk(&s);
-                }
-            }
-            if n > 0 && best.is_none_or(|b| (n, std::cmp::Reverse(j)) > (b.1, std::cmp::Reverse(b.2))) {
-                best = Some((at, n, j));
-            }
-        }
-    }
-    let stop = match best {
-        Some((at, _, _)) => Some(at),
-        None if !shows_full_postmaster_line(&base, lines, anchors) => c.first_session_only(),
-        None => None,
-    };
-    if let Some(at) = stop {
-        let p = Prefix::compile(&c.with_stop(at));
-        let s = score(&p, lines, anchors, &mut Vec::new());
-        if s >= s0 {
-            return (p, s);
-        }
-    }
-    (base, s0)
-}
-
 /// The best of the candidates over the sample, with its score.
-pub(super) fn choose(cands: Vec<Candidate>, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Option<(Prefix, Score)> {
+pub(super) fn choose(
+    cands: Vec<Candidate>,
+    lines: &[&[u8]],
+    anchors: &[Anchor<'_>],
+) -> Option<(Prefix, Score)> {
     let mut scored: Vec<(Score, usize)> = cands
         .iter()
         .enumerate()
-        .map(|(i, c)| (score(&Prefix::compile(&c.setting()), lines, anchors, &mut Vec::new()), i))
+        .map(|(i, c)| {
+            (
+                score(
+                    &Prefix::compile(&c.setting()),
+                    lines,
+                    anchors,
+                    &mut Vec::new(),
+                ),
+                i,
+            )
+        })
         .collect();
     // Best first; the earlier (larger) group on a tie.
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut best: Option<(Prefix, Score)> = None;
     for &(_, i) in scored.iter().take(3) {
-        let c = repair(&cands[i], lines, anchors);
-        let (p, s) = place_stop(&c, lines, anchors);
+        let c = refine::repair(&cands[i], lines, anchors);
+        let (p, s) = refine::place_stop(&c, lines, anchors);
         if best.as_ref().is_none_or(|b| s > b.1) {
             best = Some((p, s));
         }
     }
     best
-}
-
-/// Widths tried for a padding no connection line of the group showed.
-const MAX_PAD: i32 = 24;
-/// Disagreeing connection lines a padding is tried on.
-const MAX_REPAIR_LINES: usize = 8;
-
-/// Connection lines a prefix does not split as their message says.
-fn disagreeing(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>], cap: usize) -> Vec<usize> {
-    anchors
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| !split(p, lines[a.line]).is_some_and(|s| agrees(&s, lines[a.line], a)))
-        .map(|(i, _)| i)
-        .take(cap)
-        .collect()
-}
-
-/// A candidate with escape piece `i` padded to `pad`.
-fn with_pad(c: &Candidate, i: usize, pad: i32) -> Candidate {
-    let mut c = c.clone();
-    let code = c.pieces[i].text.chars().last().unwrap_or('u');
-    c.pieces[i].text = format!("%{pad}{code}");
-    c
-}
-
-/// Pads escapes where other lines need it: a value empty on some lines (`%-4v` before
-/// authentication) prints its padding alone there, which the group of lines showing the
-/// value cannot see. Tries each escape and width on a few disagreeing lines; keeps a padding
-/// only if no connection line agrees less.
-fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Candidate {
-    let mut c = c.clone();
-    for _ in 0..2 {
-        let p = Prefix::compile(&c.setting());
-        let bad = disagreeing(&p, lines, anchors, MAX_REPAIR_LINES);
-        if bad.is_empty() {
-            break;
-        }
-        let mut best: Option<(usize, Candidate)> = None;
-        for i in (0..c.pieces.len()).filter(|&i| c.pieces[i].escape) {
-            for pad in (1..=MAX_PAD).flat_map(|w| [-w, w]) {
-                let c2 = with_pad(&c, i, pad);
-                let p2 = Prefix::compile(&c2.setting());
-                let n = bad
-                    .iter()
-                    .filter(|&&ai| {
-                        let (a, line) = (&anchors[ai], lines[anchors[ai].line]);
-                        split(&p2, line).is_some_and(|s| agrees(&s, line, a))
-                    })
-                    .count();
-                if n > best.as_ref().map_or(0, |b| b.0) {
-                    best = Some((n, c2));
-                }
-            }
-        }
-        let Some((_, c2)) = best else { break };
-        let before = score(&p, lines, anchors, &mut Vec::new()).agree;
-        if score(&Prefix::compile(&c2.setting()), lines, anchors, &mut Vec::new()).agree < before {
-            break;
-        }
-        c = c2;
-    }
-    c
 }

@@ -12,8 +12,25 @@ pub(super) const A: u8 = 4;
 pub(super) const H: u8 = 8;
 pub(super) const R: u8 = 16;
 pub(super) const B: u8 = 32;
+pub(super) const I: u8 = 64;
 /// The escapes of a set, in the order ties are given out.
-const ORDER: [(u8, char); 6] = [(U, 'u'), (D, 'd'), (A, 'a'), (H, 'h'), (R, 'r'), (B, 'b')];
+const ORDER: [(u8, char); 7] = [
+    (U, 'u'),
+    (D, 'd'),
+    (A, 'a'),
+    (H, 'h'),
+    (R, 'r'),
+    (B, 'b'),
+    (I, 'i'),
+];
+/// What `%i` (the ps display) shows on connection lines: empty on `connection received`,
+/// `authentication` on `connection authorized`, then `startup` and `idle`.
+const PS_DISPLAY: [&[u8]; 4] = [
+    b"authentication",
+    b"startup",
+    b"idle in transaction",
+    b"idle",
+];
 
 /// What kind of connection message a line carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +65,7 @@ pub(super) enum Class {
     SqlState,
     /// A digit run: `%p`, `%l`, `%x` or `%Q`.
     Num,
-    /// A name the message gave: `%u %d %a %h %r %b`.
+    /// A name the message gave, or a value known on connection lines: `%u %d %a %h %r %b %i`.
     Name,
 }
 
@@ -92,7 +109,12 @@ fn typed_at(s: &[u8], prev: Option<u8>) -> Option<(Class, usize)> {
         return None;
     }
     if let Some((_, n)) = parse_timestamp(s) {
-        return Some((Class::Time { ms: s.get(19) == Some(&b'.') }, n));
+        return Some((
+            Class::Time {
+                ms: s.get(19) == Some(&b'.'),
+            },
+            n,
+        ));
     }
     let digits = run(s, |c| c.is_ascii_digit());
     let after_alnum = |n: usize| s.get(n).is_some_and(u8::is_ascii_alphanumeric);
@@ -144,17 +166,46 @@ fn names<'a>(k: &Known<'a>, host_port: &'a [u8]) -> Vec<(&'a [u8], u8)> {
     // on every connection message (it is applied after them).
     add(
         b"[unknown]",
-        if k.kind == Kind::Received { U | D | A } else { A },
+        if k.kind == Kind::Received {
+            U | D | A
+        } else {
+            A
+        },
     );
     add(b"client backend", B);
+    for ps in PS_DISPLAY {
+        add(ps, I);
+    }
     add(host_port, R);
     // Longest first, so `host(port)` wins over `host`.
     v.sort_by_key(|(x, _)| std::cmp::Reverse(x.len()));
     v
 }
 
+/// A host another line named, at the start of `s`: `%r` when `(port)` follows, else `%h`.
+fn known_host(s: &[u8], hosts: &[&[u8]]) -> Option<(Class, usize, u8)> {
+    let h = hosts
+        .iter()
+        .filter(|h| s.starts_with(h))
+        .max_by_key(|h| h.len())?;
+    let rest = &s[h.len()..];
+    if rest.first() == Some(&b'(') {
+        let digits = run(&rest[1..], |c| c.is_ascii_digit());
+        if digits > 0 && rest.get(1 + digits) == Some(&b')') {
+            return Some((Class::Name, h.len() + digits + 2, R));
+        }
+    }
+    Some((
+        Class::Name,
+        h.len(),
+        if *h == b"[local]" { H | R } else { H },
+    ))
+}
+
 /// Reads a rendered prefix as a template, given what its message says.
-pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
+/// `hosts` are the client hosts other connection lines of the sample named: a `connection
+/// authorized` line does not name its host, but its `connection received` line did.
+pub(super) fn read(rendered: &[u8], known: &Known<'_>, hosts: &[&[u8]]) -> Template {
     let r = &rendered[..rendered.len().min(MAX_RENDERED)];
     let mut host_port = Vec::new();
     if let (Some(h), Some(p)) = (known.host, known.port) {
@@ -179,6 +230,7 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
                 .iter()
                 .find(|(v, _)| r[i..].starts_with(v))
                 .map(|(v, set)| (Class::Name, v.len(), *set))
+                .or_else(|| known_host(&r[i..], hosts))
         };
         let typed = || typed_at(&r[i..], prev).map(|(c, n)| (c, n, 0));
         let slot = parse_timestamp(&r[i..])
@@ -188,8 +240,11 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>) -> Template {
             .or_else(typed)
             .or_else(|| {
                 let n = run(&r[i..], |c| c.is_ascii_digit());
-                (n > 0 && !prev.is_some_and(|c| c.is_ascii_alphanumeric()))
-                    .then_some((Class::Num, n, 0))
+                (n > 0 && !prev.is_some_and(|c| c.is_ascii_alphanumeric())).then_some((
+                    Class::Num,
+                    n,
+                    0,
+                ))
             });
         match slot {
             Some((class, n, set)) => {
@@ -225,9 +280,17 @@ fn take_spaces(t: &mut Template) {
         let slot_after = i + 1 < n;
         match item {
             Item::Lit(l) => {
-                let lead = if slot_before { l.iter().take_while(|&&c| c == b' ').count() } else { 0 };
+                let lead = if slot_before {
+                    l.iter().take_while(|&&c| c == b' ').count()
+                } else {
+                    0
+                };
                 let rest = &l[lead..];
-                let trail = if slot_after { rest.iter().rev().take_while(|&&c| c == b' ').count() } else { 0 };
+                let trail = if slot_after {
+                    rest.iter().rev().take_while(|&&c| c == b' ').count()
+                } else {
+                    0
+                };
                 shape.push(Item::Lit(rest[..rest.len() - trail].to_vec()));
                 flex.push((lead, trail));
             }
@@ -252,7 +315,7 @@ fn take_spaces(t: &mut Template) {
 /// The ways to give each name slot one escape of its set, no escape twice (sets were
 /// narrowed by every line of the group, so `[unknown]` of a `connection received` line and
 /// `user` of a `connection authorized` line settle on `%u`); at most `cap`, the order
-/// `%u %d %a %h %r %b` first. The lines decide between them.
+/// `%u %d %a %h %r %b %i` first. The lines decide between them.
 pub(super) fn name_assignments(sets: &[u8], cap: usize) -> Vec<Vec<char>> {
     fn walk(sets: &[u8], used: u8, cur: &mut Vec<char>, out: &mut Vec<Vec<char>>, cap: usize) {
         if out.len() >= cap {
@@ -274,7 +337,12 @@ pub(super) fn name_assignments(sets: &[u8], cap: usize) -> Vec<Vec<char>> {
     walk(sets, 0, &mut Vec::new(), &mut out, cap);
     if out.is_empty() {
         // More slots than escapes (a name printed twice): the first of each set.
-        let first = |set: u8| ORDER.iter().find(|(b, _)| set & b != 0).map_or('u', |o| o.1);
+        let first = |set: u8| {
+            ORDER
+                .iter()
+                .find(|(b, _)| set & b != 0)
+                .map_or('u', |o| o.1)
+        };
         out.push(sets.iter().map(|&s| first(s)).collect());
     }
     out
@@ -310,6 +378,7 @@ mod tests {
         let t = read(
             b"2026-11-27 14:21:13 EST:127.0.0.1(41026):[unknown]@[unknown]:[4526]:",
             &known(Kind::Received, "", "", "127.0.0.1", "41026"),
+            &[],
         );
         assert_eq!(
             t.shape,
@@ -331,6 +400,7 @@ mod tests {
         let t = read(
             b"2026-11-27 19:21:08.123 UTC-6b09d81f.1078-00000 3/0 ",
             &known(Kind::Authorized, "a", "b", "", ""),
+            &[b"10.1.2.3"],
         );
         let classes: Vec<_> = t
             .shape
@@ -353,7 +423,10 @@ mod tests {
 
     #[test]
     fn escapes_are_given_out_once() {
-        assert_eq!(name_assignments(&[U | D | A, U | D | A, A], 9), vec![vec!['u', 'd', 'a'], vec!['d', 'u', 'a']]);
+        assert_eq!(
+            name_assignments(&[U | D | A, U | D | A, A], 9),
+            vec![vec!['u', 'd', 'a'], vec!['d', 'u', 'a']]
+        );
         assert_eq!(name_assignments(&[H | R], 9), vec![vec!['h'], vec!['r']]);
         assert_eq!(name_assignments(&[U, U], 9), vec![vec!['u', 'u']]);
         let mut s = String::new();
