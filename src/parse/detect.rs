@@ -1,29 +1,9 @@
 //! Tells the format of a log, and its `log_line_prefix`, from its first lines.
 
+use super::infer::{infer_prefix, Inference};
 use super::prefix::Prefix;
 use super::time::parse_timestamp;
 use super::Format;
-
-/// Prefixes tried when none is given: PostgreSQL's and Debian's defaults, pgbadger's and
-/// RDS's recommendations, and other common settings.
-pub const COMMON_PREFIXES: [&str; 16] = [
-    "%m [%p] ",
-    "%m [%p] %q%u@%d ",
-    "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
-    "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
-    "%m [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
-    "%t:%r:%u@%d:[%p]:",
-    "%m:%r:%u@%d:[%p]:",
-    "%t [%p]: [%l-1] ",
-    "%m [%p-%l] %q%u@%d ",
-    "%t [%p-%l] %q%u@%d ",
-    "%m %u %d [%p] ",
-    "%m [%p] %q[user=%u,db=%d,app=%a] ",
-    "%m [%p] %q%u@%d/%a ",
-    "< %m >",
-    "%t [%p] ",
-    "%m [%p] %h %u@%d ",
-];
 
 /// How many entry lines detection looks at.
 const SAMPLE_LINES: usize = 400;
@@ -31,10 +11,14 @@ const SAMPLE_LINES: usize = 400;
 /// Why a format could not be told.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DetectError {
-    #[error("no log_line_prefix we know matches its lines; pass the server's setting with --prefix '...' (SHOW log_line_prefix)")]
+    #[error("no log_line_prefix explains its connection lines; pass the server's setting with --prefix '...' (SHOW log_line_prefix)")]
     UnknownPrefix,
     #[error("it does not look like a PostgreSQL log (stderr, csvlog or jsonlog); pass --format if it is one")]
     NotALog,
+    /// No connection line yet (a freshly started server logs only postmaster lines, which
+    /// `%q` may cut): ask again with more lines.
+    #[error("no connection line yet to read log_line_prefix from; waiting for one (or pass --prefix '...')")]
+    Undecided,
 }
 
 fn entry_lines(sample: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -52,7 +36,13 @@ pub fn detect_format(sample: &[u8], hint: Option<&str>) -> Format {
     match first {
         Some(l) if l.starts_with(b"{\"") => Format::Jsonlog,
         Some(l) => match parse_timestamp(l) {
-            Some((_, n)) if l.get(n) == Some(&b',') => Format::Csvlog,
+            // csvlog: the time, then the user column (quoted, or empty); a stderr prefix
+            // such as `%t, %p` has a space there.
+            Some((_, n))
+                if l.get(n) == Some(&b',') && matches!(l.get(n + 1), Some(b'"' | b',')) =>
+            {
+                Format::Csvlog
+            }
             _ => Format::Stderr,
         },
         None => match hint {
@@ -63,31 +53,40 @@ pub fn detect_format(sample: &[u8], hint: Option<&str>) -> Format {
     }
 }
 
-/// The prefix that matches most of the sample's lines; the more specific one on a tie.
+/// The sample's `log_line_prefix`, inferred from its lines ([`infer_prefix`]), for callers
+/// that must commit now. Where inference is undecided (no connection line yet) this falls back
+/// to [`guess_prefix`]; callers that can wait should call [`infer_prefix`] and buffer on
+/// [`Inference::Undecided`] instead.
 pub fn detect_prefix(sample: &[u8]) -> Result<Prefix, DetectError> {
+    match infer_prefix(sample) {
+        Inference::Decided { prefix, .. } => Ok(prefix),
+        Inference::Undecided => Ok(guess_prefix(sample)),
+        Inference::Failed { .. } => Err(DetectError::UnknownPrefix),
+        Inference::NotALog { .. } => Err(DetectError::NotALog),
+    }
+}
+
+/// Settings a sample without connection lines is matched against when a caller must commit:
+/// its lines cannot tell a `%q` setting from one without, so this is a guess.
+const GUESSES: [&str; 4] = [
+    "%m [%p] %q%u@%d ",
+    "%m [%p] ",
+    "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+    "%t:%r:%u@%d:[%p]:",
+];
+
+/// The guess that splits most of the sample's lines (Debian's default on a tie or an empty
+/// sample): only for a sample inference cannot decide.
+pub fn guess_prefix(sample: &[u8]) -> Prefix {
     let lines: Vec<&[u8]> = entry_lines(sample).collect();
-    if lines.is_empty() {
-        return Ok(Prefix::compile(COMMON_PREFIXES[1]));
-    }
-    let mut best: Option<(usize, usize, usize, Prefix)> = None;
-    for p in COMMON_PREFIXES {
-        let prefix = Prefix::compile(p);
-        let mut matched = 0;
-        let mut full = 0;
-        for l in &lines {
-            if let Some(s) = prefix.split(l) {
-                matched += 1;
-                full += usize::from(s.full);
-            }
-        }
-        let key = (matched, full, prefix.field_count());
-        if best.as_ref().map_or(true, |b| key > (b.0, b.1, b.2)) {
-            best = Some((key.0, key.1, key.2, prefix));
-        }
-    }
-    match best {
-        Some((m, _, _, p)) if m * 2 >= lines.len() && m > 0 => Ok(p),
-        _ if !lines.iter().any(|l| super::prefix::has_severity_tag(l)) => Err(DetectError::NotALog),
-        _ => Err(DetectError::UnknownPrefix),
-    }
+    GUESSES
+        .iter()
+        .map(|g| Prefix::compile(g))
+        .enumerate()
+        .max_by_key(|(i, p)| {
+            let n = lines.iter().filter(|l| p.split(l).is_some()).count();
+            (n, std::cmp::Reverse(*i))
+        })
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| Prefix::compile(GUESSES[0]))
 }

@@ -86,7 +86,8 @@ pub struct Prefix {
     tokens: Vec<Token>,
 }
 
-const SEVERITIES: [&[u8]; 20] = [
+/// The severity tags PostgreSQL writes.
+pub(crate) const SEVERITIES: [&[u8]; 20] = [
     b"LOG",
     b"FATAL",
     b"ERROR",
@@ -120,14 +121,15 @@ fn severity_at(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     Some((sev, pos + colon + 3))
 }
 
-/// Whether a severity tag (`LOG:  `, `FATAL:  `, ...) stands anywhere in `line`.
+/// Whether a severity tag (`LOG:  `, `FATAL:  `, ...) stands anywhere in `line` (also right
+/// after a prefix that ends in a letter or digit, as `%c` or `%p` with nothing after them do).
 pub(crate) fn has_severity_tag(line: &[u8]) -> bool {
     memchr::memmem::find_iter(line, b":  ").any(|colon| {
         let word = line[..colon]
             .rsplit(|c| !c.is_ascii_alphanumeric())
             .next()
             .unwrap_or(b"");
-        SEVERITIES.contains(&word)
+        SEVERITIES.iter().any(|s| word.ends_with(s))
     })
 }
 
@@ -189,7 +191,11 @@ fn fixed_len<'a>(field: Field, s: &'a [u8], out: &mut PrefixFields<'a>) -> Optio
         Field::LeaderPid | Field::LineNumber | Field::Xid => Some(run(|c| c.is_ascii_digit())),
         Field::QueryId => Some(run(|c| c.is_ascii_digit() || c == b'-')),
         Field::SessionId => {
-            let n = run(|c| c.is_ascii_hexdigit() || c == b'.');
+            let mut n = run(|c| c.is_ascii_hexdigit() || c == b'.');
+            // A severity tag right after it (`6b09d81f.10aFATAL:  `) is no part of it.
+            if let Some(k) = (1..n).find(|&k| s[k - 1] != b'.' && severity_at(s, k).is_some()) {
+                n = k;
+            }
             if n == 0 || !s[..n].contains(&b'.') {
                 return None;
             }
@@ -215,11 +221,13 @@ fn fixed_len<'a>(field: Field, s: &'a [u8], out: &mut PrefixFields<'a>) -> Optio
             Some(open + digits + 2)
         }
         Field::SqlState => {
+            // Five characters, even when a severity tag follows with no space (`00000LOG:`).
             let n = run(|c| c.is_ascii_alphanumeric());
-            if n == 5 {
+            let fits = n == 5 || (n > 5 && severity_at(s, 5).is_some());
+            if fits {
                 out.sqlstate = Some(&s[..5]);
             }
-            (n == 5).then_some(n)
+            fits.then_some(5)
         }
         _ => None,
     }
@@ -307,6 +315,20 @@ impl Prefix {
         &self.source
     }
 
+    /// Whether lines name their process (`%p`, or `%c` which ends in the pid): then sessions
+    /// are exact; without, connection events cannot be paired by process.
+    pub fn has_pid(&self) -> bool {
+        self.tokens.iter().any(|t| {
+            matches!(
+                t,
+                Token::Field {
+                    field: Field::Pid | Field::SessionId,
+                    ..
+                }
+            )
+        })
+    }
+
     /// Number of value-producing escapes, used to prefer the more specific of two prefixes.
     pub fn field_count(&self) -> usize {
         self.tokens
@@ -369,19 +391,19 @@ impl Prefix {
                 cx.end_at(line, pos, out)
             }
             Token::Field { field, pad } => {
-                // A right-aligned value has at most `pad` spaces before it.
+                // A padded value has at most `|pad|` spaces before it (right-aligned) and fills
+                // the width with spaces after it (left-aligned). Either side is accepted, as a
+                // sample cannot always tell the alignment of a value it saw only empty.
+                let width = pad.unsigned_abs() as usize;
                 let mut start = pos;
-                while *pad > 0 && start - pos < *pad as usize && line.get(start) == Some(&b' ') {
+                while start - pos < width && line.get(start) == Some(&b' ') {
                     start += 1;
                 }
                 let saved = *out;
                 if let Some(n) = fixed_len(*field, &line[start..], out) {
                     let mut end = start + n;
-                    if *pad < 0 {
-                        let width = (-*pad) as usize;
-                        while end - pos < width && line.get(end) == Some(&b' ') {
-                            end += 1;
-                        }
+                    while end - pos < width && line.get(end) == Some(&b' ') {
+                        end += 1;
                     }
                     let r = self.match_from(line, ti + 1, end, out, cx);
                     if r.is_none() {

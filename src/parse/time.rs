@@ -140,6 +140,24 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         {
             ze += 1;
         }
+        // A prefix cut right after the time (`%t%q`) runs the zone into the severity tag:
+        // `UTCLOG:  `.
+        if !numeric {
+            let long = b[zs..]
+                .iter()
+                .take(18)
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            let word = &b[zs..zs + long];
+            if b[zs + long..].starts_with(b":  ") {
+                if let Some(sev) = crate::parse::prefix::SEVERITIES
+                    .iter()
+                    .find(|s| word.len() > s.len() && word.ends_with(s))
+                {
+                    ze = zs + long - sev.len();
+                }
+            }
+        }
         if ze > zs && (b[zs].is_ascii_alphabetic() || matches!(b[zs], b'+' | b'-')) {
             offset = zone_offset(&b[zs..ze]).unwrap_or(0);
             pos = ze;
@@ -232,6 +250,8 @@ mod tests {
         let (a, _) = parse_timestamp(b"2026-11-28 05:51:03.010 ACDT").unwrap();
         assert_eq!(a.millis, u.millis);
         assert!(parse_timestamp(b"2026-13-27 19:21:03 UTC").is_none());
+        let (c, n) = parse_timestamp(b"2026-11-27 20:21:03 CETLOG:  x").unwrap();
+        assert_eq!((n, c.offset_secs), (23, 3600), "a zone run into the tag");
         assert!(parse_timestamp(b"garbage").is_none());
     }
 

@@ -1,0 +1,75 @@
+//! Inference on hand-written lines of shapes the corpus lacks.
+
+use super::*;
+
+fn setting(sample: &str) -> String {
+    match infer_prefix(sample.as_bytes()) {
+        Inference::Decided { prefix, .. } => prefix.as_str().to_string(),
+        other => panic!("not decided: {other:?}"),
+    }
+}
+
+#[test]
+fn ps_display_and_backend_type() {
+    let log = "\
+2026-11-29 08:50:45.755 UTC [9169] postmaster : LOG:  database system is ready to accept connections
+2026-11-29 08:50:46.001 UTC [9201] client backend : LOG:  connection received: host=10.0.0.7 port=40022
+2026-11-29 08:50:46.004 UTC [9201] client backend authentication: LOG:  connection authorized: user=app database=shop application_name=web
+2026-11-29 08:50:47.500 UTC [9201] client backend idle: LOG:  disconnection: session time: 0:00:01.499 user=app database=shop host=10.0.0.7 port=40022
+";
+    assert_eq!(setting(log), "%m [%p] %b %i: ");
+}
+
+#[test]
+fn logfmt_bracketed_and_padded() {
+    let logfmt = "\
+time=2026-11-29 08:50:45.755 UTC pid=9169 user= db= app= client= LOG:  database system is ready to accept connections
+time=2026-11-29 08:50:46.001 UTC pid=9201 user=[unknown] db=[unknown] app=[unknown] client=::1 LOG:  connection received: host=::1 port=40022
+time=2026-11-29 08:50:46.004 UTC pid=9201 user=a b db=c=d app=[unknown] client=::1 LOG:  connection authorized: user=a b database=c=d
+";
+    assert_eq!(
+        setting(logfmt),
+        "time=%m pid=%p user=%u db=%d app=%a client=%h "
+    );
+    let padded = "\
+2026-11-29 08:50:45.755 UTC [9169   ]                         LOG:  database system is ready to accept connections
+2026-11-29 08:50:46.001 UTC [9201   ] [unknown]     [unknown] LOG:  connection received: host=[local]
+2026-11-29 08:50:46.004 UTC [9201   ] app_u          postgres LOG:  connection authorized: user=app_u database=postgres
+2026-11-29 08:50:46.101 UTC [19202  ] [unknown]     [unknown] LOG:  connection received: host=[local]
+2026-11-29 08:50:46.104 UTC [19202  ] reporting          shop LOG:  connection authorized: user=reporting database=shop
+";
+    let p = setting(padded);
+    let compiled = Prefix::compile(&p);
+    for line in padded.lines() {
+        let s = compiled
+            .split(line.as_bytes())
+            .unwrap_or_else(|| panic!("{p}: {line}"));
+        assert!(
+            s.fields.pid.is_some() && s.message.starts_with(b"connection")
+                || !s.full
+                || s.fields.user.is_none()
+        );
+    }
+    assert!(p.starts_with("%m [%-7p] "), "{p}");
+}
+
+#[test]
+fn disagreeing_lines_fail_with_a_bounded_example() {
+    let mut s = String::new();
+    for i in 0..20 {
+        s.push_str(&format!(
+            "{} LOG:  connection authorized: user=u{i} database=d\n",
+            "z".repeat(i)
+        ));
+    }
+    s.push_str(&format!(
+        "{} LOG:  connection received: host=h\n",
+        "q".repeat(5000)
+    ));
+    match infer_prefix(s.as_bytes()) {
+        Inference::Failed { example } => {
+            assert!(!example.is_empty() && example.len() <= MAX_EXAMPLE)
+        }
+        other => panic!("{other:?}"),
+    }
+}
