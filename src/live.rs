@@ -224,7 +224,13 @@ pub async fn stream(cli: Cli) -> std::process::ExitCode {
             arrivals.pop_front();
         }
     }
-    // Input ended (stdin): nothing more can refuse a connect; print what is left.
+    // Input ended (stdin): what every source still holds is read as the end of its input.
+    for id in 0..engine.sources().len() {
+        if let Err(e) = engine.finish(id as u16) {
+            eprintln!("pgconn-top: {}: {e}", engine.sources()[id].label);
+        }
+    }
+    // Nothing more can refuse a connect; print what is left.
     let _ = print_feed(&engine, &cli, &arrivals, &mut printed, false, &mut stdout);
     std::process::ExitCode::SUCCESS
 }

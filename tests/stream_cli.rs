@@ -199,25 +199,37 @@ fn once_errors_are_one_sentence_and_exit_2() {
     assert!(err.contains("odd.log") && err.contains("--format"), "{err}");
 
     let custom = dir.path().join("custom.log");
-    // Entries whose prefix no connection line can explain (a lone `connection received`
-    // without a port tells nothing about the prefix's fields): a readable log, so exit 0,
-    // with one sentence naming --prefix and showing a line.
+    // A prefix on no list (`[%p] %t | `) is read off its connection lines with no flag.
     std::fs::write(
         &custom,
         "[42] 2026-11-27 20:21:03 UTC | LOG:  connection received: host=x\n".repeat(20),
     )
     .unwrap();
     let out = Command::new(BIN)
-        .arg("--once")
+        .args(["--once", "--json"])
         .arg(&custom)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pending"], 1, "inferred");
+    assert_eq!(v["sources"][0]["prefix"], "[%p] %t | ");
+    assert_eq!(v["sources"][0]["how"], "inferred");
+    // Entries whose prefixes differ line by line are no log_line_prefix at all: a readable
+    // file, so exit 0, with one sentence naming --prefix and showing a line.
+    let junk = dir.path().join("junk.log");
+    let lines: String = ["b&b", "~~?#b~a?", "a~&#b!a", "!c", "?#~"]
+        .iter()
+        .cycle()
+        .take(20)
+        .enumerate()
+        .map(|(i, j)| format!("{j} LOG:  connection authorized: user=u{i} database=d\n"))
+        .collect();
+    std::fs::write(&junk, lines).unwrap();
+    let out = Command::new(BIN).arg("--once").arg(&junk).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("--prefix") && err.contains("custom.log"),
-        "{err}"
-    );
+    assert!(err.contains("--prefix") && err.contains("junk.log") && err.contains("b&b"), "{err}");
     let out = Command::new(BIN)
         .args(["--once", "--json", "--prefix", "[%p] %t | "])
         .arg(&custom)
@@ -225,6 +237,7 @@ fn once_errors_are_one_sentence_and_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["how"], "flag");
     assert_eq!(v["pending"], 1, "--prefix makes an unknown prefix readable");
 }
 

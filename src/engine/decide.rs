@@ -5,7 +5,7 @@
 
 use super::source::{PrefixOrigin, Problem, Source};
 use crate::envelope::{self, Context, Detection, Envelope, Unwrapper};
-use crate::parse::detect::{detect_format, DetectError};
+use crate::parse::detect::{detect_format, guess_prefix, DetectError};
 use crate::parse::infer::{infer_prefix, Inference};
 use crate::parse::{Decoder, Format, Prefix};
 use memchr::memmem;
@@ -167,6 +167,14 @@ pub(super) fn decoder(
         Inference::NotALog { example } => Problem::NotALog { example },
     };
     let not_a_log = matches!(problem, Problem::NotALog { .. });
+    if eof && problem == Problem::Undecided {
+        // The input ended before any connection line: read its server lines with the likeliest
+        // setting (nothing more can come to tell), and keep saying the prefix is unknown.
+        src.decoder = Some(Decoder::new(format, Some(guess_prefix(lines))));
+        src.origin = Some(PrefixOrigin::Guessed);
+        src.problem = Some(problem);
+        return Ok(());
+    }
     src.problem = Some(problem);
     let work = if wrapped {
         &mut src.inner

@@ -14,6 +14,9 @@ pub enum PrefixOrigin {
     Configuration,
     /// Read off the log's own session lines.
     Inferred,
+    /// The input ended before any connection line: its server lines were read with the
+    /// likeliest setting.
+    Guessed,
 }
 
 impl PrefixOrigin {
@@ -23,6 +26,7 @@ impl PrefixOrigin {
             PrefixOrigin::Flag => "flag",
             PrefixOrigin::Configuration => "configuration",
             PrefixOrigin::Inferred => "inferred",
+            PrefixOrigin::Guessed => "guessed",
         }
     }
 }
