@@ -229,7 +229,10 @@ fn once_errors_are_one_sentence_and_exit_2() {
     let out = Command::new(BIN).arg("--once").arg(&junk).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("--prefix") && err.contains("junk.log") && err.contains("b&b"), "{err}");
+    assert!(
+        err.contains("--prefix") && err.contains("junk.log") && err.contains("b&b"),
+        "{err}"
+    );
     let out = Command::new(BIN)
         .args(["--once", "--json", "--prefix", "[%p] %t | "])
         .arg(&custom)

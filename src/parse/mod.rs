@@ -226,6 +226,14 @@ impl Decoder {
                     Some(pid) => ev.pid = pid,
                     None => return,
                 }
+                if matches!(ev.kind, EventKind::Disconnected { .. }) {
+                    if let Some(cause) = pairing.take_ending(time) {
+                        sink(&ConnectionEvent {
+                            kind: EventKind::Ending { cause },
+                            ..ev
+                        });
+                    }
+                }
             }
         }
         sink(&ev);

@@ -3,7 +3,7 @@
 //! that connects, disconnects, failures, the active total and the counts by database and user
 //! stay exact; which application or host a session had is a best guess.
 
-use crate::model::{EventKind, FailureReason, LogTime};
+use crate::model::{EndCause, EventKind, FailureReason, LogTime, ServerChange};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
@@ -11,7 +11,10 @@ use std::hash::{Hash, Hasher};
 const FIRST_PSEUDO_PID: u32 = 0x4000_0000;
 /// Open sessions remembered; past this the oldest are forgotten (the store caps sessions too).
 const MAX_OPEN: usize = 100_000;
-/// A refusal follows its `connection authorized` line within this long.
+/// FATALs that end sessions, remembered for their `disconnection` lines.
+const MAX_ENDINGS: usize = 1024;
+/// A refusal follows its `connection authorized` line within this long (and a
+/// `disconnection` the FATAL that ended its session).
 const REFUSAL_WINDOW_MS: i64 = 2_000;
 
 /// Pseudo process ids for the sessions of a log without `%p`.
@@ -23,6 +26,9 @@ pub(crate) struct NoPidSessions {
     next: u32,
     /// The last session authorized, for a refusal logged right after it.
     last_authorized: Option<Authorized>,
+    /// Why sessions are ending (FATALs naming no session), oldest first, for the
+    /// `disconnection` lines their backends log right after (a shutdown interleaves them).
+    endings: VecDeque<(EndCause, LogTime)>,
 }
 
 /// The last session authorized.
@@ -77,7 +83,14 @@ impl NoPidSessions {
         database: Option<&[u8]>,
     ) -> Option<u32> {
         match *kind {
-            EventKind::Received | EventKind::Ending { .. } | EventKind::OtherFatal { .. } => None,
+            EventKind::Ending { cause } => {
+                if self.endings.len() >= MAX_ENDINGS {
+                    self.endings.pop_front();
+                }
+                self.endings.push_back((cause, time));
+                None
+            }
+            EventKind::Received | EventKind::OtherFatal { .. } => None,
             EventKind::Authorized { replication } => {
                 let pid = self.fresh();
                 if !replication {
@@ -109,6 +122,10 @@ impl NoPidSessions {
                 }
             }
             EventKind::Failed { reason } => Some(self.refused(reason, time, user, database)),
+            EventKind::Server(ServerChange::ShutdownRequested) => {
+                // Sessions still end one by one after a shutdown request.
+                Some(self.fresh())
+            }
             EventKind::Server(_) => {
                 // Every session of the source ends; the store does the same.
                 self.open.clear();
@@ -117,6 +134,16 @@ impl NoPidSessions {
                 Some(self.fresh())
             }
         }
+    }
+
+    /// The cause the oldest pending session-ending FATAL gave, for this `disconnection`.
+    pub(crate) fn take_ending(&mut self, time: LogTime) -> Option<EndCause> {
+        while let Some((cause, at)) = self.endings.pop_front() {
+            if time.millis - at.millis <= REFUSAL_WINDOW_MS {
+                return Some(cause);
+            }
+        }
+        None
     }
 
     /// A failure right after a `connection authorized` whose names it does not contradict
