@@ -185,6 +185,70 @@ impl Engine {
         result
     }
 
+    /// Decides source `id` from the first bytes of its input (`sample`, all of it when `eof`)
+    /// if they show a plain stderr log whose prefix is known: then its chunks can be decoded
+    /// apart, on every core. False (and nothing changed) for anything else: wrapped records,
+    /// csvlog / jsonlog, a prefix the sample cannot tell yet.
+    pub(crate) fn parallel_ready(&mut self, id: u16, sample: &[u8], eof: bool) -> bool {
+        let Engine {
+            sources,
+            cfg,
+            configured_prefix,
+            ..
+        } = self;
+        let src = &mut sources[id as usize];
+        if src.decoder.is_some() {
+            return self.direct(id)
+                && self.sources[id as usize].format() == Some(crate::parse::Format::Stderr)
+                && self.sources[id as usize].carry.is_empty();
+        }
+        if src.envelope.is_some_and(|e| e != Envelope::Plain) || !src.carry.is_empty() {
+            return false;
+        }
+        let plain = if eof {
+            envelope::detect_at_eof(sample) == Envelope::Plain
+        } else {
+            envelope::detect(sample) == envelope::Detection::Decided(Envelope::Plain)
+        };
+        if !plain {
+            return false;
+        }
+        let lines = &sample[..memchr::memrchr(b'\n', sample).map_or(0, |i| i + 1)];
+        let d = decide::Defaults {
+            format: cfg.format,
+            flag: cfg.prefix.as_deref(),
+            configured: configured_prefix.as_deref(),
+        };
+        match decide::choose(src.ext.as_deref(), &d, "", false, lines) {
+            decide::Choice::Decoder(dec, origin)
+                if dec.format() == crate::parse::Format::Stderr =>
+            {
+                decide::set_envelope(src, Envelope::Plain);
+                let _ = decide::set(src, dec, origin);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The decoder of source `id` (once decided) and the store it feeds, for parallel replay.
+    pub(crate) fn replay_parts(
+        &mut self,
+        id: u16,
+    ) -> (Option<&mut crate::parse::Decoder>, &mut Store) {
+        (self.sources[id as usize].decoder.as_mut(), &mut self.store)
+    }
+
+    /// Counts an entry of source `id` skipped for its length.
+    pub(crate) fn skipped_entry(&mut self, id: u16) {
+        self.sources[id as usize].skipped += 1;
+    }
+
+    /// Counts connection events a parallel replay applied to source `id`.
+    pub(crate) fn count_events(&mut self, id: u16, n: u64) {
+        self.sources[id as usize].events += n;
+    }
+
     /// Whether a source's bytes can go straight from a read buffer to its decoder.
     fn direct(&self, id: u16) -> bool {
         let s = &self.sources[id as usize];

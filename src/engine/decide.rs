@@ -128,44 +128,16 @@ pub(super) fn decoder(
         }
         return Ok(());
     }
-    let synthetic = src.synthetic;
     let work = if wrapped { &src.inner } else { &src.carry };
     if !enough(work, src.live, eof) {
         return Ok(());
     }
     let lines = complete(work, eof);
-    let format = d
-        .format
-        .unwrap_or_else(|| detect_format(lines, src.ext.as_deref()));
-    let chosen = match (format, d.flag, d.configured) {
-        (Format::Stderr, Some(p), _) => Some((p, PrefixOrigin::Flag)),
-        (Format::Stderr, None, Some(p)) if !wrapped => Some((p, PrefixOrigin::Configuration)),
-        _ => None,
+    let format = match choose(src.ext.as_deref(), d, src.synthetic, wrapped, lines) {
+        Choice::Decoder(dec, origin) => return set(src, dec, origin),
+        Choice::Wait(format, problem) => (format, problem),
     };
-    if format != Format::Stderr {
-        let origin = match d.format {
-            Some(_) => PrefixOrigin::Flag,
-            None => PrefixOrigin::Inferred,
-        };
-        return set(src, Decoder::new(format, None), origin);
-    }
-    if let Some((p, origin)) = chosen {
-        let prefix = Prefix::compile(&format!("{synthetic}{p}"));
-        return set(src, Decoder::new(format, Some(prefix)), origin);
-    }
-    let outcome = infer_prefix(sample(lines));
-    let problem = match outcome {
-        Inference::Decided { prefix, .. } => {
-            return set(
-                src,
-                Decoder::new(format, Some(prefix)),
-                PrefixOrigin::Inferred,
-            );
-        }
-        Inference::Undecided => Problem::Undecided,
-        Inference::Failed { example } => Problem::UnknownPrefix { example },
-        Inference::NotALog { example } => Problem::NotALog { example },
-    };
+    let (format, problem) = format;
     let not_a_log = matches!(problem, Problem::NotALog { .. });
     if eof && problem == Problem::Undecided {
         // The input ended before any connection line: read its server lines with the likeliest
@@ -188,7 +160,50 @@ pub(super) fn decoder(
     Ok(())
 }
 
-fn set(src: &mut Source, dec: Decoder, origin: PrefixOrigin) -> Result<(), DetectError> {
+/// What the lines say: a decoder, or why there is none yet (with the format they showed).
+pub(super) enum Choice {
+    Decoder(Decoder, PrefixOrigin),
+    Wait(Format, Problem),
+}
+
+/// The decoder for these complete lines: the format forced or detected; for stderr, the
+/// prefix from the flag, the server's configuration (plain logs), else read off the lines.
+pub(super) fn choose(
+    ext: Option<&str>,
+    d: &Defaults<'_>,
+    synthetic: &str,
+    wrapped: bool,
+    lines: &[u8],
+) -> Choice {
+    let format = d.format.unwrap_or_else(|| detect_format(lines, ext));
+    if format != Format::Stderr {
+        let origin = match d.format {
+            Some(_) => PrefixOrigin::Flag,
+            None => PrefixOrigin::Inferred,
+        };
+        return Choice::Decoder(Decoder::new(format, None), origin);
+    }
+    let chosen = match (d.flag, d.configured) {
+        (Some(p), _) => Some((p, PrefixOrigin::Flag)),
+        (None, Some(p)) if !wrapped => Some((p, PrefixOrigin::Configuration)),
+        _ => None,
+    };
+    if let Some((p, origin)) = chosen {
+        let prefix = Prefix::compile(&format!("{synthetic}{p}"));
+        return Choice::Decoder(Decoder::new(format, Some(prefix)), origin);
+    }
+    let problem = match infer_prefix(sample(lines)) {
+        Inference::Decided { prefix, .. } => {
+            return Choice::Decoder(Decoder::new(format, Some(prefix)), PrefixOrigin::Inferred)
+        }
+        Inference::Undecided => Problem::Undecided,
+        Inference::Failed { example } => Problem::UnknownPrefix { example },
+        Inference::NotALog { example } => Problem::NotALog { example },
+    };
+    Choice::Wait(format, problem)
+}
+
+pub(super) fn set(src: &mut Source, dec: Decoder, origin: PrefixOrigin) -> Result<(), DetectError> {
     src.decoder = Some(dec);
     src.origin = Some(origin);
     src.problem = None;
