@@ -2,6 +2,7 @@
 //! Bytes in, figures out; no I/O but reading a file to its end.
 
 mod decide;
+mod slices;
 pub mod source;
 pub mod warnings;
 
@@ -160,20 +161,14 @@ impl Engine {
         }
         let wrapped = src.envelope.is_some_and(|e| e != Envelope::Plain);
         let result = decide::decoder(src, &plan, wrapped, eof);
-        let Source {
-            decoder,
-            carry,
-            inner,
-            events,
-            ..
-        } = src;
-        let work = if wrapped { inner } else { carry };
-        if let Some(dec) = decoder.as_mut() {
-            let n = dec.decode(work, eof, &mut |ev| {
-                *events += 1;
-                store.apply(id, ev);
-            });
-            store.advance_clock(dec.last_time());
+        let slot = if wrapped {
+            &mut src.inner
+        } else {
+            &mut src.carry
+        };
+        let mut work = std::mem::take(slot);
+        if src.decoder.is_some() {
+            let n = slices::decode(store, id, src, &work, eof);
             work.drain(..n);
         }
         if work.len() > MAX_ENTRY && src.decoder.is_some() {
@@ -181,7 +176,11 @@ impl Engine {
             src.skipping = !wrapped;
             src.skipped += 1;
         }
-        decide::watch_unparsed(src);
+        *(if wrapped {
+            &mut src.inner
+        } else {
+            &mut src.carry
+        }) = work;
         result
     }
 
@@ -374,18 +373,7 @@ impl Engine {
     /// Decodes complete entries of `buf` for a decided plain source; returns bytes used.
     fn decode_direct(&mut self, id: u16, buf: &[u8], eof: bool) -> usize {
         let Engine { store, sources, .. } = self;
-        let src = &mut sources[id as usize];
-        let events = &mut src.events;
-        let Some(dec) = src.decoder.as_mut() else {
-            return 0;
-        };
-        let n = dec.decode(buf, eof, &mut |ev| {
-            *events += 1;
-            store.apply(id, ev);
-        });
-        store.advance_clock(dec.last_time());
-        decide::watch_unparsed(src);
-        n
+        slices::decode(store, id, &mut sources[id as usize], buf, eof)
     }
 
     /// Reads a whole file into a new source labelled by its path.

@@ -21,6 +21,8 @@ const UNDECIDED_CAP: usize = 1 << 20;
 /// Connection lines that fail to parse, more than those that parse, before the prefix is
 /// read again.
 const RECHECK_UNPARSED: u64 = 16;
+/// Connection lines (parsed or not) per window in which the unparsed share is judged.
+const RECHECK_WINDOW: u64 = 256;
 
 /// The settings that stand before inference.
 pub(super) struct Defaults<'a> {
@@ -61,8 +63,9 @@ pub(super) fn envelope(src: &mut Source, eof: bool) -> bool {
     if !enough(&src.carry, src.live, eof) {
         return false;
     }
-    let env = if eof {
-        envelope::detect_at_eof(&src.carry)
+    let env = if eof || src.live {
+        // The input ended, or is followed live: whatever lines there are decide.
+        envelope::detect_at_eof(complete(&src.carry, eof))
     } else {
         match envelope::detect(complete(&src.carry, eof)) {
             Detection::Decided(e) => e,
@@ -215,12 +218,26 @@ pub(super) fn set(src: &mut Source, dec: Decoder, origin: PrefixOrigin) -> Resul
 /// Reads the prefix again from the next lines; a different prefix that explains them
 /// replaces the one in use.
 fn recheck(src: &mut Source, wrapped: bool) {
-    let work = if wrapped { &src.inner } else { &src.carry };
-    if !enough(work, true, false) {
+    let work = std::mem::take(if wrapped {
+        &mut src.inner
+    } else {
+        &mut src.carry
+    });
+    recheck_on(src, &work);
+    *(if wrapped {
+        &mut src.inner
+    } else {
+        &mut src.carry
+    }) = work;
+}
+
+/// Reads the prefix again from `lines` (the ones about to be decoded), once they are enough.
+pub(super) fn recheck_on(src: &mut Source, lines: &[u8]) {
+    if !enough(lines, true, false) {
         return;
     }
     src.recheck = false;
-    if let Inference::Decided { prefix, .. } = infer_prefix(sample(complete(work, false))) {
+    if let Inference::Decided { prefix, .. } = infer_prefix(sample(complete(lines, false))) {
         if let Some(dec) = src.decoder.as_mut() {
             if dec.prefix() != Some(&prefix) {
                 dec.set_prefix(prefix);
@@ -240,8 +257,12 @@ pub(super) fn watch_unparsed(src: &mut Source) {
     let unparsed = dec.stats().unparsed;
     let (events0, unparsed0) = src.at_decision;
     let bad = unparsed.saturating_sub(unparsed0);
-    if bad >= RECHECK_UNPARSED && bad > src.events.saturating_sub(events0) {
+    let good = src.events.saturating_sub(events0);
+    if bad >= RECHECK_UNPARSED && bad > good {
         src.recheck = true;
+        src.at_decision = (src.events, unparsed);
+    } else if bad + good >= RECHECK_WINDOW {
+        // A new window, so that a change late in a long log shows as soon as in a short one.
         src.at_decision = (src.events, unparsed);
     }
 }

@@ -150,6 +150,12 @@ impl Source {
             .or_else(|| self.unwrapped_elsewhere.clone())
     }
 
+    /// Complete lines waiting for a decision.
+    pub fn waiting_lines(&self) -> u64 {
+        let n = |b: &[u8]| memchr::memchr_iter(b'\n', b).count() as u64;
+        n(&self.carry) + n(&self.inner) + self.dropped
+    }
+
     /// Connection events read so far.
     pub fn events(&self) -> u64 {
         self.events

@@ -32,9 +32,9 @@ pub fn source_warnings(src: &Source) -> Vec<String> {
             "cannot read log_line_prefix from the lines of {label}; pass the server's setting with --prefix '...' (SHOW log_line_prefix); a line: {}",
             example(ex)
         )),
-        Some(Problem::Undecided) if st.read > 0 => out.push(format!(
-            "{label} has {} lines but no connection line to read log_line_prefix from: {TURN_ON}, or pass --prefix",
-            st.read
+        Some(Problem::Undecided) => out.push(format!(
+            "{label} has {} lines but no connection line to read log_line_prefix from yet: {TURN_ON}, or pass --prefix",
+            st.read.max(src.waiting_lines())
         )),
         _ => {}
     }
