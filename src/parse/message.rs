@@ -146,6 +146,14 @@ fn known_len(body: &[u8], known: &[u8]) -> Option<usize> {
     Some(b)
 }
 
+/// Whether `msg` holds `name` as a message writes it (a tab after each newline).
+pub(crate) fn holds_tabbed(msg: &[u8], name: &[u8]) -> bool {
+    let Some(&first) = name.first() else {
+        return false;
+    };
+    memchr::memchr_iter(first, msg).any(|i| known_len(&msg[i..], name).is_some())
+}
+
 /// Splits `U database=D application_name=A` knowing U and D exactly.
 fn with_known_names<'a>(
     body: &'a [u8],
