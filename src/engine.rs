@@ -7,8 +7,6 @@ use crate::store::{Store, StoreConfig};
 use std::io::Read;
 use std::path::Path;
 
-/// Read size for replaying files.
-const CHUNK: usize = 1 << 20;
 /// The longest entry kept; longer ones are skipped (no connection message is that long).
 const MAX_ENTRY: usize = 4 << 20;
 /// How much a source buffers before it detects its format.
@@ -239,66 +237,29 @@ impl Engine {
     }
 
     /// Reads a file (or any reader) to its end into source `id`, in large chunks without
-    /// copying lines. Returns the bytes read.
-    pub fn read_to_end(&mut self, id: u16, mut reader: impl Read) -> Result<u64, ReadError> {
-        let mut buf = vec![0u8; CHUNK];
-        let mut len = 0;
-        let mut total = 0u64;
-        let mut skipping = false;
-        loop {
-            if len == buf.len() {
-                if buf.len() < MAX_ENTRY {
-                    buf.resize(buf.len() * 2, 0);
-                } else {
-                    // One entry longer than any connection message: skip to its end.
-                    len = 0;
-                    skipping = true;
-                    self.sources[id as usize].skipped += 1;
-                }
-            }
-            let n = match reader.read(&mut buf[len..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadError::Io(e)),
-            };
-            total += n as u64;
-            let eof = n == 0;
-            let mut start = 0;
-            let mut end = len + n;
-            if skipping {
-                match memchr::memchr(b'\n', &buf[len..end]) {
-                    Some(i) => {
-                        start = len + i + 1;
-                        skipping = false;
-                    }
-                    None => {
-                        len = 0;
-                        if eof {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            if self.sources[id as usize].decoder.is_none() {
-                if !eof && end - start < DETECT_BYTES.min(buf.len()) && end < buf.len() {
-                    buf.copy_within(start..end, 0);
-                    len = end - start;
-                    continue;
-                }
-                self.detect(id, &buf[start..end])
-                    .map_err(ReadError::Detect)?;
-            }
-            let used = self.decode(id, &buf[start..end], eof);
-            start += used;
-            if eof {
-                break;
-            }
-            buf.copy_within(start..end, 0);
-            end -= start;
-            len = end;
+    /// copying lines; a large stderr log is decoded on every core (see [`crate::replay`]).
+    /// Returns the bytes read.
+    pub fn read_to_end(&mut self, id: u16, reader: impl Read) -> Result<u64, ReadError> {
+        crate::replay::replay_readers(self, id, std::iter::once(Ok(reader)))
+            .map_err(|(_, e)| e)
+    }
+
+    /// The decoder of source `id` (once its format is known) and the store it feeds.
+    pub(crate) fn replay_parts(&mut self, id: u16) -> (Option<&mut Decoder>, &mut Store) {
+        (self.sources[id as usize].decoder.as_mut(), &mut self.store)
+    }
+
+    /// Tells source `id`'s format from `sample` unless it is known already.
+    pub(crate) fn detect_once(&mut self, id: u16, sample: &[u8]) -> Result<(), ReadError> {
+        if self.sources[id as usize].decoder.is_some() {
+            return Ok(());
         }
-        Ok(total)
+        self.detect(id, sample).map_err(ReadError::Detect)
+    }
+
+    /// Counts an entry of source `id` skipped for its length.
+    pub(crate) fn skipped_entry(&mut self, id: u16) {
+        self.sources[id as usize].skipped += 1;
     }
 
     /// Reads a whole file into a new source labelled by its path.

@@ -69,3 +69,20 @@ pub(crate) fn previous_line(buf: &[u8], start: usize) -> Option<(usize, &[u8])> 
     let prev = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
     (buf.get(prev) != Some(&b'\t')).then(|| (prev, &buf[prev..start - 1]))
 }
+
+/// Where `buf` can be cut so that its two parts decode as the whole would: the start of its
+/// last complete line that begins an entry (no tab) and holds no candidate text. No entry, and
+/// no look back from a candidate line at the line before it, crosses such a cut. None when no
+/// line after the first qualifies.
+pub(crate) fn entry_cut(buf: &[u8]) -> Option<usize> {
+    let searcher = candidates();
+    let mut end = memrchr(b'\n', buf)?;
+    loop {
+        let start = memrchr(b'\n', &buf[..end])? + 1;
+        let line = &buf[start..end];
+        if line.first() != Some(&b'\t') && searcher.find(line, 0).is_none() {
+            return Some(start);
+        }
+        end = start - 1;
+    }
+}
