@@ -237,11 +237,10 @@ impl Engine {
     }
 
     /// Reads a file (or any reader) to its end into source `id`, in large chunks without
-    /// copying lines; a large stderr log is decoded on every core (see [`crate::replay`]).
+    /// copying lines, on this thread ([`crate::replay::replay_readers`] uses every core).
     /// Returns the bytes read.
     pub fn read_to_end(&mut self, id: u16, reader: impl Read) -> Result<u64, ReadError> {
-        crate::replay::replay_readers(self, id, std::iter::once(Ok(reader)))
-            .map_err(|(_, e)| e)
+        crate::replay::replay_here(self, id, reader)
     }
 
     /// The decoder of source `id` (once its format is known) and the store it feeds.
@@ -266,7 +265,7 @@ impl Engine {
     pub fn read_path(&mut self, path: &Path) -> Result<u16, ReadError> {
         let file = std::fs::File::open(path).map_err(ReadError::Io)?;
         let id = self.add_source(&path.display().to_string());
-        self.read_to_end(id, file)?;
+        crate::replay::replay_readers(self, id, std::iter::once(Ok(file))).map_err(|(_, e)| e)?;
         Ok(id)
     }
 }

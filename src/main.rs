@@ -85,14 +85,10 @@ fn run_once(cli: &Cli) -> ExitCode {
             }
         };
         let id = engine.add_source(&label);
-        for file in files {
-            let read = open_from(&file, cli.since)
-                .map_err(ReadError::Io)
-                .and_then(|f| engine.read_to_end(id, f));
-            if let Err(e) = read {
-                eprintln!("pgconn-top: {}", explain(&file, &e));
-                return ExitCode::from(2);
-            }
+        let readers = files.iter().map(|f| open_from(f, cli.since));
+        if let Err((i, e)) = pgconn_top::replay::replay_readers(&mut engine, id, readers) {
+            eprintln!("pgconn-top: {}", explain(&files[i], &e));
+            return ExitCode::from(2);
         }
     }
     let opts = cli.report_options();

@@ -103,7 +103,9 @@ fn incomplete_fatal(s: &super::prefix::SplitLine<'_>) -> bool {
 /// a LOG entry. Every tag ends in a colon and two spaces; no prefix value or connection
 /// message of an honest line has that.
 fn looks_injected(s: &super::prefix::SplitLine<'_>) -> bool {
-    let tag = |v: Option<&[u8]>| v.is_some_and(|v| memchr::memmem::find(v, b":  ").is_some());
+    let tag = |v: Option<&[u8]>| {
+        v.is_some_and(|v| memchr::memchr_iter(b':', v).any(|i| v.get(i + 1..i + 3) == Some(b"  ")))
+    };
     let f = &s.fields;
     tag(f.user)
         || tag(f.database)

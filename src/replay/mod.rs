@@ -1,0 +1,228 @@
+//! Replay of existing log content at the speed of the disk. A stderr log is cut into chunks at
+//! entry boundaries that no entry (nor the parser's look at the line before a candidate)
+//! crosses; worker threads, one per core, take turns reading the next chunk into their own
+//! buffer, decode it into a compact batch of events, and the calling thread applies the batches
+//! in log order. The result is the same as decoding the files one after another on one thread,
+//! and memory stays flat whatever the input size: one chunk buffer per worker, and workers
+//! wait when they run too far ahead of the applying thread.
+
+mod batch;
+mod feed;
+
+use crate::engine::{Engine, ReadError};
+use batch::Batch;
+use feed::Feed;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Mutex;
+
+/// Batches a worker may decode ahead of the one being applied, per worker.
+const AHEAD: u64 = 4;
+
+/// A file that could not be replayed, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {error}", path.display())]
+pub struct FileError {
+    pub path: PathBuf,
+    pub error: ReadError,
+}
+
+/// Replays `files` one after another into source `source`, decoding on every core; returns the
+/// bytes read. The same figures as reading each file with [`Engine::read_to_end`] in turn.
+pub fn replay_files(engine: &mut Engine, source: u16, files: &[PathBuf]) -> Result<u64, FileError> {
+    replay_readers(engine, source, files.iter().map(std::fs::File::open)).map_err(|(i, error)| {
+        FileError {
+            path: files.get(i).cloned().unwrap_or_default(),
+            error,
+        }
+    })
+}
+
+/// Replays each reader to its end, in order, into source `source`, decoding a stderr log on
+/// every core (other formats on this thread); returns the bytes read, or the index of the reader
+/// that could not be opened or read, and why. Whatever was read before an error is applied.
+/// Any `Read + Send` will do (a file positioned where replay starts, a decompressor).
+pub fn replay_readers<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    readers: I,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: IntoIterator<Item = std::io::Result<R>>,
+    I::IntoIter: Send,
+    R: Read + Send,
+{
+    let mut feed = Feed::new(readers.into_iter());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
+    if !begin(engine, source, &mut feed)? || workers < 2 {
+        return run_here(engine, source, feed);
+    }
+    let Some(protos) = engine
+        .replay_parts(source)
+        .0
+        .map(|d| (0..workers).map(|_| d.worker()).collect::<Vec<_>>())
+    else {
+        return Ok(feed.total);
+    };
+    let feed = Mutex::new(feed);
+    let (handed, applied) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (tx, rx) = sync_channel::<Batch>(workers * 2);
+    let ahead = AHEAD * workers as u64;
+    std::thread::scope(|scope| {
+        for dec in protos {
+            let (tx, feed, handed, applied) = (tx.clone(), &feed, &handed, &applied);
+            scope.spawn(move || pull(dec, feed, tx, (handed, applied, ahead)));
+        }
+        drop(tx);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        for b in rx {
+            waiting.insert(b.seq, b);
+            while let Some(b) = waiting.remove(&next) {
+                apply(engine, source, &b);
+                next += 1;
+                applied.store(next, Ordering::Release);
+            }
+        }
+    });
+    let feed = feed.into_inner().unwrap_or_else(|p| p.into_inner());
+    finish(engine, source, feed)
+}
+
+/// Reads a reader to its end on this thread, chunk by chunk as a worker would.
+pub(crate) fn replay_here<R: Read>(
+    engine: &mut Engine,
+    source: u16,
+    reader: R,
+) -> Result<u64, ReadError> {
+    let mut feed = Feed::new(std::iter::once(Ok(reader)));
+    let run = match begin(engine, source, &mut feed) {
+        Ok(_) => run_here(engine, source, feed),
+        Err(e) => Err(e),
+    };
+    run.map_err(|(_, e)| e)
+}
+
+/// Detects the format from the first chunk (unless known); true when the chunks can be decoded
+/// apart (stderr).
+fn begin<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    feed: &mut Feed<I, R>,
+) -> Result<bool, (usize, ReadError)>
+where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    let mut sample = Vec::new();
+    let n = feed.sample(&mut sample)?;
+    if !feed.started() {
+        return Ok(false);
+    }
+    engine
+        .detect_once(source, &sample[..n])
+        .map_err(|e| (0, e))?;
+    let stderr = engine
+        .replay_parts(source)
+        .0
+        .is_some_and(|d| d.format() == crate::parse::Format::Stderr);
+    feed.cut_entries = stderr;
+    Ok(stderr)
+}
+
+/// Decodes every chunk on this thread.
+fn run_here<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    mut feed: Feed<I, R>,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    let mut buf = Vec::new();
+    while let Some(c) = feed.next_chunk(&mut buf) {
+        let (Some(dec), store) = engine.replay_parts(source) else {
+            break;
+        };
+        let eof = feed.cut_entries || c.eof;
+        let used = dec.decode(&buf[..c.len], eof, &mut |ev| store.apply(source, ev));
+        store.advance_clock(dec.last_time());
+        if !c.eof && used < c.len {
+            feed.give_back(&buf[used..c.len]);
+        }
+    }
+    finish(engine, source, feed)
+}
+
+/// Counts what the feed skipped; its error or the bytes read.
+fn finish<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    mut feed: Feed<I, R>,
+) -> Result<u64, (usize, ReadError)> {
+    for _ in 0..feed.skipped {
+        engine.skipped_entry(source);
+    }
+    match feed.error.take() {
+        Some(e) => Err(e),
+        None => Ok(feed.total),
+    }
+}
+
+/// A worker: takes the next chunk from the feed, decodes it with its own copy of the source's
+/// decoder, and sends the batch; until the feed is dry.
+fn pull<I, R>(
+    mut dec: crate::parse::Decoder,
+    feed: &Mutex<Feed<I, R>>,
+    done: SyncSender<Batch>,
+    (handed, applied, ahead): (&AtomicU64, &AtomicU64, u64),
+) where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    let mut buf = Vec::new();
+    loop {
+        // Memory stays flat: wait while the applying thread is far behind.
+        while handed.load(Ordering::Acquire) > applied.load(Ordering::Acquire) + ahead {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let chunk = match feed.lock() {
+            Ok(mut f) => f.next_chunk(&mut buf),
+            Err(_) => return,
+        };
+        let Some(c) = chunk else { return };
+        handed.fetch_max(c.seq + 1, Ordering::AcqRel);
+        let mut batch = Batch::new(c.seq);
+        dec.decode(&buf[..c.len], true, &mut |ev| batch.record(ev));
+        batch.state = dec.take_chunk();
+        if done.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// Applies one batch as if its chunk had been decoded here: events whose entry had no time take
+/// the newest time seen before them, across chunks.
+fn apply(engine: &mut Engine, source: u16, b: &Batch) {
+    let (Some(dec), store) = engine.replay_parts(source) else {
+        return;
+    };
+    let before = dec.last_time();
+    let mut untimed = b.state.untimed.iter().copied().peekable();
+    for k in 0..b.len() {
+        let mut ev = b.event(k);
+        if untimed.peek() == Some(&(k as u32)) {
+            untimed.next();
+            if ev.time.millis <= before.millis {
+                ev.time = before;
+            }
+        }
+        store.apply(source, &ev);
+    }
+    dec.absorb(b.state.stats, b.state.last_time);
+    store.advance_clock(dec.last_time());
+}

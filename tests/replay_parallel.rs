@@ -1,0 +1,119 @@
+//! Parallel replay gives exactly what reading the same bytes one after another on one thread
+//! gives: the same JSON report, for one file, for a directory of files, with and without times
+//! in the prefix, and with a reader that cannot be opened.
+
+use pgconn_top::engine::{Engine, EngineConfig, ReadError};
+use pgconn_top::replay::{replay_files, replay_readers};
+use pgconn_top::report::{json_report, ReportOptions};
+use pgconn_top::synth::{generate, SynthConfig};
+use std::path::PathBuf;
+
+/// A generated log of a few MiB (several chunks), written with `prefix`.
+fn log(prefix: &str, minutes: u32) -> Vec<u8> {
+    let cfg = SynthConfig {
+        minutes,
+        noise_per_minute: 110,
+        prefix: prefix.into(),
+        pid_range: (2000, 30_000),
+        ..SynthConfig::default()
+    };
+    let mut buf = Vec::new();
+    generate(&cfg, &mut buf);
+    buf
+}
+
+fn engine(prefix: &str) -> Engine {
+    Engine::new(EngineConfig {
+        prefix: Some(prefix.into()),
+        ..EngineConfig::default()
+    })
+}
+
+/// `bytes` cut into `n` files at line starts (not always entry starts: a continuation line may
+/// begin a file, as when a server rotates mid-entry).
+fn split_into_files(bytes: &[u8], n: usize, dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut start = 0;
+    for k in 1..=n {
+        let target = bytes.len() * k / n;
+        let end = if k == n {
+            bytes.len()
+        } else {
+            memchr::memchr(b'\n', &bytes[target..]).map_or(bytes.len(), |i| target + i + 1)
+        };
+        let path = dir.join(format!("postgresql-2025-11-24_{k:02}.log"));
+        std::fs::write(&path, &bytes[start..end]).unwrap();
+        files.push(path);
+        start = end;
+    }
+    files
+}
+
+fn report(e: &Engine) -> String {
+    serde_json::to_string_pretty(&json_report(e, &ReportOptions::default())).unwrap()
+}
+
+fn same_as_sequential(prefix: &str, minutes: u32) {
+    let bytes = log(prefix, minutes);
+    assert!(bytes.len() > 3 << 20, "several chunks: {}", bytes.len());
+    let dir = tempfile::tempdir().unwrap();
+    let files = split_into_files(&bytes, 8, dir.path());
+
+    let mut seq = engine(prefix);
+    let id = seq.add_source("dir");
+    for f in &files {
+        seq.read_to_end(id, std::fs::File::open(f).unwrap())
+            .unwrap();
+    }
+    let mut par = engine(prefix);
+    let id = par.add_source("dir");
+    let read = replay_files(&mut par, id, &files).unwrap();
+    assert_eq!(read, bytes.len() as u64);
+    assert_eq!(report(&par), report(&seq), "directory, prefix {prefix:?}");
+    let connects = par.store.summary(&Default::default()).connects;
+    assert!(connects > 300, "{connects}");
+
+    let mut one_seq = engine(prefix);
+    let id = one_seq.add_source("one");
+    one_seq.read_to_end(id, bytes.as_slice()).unwrap();
+    let mut one_par = engine(prefix);
+    let id = one_par.add_source("one");
+    replay_readers(&mut one_par, id, [Ok(bytes.as_slice())]).unwrap();
+    assert_eq!(
+        report(&one_par),
+        report(&one_seq),
+        "one file, prefix {prefix:?}"
+    );
+}
+
+#[test]
+fn parallel_replay_matches_sequential_replay() {
+    same_as_sequential("%m [%p] %q%u@%d ", 250);
+}
+
+#[test]
+fn parallel_replay_matches_sequential_replay_without_times() {
+    // No time in the prefix: every event takes the newest time seen, across chunks.
+    same_as_sequential("[%p] %q%u@%d ", 250);
+}
+
+#[test]
+fn a_missing_file_is_named_and_what_came_before_is_kept() {
+    let bytes = log("%m [%p] %q%u@%d ", 60);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = split_into_files(&bytes, 2, dir.path());
+    files.insert(1, dir.path().join("postgresql-missing.log"));
+    let mut e = engine("%m [%p] %q%u@%d ");
+    let id = e.add_source("dir");
+    let err = replay_files(&mut e, id, &files).unwrap_err();
+    assert_eq!(err.path, files[1]);
+    assert!(
+        matches!(err.error, ReadError::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound)
+    );
+    let mut first = engine("%m [%p] %q%u@%d ");
+    let id = first.add_source("dir");
+    first
+        .read_to_end(id, std::fs::File::open(&files[0]).unwrap())
+        .unwrap();
+    assert_eq!(report(&e), report(&first));
+}
