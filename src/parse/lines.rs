@@ -2,7 +2,7 @@
 //! buffer is complete, how many lines and entries it holds, and its candidate lines.
 
 use super::candidates;
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use memchr::{memchr, memchr_iter, memrchr};
 
 /// The complete part of `buf` (up to its last newline, or all of it at end of input),
 /// with its line count and entry count (lines that do not continue the entry before).
@@ -18,13 +18,24 @@ pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
     let end = if eof { buf.len() } else { whole };
     let bytes = &buf[..end];
     let lines = memchr_iter(b'\n', bytes).count() as u64 + u64::from(end > whole);
-    let continued =
-        memmem::find_iter(bytes, b"\n\t").count() as u64 + u64::from(bytes.first() == Some(&b'\t'));
+    let continued = tab_led(bytes);
     Complete {
         bytes,
         lines,
         entries: lines.saturating_sub(continued),
     }
+}
+
+/// How many lines of `bytes` begin with a tab (continuation lines). Tabs are rare outside
+/// them, so a search for the tab beats a search for the two-byte `\n\t`.
+fn tab_led(bytes: &[u8]) -> u64 {
+    let mut n = u64::from(bytes.first() == Some(&b'\t'));
+    for i in memchr_iter(b'\t', bytes) {
+        if i > 0 && bytes[i - 1] == b'\n' {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Calls `f` with each line (without its newline or carriage return) that holds a candidate
@@ -84,5 +95,37 @@ pub(crate) fn entry_cut(buf: &[u8]) -> Option<usize> {
             return Some(start);
         }
         end = start - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_led_lines_are_counted_as_a_two_byte_search_would() {
+        for text in [
+            &b""[..],
+            b"\t",
+            b"\ta\n\tb\nc\td\n\t\t\n",
+            b"x\n\n\t\n\t",
+            b"\t\t\t",
+        ] {
+            let want = memchr::memmem::find_iter(text, b"\n\t").count() as u64
+                + u64::from(text.first() == Some(&b'\t'));
+            assert_eq!(tab_led(text), want, "{text:?}");
+        }
+        assert_eq!(tab_led(b"\ta\n\tb\nc\td\n\t\t\n"), 3);
+    }
+
+    #[test]
+    fn entry_cut_is_past_no_candidate_nor_continuation() {
+        let buf =
+            b"a LOG:  x\n\tdetail\nb LOG:  connection received: host=h\nc LOG:  y\n\tz\npartial";
+        // The last whole line is a continuation; the one before is plain: cut before it.
+        let cut = entry_cut(buf).unwrap();
+        assert_eq!(&buf[cut..cut + 1], b"c");
+        assert_eq!(entry_cut(b"one line\n"), None);
+        assert_eq!(entry_cut(b"a\n\tb\n\tc\n"), None);
     }
 }
