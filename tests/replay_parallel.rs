@@ -117,3 +117,43 @@ fn a_missing_file_is_named_and_what_came_before_is_kept() {
         .unwrap();
     assert_eq!(report(&e), report(&first));
 }
+
+/// A reader that hands out its bytes a few hundred at a time, as a pipe or a decompressor does.
+struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.1 = self.1 % 977 + 131;
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn any_reader_and_overlong_entries_give_the_same_figures() {
+    const PREFIX: &str = "%m [%p] %q%u@%d ";
+    let mut bytes = log(PREFIX, 120);
+    // Entries longer than any connection message (one without a newline for 5 MiB), a FATAL
+    // whose continuation line follows it, and lines with stray tabs.
+    let at = bytes.len() / 3;
+    let at = at + memchr::memchr(b'\n', &bytes[at..]).unwrap() + 1;
+    let mut insert = b"2025-11-24 16:00:00.000 UTC [77] x@y LOG:  connection authorized: user=".to_vec();
+    insert.extend(std::iter::repeat_n(b'a', 5 << 20));
+    insert.extend_from_slice(b"\n\tstill\tthe same entry\n");
+    insert.extend_from_slice(
+        b"2025-11-24 16:00:00.001 UTC [78] bob@a FATAL:  database \"a\n\tb\" does not exist\n",
+    );
+    bytes.splice(at..at, insert);
+
+    let mut seq = engine(PREFIX);
+    let id = seq.add_source("one");
+    seq.read_to_end(id, bytes.as_slice()).unwrap();
+    let mut par = engine(PREFIX);
+    let id = par.add_source("one");
+    let reader = Trickle(std::io::Cursor::new(bytes.clone()), 0);
+    let read = replay_readers(&mut par, id, [Ok(reader)]).unwrap();
+    assert_eq!(read, bytes.len() as u64);
+    assert_eq!(report(&par), report(&seq));
+    assert_eq!(par.line_stats(), seq.line_stats());
+    assert!(par.line_stats().unparsed >= 1, "{:?}", par.line_stats());
+}
