@@ -265,7 +265,8 @@ impl Engine {
     pub fn read_path(&mut self, path: &Path) -> Result<u16, ReadError> {
         let file = std::fs::File::open(path).map_err(ReadError::Io)?;
         let id = self.add_source(&path.display().to_string());
-        crate::replay::replay_readers(self, id, std::iter::once(Ok(file))).map_err(|(_, e)| e)?;
+        crate::replay::replay_open_files(self, id, std::iter::once(Ok(file)))
+            .map_err(|(_, e)| e)?;
         Ok(id)
     }
 }

@@ -86,7 +86,7 @@ fn run_once(cli: &Cli) -> ExitCode {
         };
         let id = engine.add_source(&label);
         let readers = files.iter().map(|f| open_from(f, cli.since));
-        if let Err((i, e)) = pgconn_top::replay::replay_readers(&mut engine, id, readers) {
+        if let Err((i, e)) = pgconn_top::replay::replay_open_files(&mut engine, id, readers) {
             eprintln!("pgconn-top: {}", explain(&files[i], &e));
             return ExitCode::from(2);
         }

@@ -84,6 +84,40 @@ fn same_as_sequential(prefix: &str, minutes: u32) {
         report(&one_seq),
         "one file, prefix {prefix:?}"
     );
+
+    // A file large enough for workers to claim ranges of it and read them themselves.
+    let whole = dir.path().join("whole.log");
+    std::fs::write(&whole, &bytes).unwrap();
+    let mut claimed = engine(prefix);
+    let id = claimed.add_source("one");
+    let read = replay_files(&mut claimed, id, &[whole]).unwrap();
+    assert_eq!(read, bytes.len() as u64);
+    assert_eq!(
+        report(&claimed),
+        report(&one_seq),
+        "claimed, prefix {prefix:?}"
+    );
+}
+
+#[test]
+fn a_file_opened_past_its_start_is_replayed_from_there() {
+    const PREFIX: &str = "%m [%p] %q%u@%d ";
+    let bytes = log(PREFIX, 300);
+    let from = bytes.len() / 5;
+    let from = from + memchr::memchr(b'\n', &bytes[from..]).unwrap() + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postgresql.log");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut file = std::fs::File::open(&path).unwrap();
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(from as u64)).unwrap();
+    let mut par = engine(PREFIX);
+    let id = par.add_source("one");
+    let read = pgconn_top::replay::replay_open_files(&mut par, id, [Ok(file)]).unwrap();
+    assert_eq!(read, (bytes.len() - from) as u64);
+    let mut seq = engine(PREFIX);
+    let id = seq.add_source("one");
+    seq.read_to_end(id, &bytes[from..]).unwrap();
+    assert_eq!(report(&par), report(&seq));
 }
 
 #[test]
@@ -137,7 +171,8 @@ fn any_reader_and_overlong_entries_give_the_same_figures() {
     // whose continuation line follows it, and lines with stray tabs.
     let at = bytes.len() / 3;
     let at = at + memchr::memchr(b'\n', &bytes[at..]).unwrap() + 1;
-    let mut insert = b"2025-11-24 16:00:00.000 UTC [77] x@y LOG:  connection authorized: user=".to_vec();
+    let mut insert =
+        b"2025-11-24 16:00:00.000 UTC [77] x@y LOG:  connection authorized: user=".to_vec();
     insert.extend(std::iter::repeat_n(b'a', 5 << 20));
     insert.extend_from_slice(b"\n\tstill\tthe same entry\n");
     insert.extend_from_slice(

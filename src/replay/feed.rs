@@ -89,6 +89,37 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
         Ok(len)
     }
 
+    /// The reader being read.
+    pub fn current(&self) -> Option<&R> {
+        self.current.as_ref()
+    }
+
+    /// Whether the current reader is read plainly: not skipping an overlong entry, not ended.
+    pub fn plain(&self) -> bool {
+        !self.skipping && !self.current_ended
+    }
+
+    /// Bytes read but not handed out.
+    pub fn tail_len(&self) -> usize {
+        self.tail.len()
+    }
+
+    /// Forgets the bytes read but not handed out (they will be read again).
+    pub fn clear_tail(&mut self) {
+        self.tail.clear();
+    }
+
+    /// Numbers the next chunk.
+    pub fn take_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq - 1
+    }
+
+    /// The index of the current reader.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
     /// Whether there was a reader at all.
     pub fn started(&self) -> bool {
         self.opened > 0
@@ -105,6 +136,9 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
     /// Fills `buf` with the next chunk; None when every reader is read or reading failed
     /// (then [`Feed::error`] says why).
     pub fn next_chunk(&mut self, buf: &mut Vec<u8>) -> Option<Chunk> {
+        if self.error.is_some() {
+            return None;
+        }
         loop {
             if self.current.is_none() && (self.error.is_some() || !self.open_next()) {
                 return None;

@@ -7,10 +7,12 @@
 //! wait when they run too far ahead of the applying thread.
 
 mod batch;
+mod claim;
 mod feed;
 
 use crate::engine::{Engine, ReadError};
 use batch::Batch;
+use claim::{Piece, SharedFile};
 use feed::Feed;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -33,18 +35,35 @@ pub struct FileError {
 /// Replays `files` one after another into source `source`, decoding on every core; returns the
 /// bytes read. The same figures as reading each file with [`Engine::read_to_end`] in turn.
 pub fn replay_files(engine: &mut Engine, source: u16, files: &[PathBuf]) -> Result<u64, FileError> {
-    replay_readers(engine, source, files.iter().map(std::fs::File::open)).map_err(|(i, error)| {
-        FileError {
+    replay_open_files(engine, source, files.iter().map(std::fs::File::open)).map_err(
+        |(i, error)| FileError {
             path: files.get(i).cloned().unwrap_or_default(),
             error,
-        }
-    })
+        },
+    )
+}
+
+/// Replays open files (each positioned where its replay starts: `--since` seeks) one after
+/// another into source `source`, as [`replay_readers`] does; regular files are read by the
+/// workers themselves, in parallel, with positioned reads.
+pub fn replay_open_files<I>(
+    engine: &mut Engine,
+    source: u16,
+    files: I,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: IntoIterator<Item = std::io::Result<std::fs::File>>,
+    I::IntoIter: Send,
+{
+    let readers = files.into_iter().map(|f| f.and_then(SharedFile::new));
+    run(engine, source, Feed::new(readers), Feed::next_piece)
 }
 
 /// Replays each reader to its end, in order, into source `source`, decoding a stderr log on
 /// every core (other formats on this thread); returns the bytes read, or the index of the reader
 /// that could not be opened or read, and why. Whatever was read before an error is applied.
-/// Any `Read + Send` will do (a file positioned where replay starts, a decompressor).
+/// Any `Read + Send` will do (a file positioned where replay starts, a decompressor); the
+/// workers take turns reading it.
 pub fn replay_readers<I, R>(
     engine: &mut Engine,
     source: u16,
@@ -55,7 +74,23 @@ where
     I::IntoIter: Send,
     R: Read + Send,
 {
-    let mut feed = Feed::new(readers.into_iter());
+    let next = |f: &mut Feed<I::IntoIter, R>, buf: &mut Vec<u8>| f.next_chunk(buf).map(Piece::Read);
+    run(engine, source, Feed::new(readers.into_iter()), next)
+}
+
+/// How a worker takes its next piece of work from the feed.
+type Next<F> = fn(&mut F, &mut Vec<u8>) -> Option<Piece>;
+
+fn run<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    mut feed: Feed<I, R>,
+    next: Next<Feed<I, R>>,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: Iterator<Item = std::io::Result<R>> + Send,
+    R: Read + Send,
+{
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
     if !begin(engine, source, &mut feed)? || workers < 2 {
         return run_here(engine, source, feed);
@@ -74,7 +109,7 @@ where
     std::thread::scope(|scope| {
         for dec in protos {
             let (tx, feed, handed, applied) = (tx.clone(), &feed, &handed, &applied);
-            scope.spawn(move || pull(dec, feed, tx, (handed, applied, ahead)));
+            scope.spawn(move || pull(dec, feed, next, tx, (handed, applied, ahead)));
         }
         drop(tx);
         let mut waiting = BTreeMap::new();
@@ -173,11 +208,12 @@ fn finish<I, R>(
     }
 }
 
-/// A worker: takes the next chunk from the feed, decodes it with its own copy of the source's
-/// decoder, and sends the batch; until the feed is dry.
+/// A worker: takes the next piece of work from the feed, decodes it with its own copy of the
+/// source's decoder, and sends the batch; until the feed is dry.
 fn pull<I, R>(
     mut dec: crate::parse::Decoder,
     feed: &Mutex<Feed<I, R>>,
+    next: Next<Feed<I, R>>,
     done: SyncSender<Batch>,
     (handed, applied, ahead): (&AtomicU64, &AtomicU64, u64),
 ) where
@@ -190,14 +226,26 @@ fn pull<I, R>(
         while handed.load(Ordering::Acquire) > applied.load(Ordering::Acquire) + ahead {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
-        let chunk = match feed.lock() {
-            Ok(mut f) => f.next_chunk(&mut buf),
+        let piece = match feed.lock() {
+            Ok(mut f) => next(&mut f, &mut buf),
             Err(_) => return,
         };
-        let Some(c) = chunk else { return };
-        handed.fetch_max(c.seq + 1, Ordering::AcqRel);
-        let mut batch = Batch::new(c.seq);
-        dec.decode(&buf[..c.len], true, &mut |ev| batch.record(ev));
+        let (seq, len) = match piece {
+            None => return,
+            Some(Piece::Read(c)) => (c.seq, c.len),
+            Some(Piece::Claim(c)) => match c.read(&mut buf) {
+                Ok(n) => (c.seq, n),
+                Err(e) => {
+                    if let Ok(mut f) = feed.lock() {
+                        f.error.get_or_insert((c.index, ReadError::Io(e)));
+                    }
+                    (c.seq, 0)
+                }
+            },
+        };
+        handed.fetch_max(seq + 1, Ordering::AcqRel);
+        let mut batch = Batch::new(seq);
+        dec.decode(&buf[..len], true, &mut |ev| batch.record(ev));
         batch.state = dec.take_chunk();
         if done.send(batch).is_err() {
             return;
