@@ -17,8 +17,8 @@ pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
     let whole = memrchr(b'\n', buf).map_or(0, |i| i + 1);
     let end = if eof { buf.len() } else { whole };
     let bytes = &buf[..end];
-    let lines = memchr_iter(b'\n', bytes).count() as u64 + u64::from(end > whole);
-    let continued = tab_led(bytes);
+    let (newlines, continued) = count_lines(bytes);
+    let lines = newlines + u64::from(end > whole);
     Complete {
         bytes,
         lines,
@@ -26,8 +26,63 @@ pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
     }
 }
 
-/// How many lines of `bytes` begin with a tab (continuation lines). Tabs are rare outside
-/// them, so a search for the tab beats a search for the two-byte `\n\t`.
+/// The newlines of `bytes`, and how many of its lines begin with a tab (continuation lines):
+/// one pass with AVX2 where the CPU has it.
+fn count_lines(bytes: &[u8]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        let (newlines, after_newline) = unsafe { count_lines_avx2(bytes) };
+        return (
+            newlines,
+            after_newline + u64::from(bytes.first() == Some(&b'\t')),
+        );
+    }
+    (memchr_iter(b'\n', bytes).count() as u64, tab_led(bytes))
+}
+
+/// Newlines, and tabs right after a newline, 64 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn count_lines_avx2(bytes: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let newline = _mm256_set1_epi8(b'\n' as i8);
+    let tab = _mm256_set1_epi8(b'\t' as i8);
+    let mask =
+        |v: __m256i, c: __m256i| u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, c)) as u32);
+    let (mut lines, mut led) = (0u64, 0u64);
+    let mut carry = 0u64; // 1 when the byte before the block is a newline
+    let blocks = bytes.chunks_exact(64);
+    let rest = blocks.remainder();
+    for block in blocks {
+        // SAFETY: `block` is 64 readable bytes; the loads are unaligned.
+        let (a, b) = unsafe {
+            (
+                _mm256_loadu_si256(block.as_ptr().cast()),
+                _mm256_loadu_si256(block.as_ptr().add(32).cast()),
+            )
+        };
+        let n = mask(a, newline) | mask(b, newline) << 32;
+        let t = mask(a, tab) | mask(b, tab) << 32;
+        lines += u64::from(n.count_ones());
+        led += u64::from((((n << 1) | carry) & t).count_ones());
+        carry = n >> 63;
+    }
+    let mut after_newline = carry == 1;
+    for &b in rest {
+        if b == b'\n' {
+            lines += 1;
+        } else if b == b'\t' && after_newline {
+            led += 1;
+        }
+        after_newline = b == b'\n';
+    }
+    (lines, led)
+}
+
+/// How many lines of `bytes` begin with a tab (continuation lines).
 fn tab_led(bytes: &[u8]) -> u64 {
     let mut n = u64::from(bytes.first() == Some(&b'\t'));
     for i in memchr_iter(b'\t', bytes) {
@@ -116,6 +171,40 @@ mod tests {
             assert_eq!(tab_led(text), want, "{text:?}");
         }
         assert_eq!(tab_led(b"\ta\n\tb\nc\td\n\t\t\n"), 3);
+    }
+
+    #[test]
+    fn one_pass_counts_agree_with_two_searches() {
+        // Every block boundary, runs of newlines and tabs, a tab first.
+        let mut text = Vec::new();
+        let mut x = 7u32;
+        for _ in 0..5000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            text.push(match (x >> 16) % 5 {
+                0 => b'\n',
+                1 => b'\t',
+                _ => b'a',
+            });
+        }
+        for start in [0, 1, 31, 32, 33, 63, 64, 65] {
+            for end in [
+                start,
+                start + 1,
+                start + 63,
+                start + 64,
+                start + 129,
+                text.len(),
+            ] {
+                let t = &text[start..end];
+                let want = (
+                    memchr::memchr_iter(b'\n', t).count() as u64,
+                    memchr::memmem::find_iter(t, b"\n\t").count() as u64
+                        + u64::from(t.first() == Some(&b'\t')),
+                );
+                assert_eq!(count_lines(t), want, "{start}..{end}");
+                assert_eq!(tab_led(t), want.1);
+            }
+        }
     }
 
     #[test]
