@@ -1,18 +1,30 @@
-//! Replay throughput and peak memory on a large generated stderr log (about 5% connection
-//! event lines), against `rg -c` / `grep -c` for the same messages in the same run.
+//! Replay throughput and peak memory on a large generated stderr log, as one file and as a
+//! directory of 8 files, against `rg -c` for the same messages in the same run (runs
+//! interleaved, page cache warm, medians).
 //!
-//! Run: `cargo build --release && cargo bench --bench replay` (BENCH_MB=250 by default).
+//! Run: `cargo build --release && cargo bench --bench replay` (BENCH_MB=250 by default,
+//! BENCH_RUNS=7, BENCH_DIR=/tmp/pgconn-top-bench).
 
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::synth::{generate, SynthConfig};
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
+/// The four connection messages, as a user would grep for them.
+const PATTERN: &str = "connection received|connection authorized|disconnection: session time|FATAL";
+
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 fn build_log(path: &Path, mb: u64) -> (u64, u64) {
@@ -27,7 +39,7 @@ fn build_log(path: &Path, mb: u64) -> (u64, u64) {
             }
         }
     }
-    // About 1 MB per 50 generated minutes at this noise level; noise tuned for ~5% event lines.
+    // About 1 MB per 57 generated minutes at this noise level.
     let cfg = SynthConfig {
         minutes: (mb * 57) as u32,
         noise_per_minute: 110,
@@ -43,101 +55,158 @@ fn build_log(path: &Path, mb: u64) -> (u64, u64) {
     (t.lines, t.event_lines)
 }
 
-fn run_timed(cmd: &mut Command) -> Option<f64> {
+/// The big log cut into 8 files at entry starts, named and dated as the collector would.
+fn build_dir(big: &Path, mb: u64) -> PathBuf {
+    let dir = big.parent().unwrap().join(format!("dir-{mb}"));
+    let bytes = std::fs::read(big).unwrap();
+    let done = dir.join("done");
+    if done.exists() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut start = 0;
+    for k in 1..=8 {
+        let mut end = bytes.len() * k / 8;
+        while end < bytes.len() && !(bytes[end - 1] == b'\n' && bytes[end] != b'\t') {
+            end += 1;
+        }
+        let name = format!("postgresql-2025-11-24_{k:02}0000.log");
+        std::fs::write(dir.join(name), &bytes[start..end]).unwrap();
+        start = end;
+        std::thread::sleep(std::time::Duration::from_millis(20)); // distinct mtimes, in order
+    }
+    std::fs::write(done, b"").unwrap();
+    dir
+}
+
+fn warm(path: &Path) {
+    let mut buf = vec![0u8; 1 << 20];
+    let files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    for f in files {
+        let mut f = std::fs::File::open(f).unwrap();
+        while f.read(&mut buf).unwrap() > 0 {}
+    }
+}
+
+/// Wall seconds and peak RSS (MB) of one run, through `/usr/bin/time` when it is there.
+fn run(cmd: &[&str], time: bool) -> Option<(f64, f64)> {
+    let mut c = if time {
+        let mut c = Command::new("/usr/bin/time");
+        c.args(["-f", "%M"]).args(cmd);
+        c
+    } else {
+        let mut c = Command::new(cmd[0]);
+        c.args(&cmd[1..]);
+        c
+    };
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
     let t = Instant::now();
-    let out = cmd.output().ok()?;
-    out.status.success().then(|| t.elapsed().as_secs_f64())
+    let out = c.output().ok()?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return None;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = err
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0.0);
+    Some((secs, kb / 1024.0))
+}
+
+/// Times `pgconn-top --once --json` and `rg -c` on `target`, interleaved, and prints a line.
+fn compare(label: &str, bin: &Path, target: &Path, size_mb: f64, runs: u64) {
+    let time = Path::new("/usr/bin/time").exists();
+    let target = target.to_str().unwrap();
+    let bin = bin.to_str().unwrap();
+    let (mut ours, mut rss, mut rg) = (Vec::new(), 0.0f64, Vec::new());
+    for _ in 0..runs {
+        if let Some((s, m)) = run(&[bin, "--once", "--json", target], time) {
+            ours.push(s);
+            rss = rss.max(m);
+        }
+        if let Some((s, _)) = run(&["rg", "-c", PATTERN, target], time) {
+            rg.push(s);
+        }
+    }
+    if ours.is_empty() {
+        println!("{label}: pgconn-top failed");
+        return;
+    }
+    let m = median(ours);
+    let rss = if time {
+        format!("peak RSS {rss:.1} MB")
+    } else {
+        "peak RSS unknown (install /usr/bin/time)".into()
+    };
+    let vs_rg = if rg.is_empty() {
+        "rg not installed".to_string()
+    } else {
+        let r = median(rg);
+        format!(
+            "rg -c {r:.3} s = {:.0} MB/s; ratio pgconn-top / rg = {:.2}x",
+            size_mb / r,
+            m / r
+        )
+    };
+    println!(
+        "{label}: pgconn-top --once --json median {m:.3} s = {:.0} MB/s, {rss}; {vs_rg}",
+        size_mb / m
+    );
 }
 
 fn main() {
-    let mb: u64 = std::env::var("BENCH_MB")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(250);
+    let mb = env_num("BENCH_MB", 250);
+    let runs = env_num("BENCH_RUNS", 7).max(1);
     let path = PathBuf::from(
         std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp/pgconn-top-bench".into()),
     )
     .join(format!("big-{mb}.log"));
     let (lines, events) = build_log(&path, mb);
+    let dir = build_dir(&path, mb);
     let size = std::fs::metadata(&path).unwrap().len();
     let size_mb = size as f64 / 1e6;
-    // Warm the page cache.
-    let mut f = std::fs::File::open(&path).unwrap();
-    let mut buf = vec![0u8; 1 << 20];
-    while f.read(&mut buf).unwrap() > 0 {}
+    warm(&path);
+    warm(&dir);
     println!(
-        "log: {} ({size_mb:.0} MB, {lines} lines, {:.1}% connection event lines)",
+        "log: {} ({size_mb:.0} MB, {lines} lines, {events} connection event lines); directory: {} (8 files)",
         path.display(),
-        100.0 * events as f64 / lines as f64
+        dir.display()
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("{cores} cores; {runs} runs each, interleaved; medians");
 
-    let mut ours = Vec::new();
-    let mut active = 0;
-    for _ in 0..5 {
+    let mut inproc = Vec::new();
+    for _ in 0..runs.min(5) {
         let mut e = Engine::new(EngineConfig::default());
         let t = Instant::now();
         e.read_path(&path).unwrap();
-        ours.push(t.elapsed().as_secs_f64());
-        active = e.store.summary(&Default::default()).active_total;
+        inproc.push(t.elapsed().as_secs_f64());
     }
-    let m = median(ours);
+    let m = median(inproc);
     println!(
-        "pgconn-top replay (in process): median {:.3} s = {:.0} MB/s (active at end: {active})",
-        m,
+        "in process (Engine::read_path): median {m:.3} s = {:.0} MB/s",
         size_mb / m
     );
 
-    let pattern = "connection received|connection authorized|disconnection: session time|FATAL";
-    for tool in ["rg", "grep"] {
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            let mut c = Command::new(tool);
-            if tool == "grep" {
-                c.arg("-E");
-            }
-            c.args(["-c", pattern]).arg(&path);
-            if let Some(s) = run_timed(&mut c) {
-                times.push(s);
-            }
-        }
-        if times.is_empty() {
-            println!("{tool} -c: not available");
-        } else {
-            let t = median(times);
-            println!(
-                "{tool} -c (same messages): median {:.3} s = {:.0} MB/s; pgconn-top runs at {:.0}% of {tool}'s speed",
-                t,
-                size_mb / t,
-                100.0 * t / m
-            );
-        }
-    }
-
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/pgconn-top");
-    if bin.exists() && Path::new("/usr/bin/time").exists() {
-        {
-            let p = &path;
-            let out = Command::new("/usr/bin/time")
-                .args(["-f", "%M %e"])
-                .arg(&bin)
-                .args(["--once", "--json"])
-                .arg(p)
-                .output()
-                .unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            let last = err.lines().last().unwrap_or("");
-            let mut it = last.split_whitespace();
-            let kb: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-            let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-            println!(
-                "pgconn-top --once --json (release binary): peak RSS {:.1} MB, {:.2} s wall",
-                kb / 1024.0,
-                secs
-            );
-        }
-    } else {
-        println!(
-            "peak RSS: build the binary first (cargo build --release) and install /usr/bin/time"
-        );
-    }
+    // The release binary next to this bench's own directory (target/release/deps/..).
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("pgconn-top")))
+        .filter(|p| p.exists());
+    let Some(bin) = bin else {
+        println!("whole process: build the binary first (cargo build --release)");
+        return;
+    };
+    compare("one file", &bin, &path, size_mb, runs);
+    compare("directory of 8 files", &bin, &dir, size_mb, runs);
 }

@@ -219,8 +219,10 @@ impl Engine {
             configured: configured_prefix.as_deref(),
         };
         match decide::choose(src.ext.as_deref(), &d, "", false, lines) {
+            // Sessions paired by name (no pid) need the whole log in order on one thread.
             decide::Choice::Decoder(dec, origin)
-                if dec.format() == crate::parse::Format::Stderr =>
+                if dec.format() == crate::parse::Format::Stderr
+                    && dec.prefix().is_some_and(crate::parse::Prefix::has_pid) =>
             {
                 decide::set_envelope(src, Envelope::Plain);
                 let _ = decide::set(src, dec, origin);
@@ -380,7 +382,8 @@ impl Engine {
     pub fn read_path(&mut self, path: &Path) -> Result<u16, ReadError> {
         let file = std::fs::File::open(path).map_err(ReadError::Io)?;
         let id = self.add_source(&path.display().to_string());
-        self.read_to_end(id, file)?;
+        crate::replay::replay_open_files(self, id, std::iter::once(Ok(file)))
+            .map_err(|(_, e)| e)?;
         Ok(id)
     }
 }

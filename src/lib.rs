@@ -10,6 +10,7 @@ pub mod feedline;
 pub mod live;
 pub mod model;
 pub mod parse;
+pub mod replay;
 pub mod report;
 pub mod sanitize;
 pub mod source;

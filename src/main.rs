@@ -29,21 +29,25 @@ fn explain(path: &Path, e: &ReadError) -> String {
     }
 }
 
-/// Opens a log, positioned at the first entry of the last `since` seconds when given; a
-/// compressed file (.gz, .bz2, .zst, .xz, told by its magic bytes) is read whole through
-/// its decompressor.
-fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+/// Opens a plain log file, positioned at the first entry of the last `since` seconds when given.
+fn open_file_from(path: &Path, since: Option<u32>) -> std::io::Result<std::fs::File> {
     use std::io::{Seek, SeekFrom};
-    if source::compressed::is_compressed(path) {
-        return source::compressed::open_log(path);
-    }
     let mut f = std::fs::File::open(path)?;
     if let Some(secs) = since {
         let size = f.metadata()?.len();
         let at = source::seek::offset_since(&f, size, secs)?;
         f.seek(SeekFrom::Start(at))?;
     }
-    Ok(Box::new(f))
+    Ok(f)
+}
+
+/// Opens a log as [`open_file_from`] does; a compressed file (.gz, .bz2, .zst, .xz, told by
+/// its magic bytes) is read whole through its decompressor.
+fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+    if source::compressed::is_compressed(path) {
+        return source::compressed::open_log(path);
+    }
+    Ok(Box::new(open_file_from(path, since)?))
 }
 
 fn run_once(cli: &Cli) -> ExitCode {
@@ -88,14 +92,17 @@ fn run_once(cli: &Cli) -> ExitCode {
                 }
             }
         };
-        for file in files {
-            let read = open_from(&file, cli.since)
-                .map_err(ReadError::Io)
-                .and_then(|f| engine.read_to_end(id, f));
-            if let Err(e) = read {
-                eprintln!("pgconn-top: {}", explain(&file, &e));
-                return ExitCode::from(2);
-            }
+        let replayed = if files.iter().any(|f| source::compressed::is_compressed(f)) {
+            let readers = files.iter().map(|f| open_from(f, cli.since));
+            pgconn_top::replay::replay_readers(&mut engine, id, readers)
+        } else {
+            // Plain files: the replay workers read them themselves, with positioned reads.
+            let files = files.iter().map(|f| open_file_from(f, cli.since));
+            pgconn_top::replay::replay_open_files(&mut engine, id, files)
+        };
+        if let Err((i, e)) = replayed {
+            eprintln!("pgconn-top: {}", explain(&files[i], &e));
+            return ExitCode::from(2);
         }
     }
     for w in engine.warnings() {

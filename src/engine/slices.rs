@@ -4,10 +4,12 @@
 
 use super::decide;
 use super::source::Source;
+use crate::parse::lines::entry_cut;
+use crate::parse::Format;
 use crate::store::Store;
 
 /// Bytes decoded between two looks at the unparsed share.
-const SLICE: usize = 32 << 10;
+const SLICE: usize = 16 << 10;
 
 /// Decodes the complete entries of `buf` (all of it with `eof`) for source `id`; returns the
 /// bytes used.
@@ -15,22 +17,26 @@ pub(super) fn decode(store: &mut Store, id: u16, src: &mut Source, buf: &[u8], e
     let mut pos = 0;
     loop {
         let rest = &buf[pos..];
-        let cut = match rest.len() > SLICE {
-            true => memchr::memchr(b'\n', &rest[SLICE..]).map_or(rest.len(), |i| SLICE + i + 1),
-            false => rest.len(),
-        };
-        let last = cut == rest.len();
         let Source {
             decoder, events, ..
         } = src;
         let Some(dec) = decoder.as_mut() else {
             return pos;
         };
+        // Cut stderr at an entry boundary (no entry, nor a look at the line before a
+        // candidate, crosses it); csvlog records may span lines, so they go whole.
+        let cut = match rest.len() > SLICE && dec.format() == Format::Stderr {
+            true => entry_cut(&rest[..SLICE])
+                .filter(|&c| c > 0)
+                .unwrap_or(rest.len()),
+            false => rest.len(),
+        };
+        let last = cut == rest.len();
         let mut sink = |ev: &crate::model::ConnectionEvent<'_>| {
             *events += 1;
             store.apply(id, ev);
         };
-        let mut n = dec.decode(&rest[..cut], eof && last, &mut sink);
+        let mut n = dec.decode(&rest[..cut], eof || !last, &mut sink);
         if n == 0 && !last {
             // An entry longer than a slice: the rest at once.
             n = dec.decode(rest, eof, &mut sink);

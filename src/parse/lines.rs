@@ -2,7 +2,7 @@
 //! buffer is complete, how many lines and entries it holds, and its candidate lines.
 
 use super::candidates;
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use memchr::{memchr, memchr_iter, memrchr};
 
 /// The complete part of `buf` (up to its last newline, or all of it at end of input),
 /// with its line count and entry count (lines that do not continue the entry before).
@@ -17,14 +17,80 @@ pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
     let whole = memrchr(b'\n', buf).map_or(0, |i| i + 1);
     let end = if eof { buf.len() } else { whole };
     let bytes = &buf[..end];
-    let lines = memchr_iter(b'\n', bytes).count() as u64 + u64::from(end > whole);
-    let continued =
-        memmem::find_iter(bytes, b"\n\t").count() as u64 + u64::from(bytes.first() == Some(&b'\t'));
+    let (newlines, continued) = count_lines(bytes);
+    let lines = newlines + u64::from(end > whole);
     Complete {
         bytes,
         lines,
         entries: lines.saturating_sub(continued),
     }
+}
+
+/// The newlines of `bytes`, and how many of its lines begin with a tab (continuation lines):
+/// one pass with AVX2 where the CPU has it.
+fn count_lines(bytes: &[u8]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        let (newlines, after_newline) = unsafe { count_lines_avx2(bytes) };
+        return (
+            newlines,
+            after_newline + u64::from(bytes.first() == Some(&b'\t')),
+        );
+    }
+    (memchr_iter(b'\n', bytes).count() as u64, tab_led(bytes))
+}
+
+/// Newlines, and tabs right after a newline, 64 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn count_lines_avx2(bytes: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let newline = _mm256_set1_epi8(b'\n' as i8);
+    let tab = _mm256_set1_epi8(b'\t' as i8);
+    let mask =
+        |v: __m256i, c: __m256i| u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, c)) as u32);
+    let (mut lines, mut led) = (0u64, 0u64);
+    let mut carry = 0u64; // 1 when the byte before the block is a newline
+    let blocks = bytes.chunks_exact(64);
+    let rest = blocks.remainder();
+    for block in blocks {
+        // SAFETY: `block` is 64 readable bytes; the loads are unaligned.
+        let (a, b) = unsafe {
+            (
+                _mm256_loadu_si256(block.as_ptr().cast()),
+                _mm256_loadu_si256(block.as_ptr().add(32).cast()),
+            )
+        };
+        let n = mask(a, newline) | mask(b, newline) << 32;
+        let t = mask(a, tab) | mask(b, tab) << 32;
+        lines += u64::from(n.count_ones());
+        led += u64::from((((n << 1) | carry) & t).count_ones());
+        carry = n >> 63;
+    }
+    let mut after_newline = carry == 1;
+    for &b in rest {
+        if b == b'\n' {
+            lines += 1;
+        } else if b == b'\t' && after_newline {
+            led += 1;
+        }
+        after_newline = b == b'\n';
+    }
+    (lines, led)
+}
+
+/// How many lines of `bytes` begin with a tab (continuation lines).
+fn tab_led(bytes: &[u8]) -> u64 {
+    let mut n = u64::from(bytes.first() == Some(&b'\t'));
+    for i in memchr_iter(b'\t', bytes) {
+        if i > 0 && bytes[i - 1] == b'\n' {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Calls `f` with each line (without its newline or carriage return) that holds a candidate
@@ -68,4 +134,87 @@ pub(crate) fn previous_line(buf: &[u8], start: usize) -> Option<(usize, &[u8])> 
     }
     let prev = memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
     (buf.get(prev) != Some(&b'\t')).then(|| (prev, &buf[prev..start - 1]))
+}
+
+/// Where `buf` can be cut so that its two parts decode as the whole would: the start of its
+/// last complete line that begins an entry (no tab) and holds no candidate text. No entry, and
+/// no look back from a candidate line at the line before it, crosses such a cut. None when no
+/// line after the first qualifies.
+pub(crate) fn entry_cut(buf: &[u8]) -> Option<usize> {
+    let searcher = candidates();
+    let mut end = memrchr(b'\n', buf)?;
+    loop {
+        let start = memrchr(b'\n', &buf[..end])? + 1;
+        let line = &buf[start..end];
+        if line.first() != Some(&b'\t') && searcher.find(line, 0).is_none() {
+            return Some(start);
+        }
+        end = start - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_led_lines_are_counted_as_a_two_byte_search_would() {
+        for text in [
+            &b""[..],
+            b"\t",
+            b"\ta\n\tb\nc\td\n\t\t\n",
+            b"x\n\n\t\n\t",
+            b"\t\t\t",
+        ] {
+            let want = memchr::memmem::find_iter(text, b"\n\t").count() as u64
+                + u64::from(text.first() == Some(&b'\t'));
+            assert_eq!(tab_led(text), want, "{text:?}");
+        }
+        assert_eq!(tab_led(b"\ta\n\tb\nc\td\n\t\t\n"), 3);
+    }
+
+    #[test]
+    fn one_pass_counts_agree_with_two_searches() {
+        // Every block boundary, runs of newlines and tabs, a tab first.
+        let mut text = Vec::new();
+        let mut x = 7u32;
+        for _ in 0..5000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            text.push(match (x >> 16) % 5 {
+                0 => b'\n',
+                1 => b'\t',
+                _ => b'a',
+            });
+        }
+        for start in [0, 1, 31, 32, 33, 63, 64, 65] {
+            for end in [
+                start,
+                start + 1,
+                start + 63,
+                start + 64,
+                start + 129,
+                text.len(),
+            ] {
+                let t = &text[start..end];
+                let want = (
+                    memchr::memchr_iter(b'\n', t).count() as u64,
+                    memchr::memmem::find_iter(t, b"\n\t").count() as u64
+                        + u64::from(t.first() == Some(&b'\t')),
+                );
+                assert_eq!(count_lines(t), want, "{start}..{end}");
+                assert_eq!(tab_led(t), want.1);
+            }
+        }
+    }
+
+    #[test]
+    fn entry_cut_is_past_no_candidate_nor_continuation() {
+        let buf =
+            b"a LOG:  x\n\tdetail\nb LOG:  connection received: host=h\nc LOG:  y\n\tz\npartial";
+        // The last whole line is a continuation; the one before is plain: cut before it.
+        let cut = entry_cut(buf).unwrap();
+        assert_eq!(&buf[cut..cut + 1], b"c");
+        assert_eq!(entry_cut(b"one line\n"), None);
+        assert_eq!(entry_cut(b"a\n\tb\n\tc\n"), None);
+    }
 }

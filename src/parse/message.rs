@@ -36,12 +36,30 @@ fn after<'a>(s: &'a [u8], needle: &[u8]) -> Option<&'a [u8]> {
     s.strip_prefix(needle)
 }
 
+/// Messages are short: below this, a search anchored on the needle's last byte beats building
+/// a `memmem` searcher for every call.
+const SHORT: usize = 256;
+
 fn find(s: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(s, needle)
+    let Some((&last, _)) = needle.split_last() else {
+        return Some(0);
+    };
+    if s.len() > SHORT {
+        return memchr::memmem::find(s, needle);
+    }
+    let k = needle.len() - 1;
+    memchr::memchr_iter(last, s.get(k..)?).find(|&j| &s[j..=j + k] == needle)
 }
 
 fn rfind(s: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::rfind(s, needle)
+    let Some((&last, _)) = needle.split_last() else {
+        return Some(s.len());
+    };
+    if s.len() > SHORT {
+        return memchr::memmem::rfind(s, needle);
+    }
+    let k = needle.len() - 1;
+    memchr::memrchr_iter(last, s.get(k..)?).find(|&j| &s[j..=j + k] == needle)
 }
 
 fn port(s: &[u8]) -> Option<u16> {
@@ -144,6 +162,14 @@ fn known_len(body: &[u8], known: &[u8]) -> Option<usize> {
         }
     }
     Some(b)
+}
+
+/// Whether `msg` holds `name` as a message writes it (a tab after each newline).
+pub(crate) fn holds_tabbed(msg: &[u8], name: &[u8]) -> bool {
+    let Some(&first) = name.first() else {
+        return false;
+    };
+    memchr::memchr_iter(first, msg).any(|i| known_len(&msg[i..], name).is_some())
 }
 
 /// Splits `U database=D application_name=A` knowing U and D exactly.
@@ -533,5 +559,25 @@ mod tests {
                 reason: R::PasswordFailed
             }
         );
+    }
+
+    #[test]
+    fn short_and_long_searches_agree_with_memmem() {
+        let hay = b"user=a port=1 user=b port=22 database= port=";
+        let long = hay.repeat(10);
+        for needle in [&b" port="[..], b"user=", b"=", b"x", b"port=22 d", b""] {
+            for h in [&hay[..], &long[..], &hay[..3], b""] {
+                assert_eq!(
+                    find(h, needle),
+                    memchr::memmem::find(h, needle),
+                    "{needle:?}"
+                );
+                assert_eq!(
+                    rfind(h, needle),
+                    memchr::memmem::rfind(h, needle),
+                    "{needle:?}"
+                );
+            }
+        }
     }
 }

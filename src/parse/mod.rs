@@ -7,7 +7,7 @@ pub mod csvlog;
 pub mod detect;
 pub mod infer;
 pub mod jsonlog;
-mod lines;
+pub(crate) mod lines;
 pub mod message;
 mod nopid;
 pub mod prefix;
@@ -118,6 +118,21 @@ pub struct Decoder {
     scratch: Vec<u8>,
     /// Pseudo pids for entries without a process id (a prefix lacking `%p`), once seen.
     nopid: Option<Box<nopid::NoPidSessions>>,
+    /// Events handed to a sink so far (an index into a replay worker's batch).
+    emitted: u32,
+    /// In a replay worker: the indices of events whose entry had no time of its own. They took
+    /// the newest time of the worker's chunk, which the thread applying them corrects.
+    untimed: Option<Vec<u32>>,
+}
+
+/// What a replay worker's decoder read from one chunk, to merge into the source's decoder.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkState {
+    pub stats: LineStats,
+    /// The newest time of the chunk; `Millis::MIN` when it had none.
+    pub last_time: LogTime,
+    /// Indices of the chunk's events that took `last_time` for want of their own.
+    pub untimed: Vec<u32>,
 }
 
 /// Fields of one entry as the format (prefix, CSV columns, JSON keys) gave them, before the
@@ -147,6 +162,43 @@ impl Decoder {
             last_time: LogTime::default(),
             scratch: Vec::new(),
             nopid: None,
+            emitted: 0,
+            untimed: None,
+        }
+    }
+
+    /// A decoder for a replay worker: this one's format and prefix, counting from nothing, with
+    /// no time known yet (see [`Decoder::take_chunk`]).
+    pub(crate) fn worker(&self) -> Decoder {
+        let mut d = Decoder::new(self.format, self.prefix.clone());
+        d.untimed = Some(Vec::new());
+        d.last_time.millis = crate::model::Millis::MIN;
+        d
+    }
+
+    /// A worker's account of the chunk it just decoded; it starts afresh for the next one.
+    pub(crate) fn take_chunk(&mut self) -> ChunkState {
+        let state = ChunkState {
+            stats: std::mem::take(&mut self.stats),
+            last_time: self.last_time,
+            untimed: self.untimed.replace(Vec::new()).unwrap_or_default(),
+        };
+        self.last_time = LogTime {
+            millis: crate::model::Millis::MIN,
+            offset_secs: 0,
+        };
+        self.emitted = 0;
+        state
+    }
+
+    /// Adds a worker's chunk (decoded after everything this decoder has seen) to its counts and
+    /// clock.
+    pub(crate) fn absorb(&mut self, stats: LineStats, last_time: LogTime) {
+        self.stats.read += stats.read;
+        self.stats.entries += stats.entries;
+        self.stats.unparsed += stats.unparsed;
+        if last_time.millis > self.last_time.millis {
+            self.last_time = last_time;
         }
     }
 
@@ -236,6 +288,10 @@ impl Decoder {
                 }
             }
         }
+        if let (None, Some(untimed)) = (fields.time, self.untimed.as_mut()) {
+            untimed.push(self.emitted);
+        }
+        self.emitted = self.emitted.wrapping_add(1);
         sink(&ev);
     }
 }

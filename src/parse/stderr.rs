@@ -11,12 +11,15 @@ pub(crate) fn decode(
     sink: &mut dyn FnMut(&ConnectionEvent<'_>),
 ) -> usize {
     let c = lines::complete(buf, eof);
-    d.stats.read += c.lines;
-    d.stats.entries += c.entries;
     let Some(prefix) = d.prefix.take() else {
+        d.stats.read += c.lines;
+        d.stats.entries += c.entries;
         return c.bytes.len();
     };
     let buf = c.bytes;
+    // A FATAL not understood at the very end of what has arrived may be cut short: its
+    // continuation lines (a name holding a newline) are still to come. It waits for them.
+    let mut held = None;
     lines::for_each_candidate_at(buf, |start, end| {
         if buf.get(start) == Some(&b'\t') {
             return; // a continuation line: part of the entry before, never an event
@@ -35,7 +38,14 @@ pub(crate) fn decode(
             }
             prefix.split(&buf[prev..stop])
         };
-        let split = if stop > end { began_before() } else { None };
+        // Continuation lines alone are no proof: an honest entry whose message holds a newline
+        // has them too, and the fragment before it belongs to someone else. The joined entry
+        // is taken only when its message repeats a prefix name across the joining newline.
+        let split = if stop > end {
+            began_before().filter(names_cross_newline)
+        } else {
+            None
+        };
         let split = split
             .or_else(|| {
                 // Names holding the text that follows them in the prefix (`u database=x`):
@@ -49,6 +59,10 @@ pub(crate) fn decode(
                     .filter(|s| !looks_injected(s))
             })
             .or_else(|| if stop > end { None } else { began_before() });
+        if !eof && stop + 1 >= buf.len() && split.as_ref().is_some_and(incomplete_fatal) {
+            held = Some(start);
+            return;
+        }
         match split {
             Some(split) => d.emit(
                 split.fields,
@@ -60,7 +74,28 @@ pub(crate) fn decode(
         }
     });
     d.prefix = Some(prefix);
-    c.bytes.len()
+    match held {
+        Some(at) => {
+            let kept = lines::complete(&buf[..at], false);
+            d.stats.read += kept.lines;
+            d.stats.entries += kept.entries;
+            at
+        }
+        None => {
+            d.stats.read += c.lines;
+            d.stats.entries += c.entries;
+            c.bytes.len()
+        }
+    }
+}
+
+/// A FATAL whose message is not one of the connection failures (it may lack its end).
+fn incomplete_fatal(s: &super::prefix::SplitLine<'_>) -> bool {
+    Severity::from_tag(s.severity) == Severity::Fatal
+        && matches!(
+            message::classify(Severity::Fatal, s.message, s.fields.sqlstate, (None, None)),
+            Some((crate::model::EventKind::OtherFatal { .. }, _))
+        )
 }
 
 /// A line forged by a newline in a name (`x\n<timestamp> [8] LOG:  connection authorized:
@@ -68,11 +103,24 @@ pub(crate) fn decode(
 /// a LOG entry. Every tag ends in a colon and two spaces; no prefix value or connection
 /// message of an honest line has that.
 fn looks_injected(s: &super::prefix::SplitLine<'_>) -> bool {
-    let tag = |v: Option<&[u8]>| v.is_some_and(|v| memchr::memmem::find(v, b":  ").is_some());
+    let tag = |v: Option<&[u8]>| {
+        v.is_some_and(|v| memchr::memchr_iter(b':', v).any(|i| v.get(i + 1..i + 3) == Some(b"  ")))
+    };
     let f = &s.fields;
     tag(f.user)
         || tag(f.database)
         || tag(f.application)
         || tag(f.host)
         || (s.severity == b"LOG" && tag(Some(s.message)))
+}
+
+/// Whether a prefix value holding a newline (the one that joined a fragment to the line after
+/// it) reappears in the message, where PostgreSQL writes each newline followed by a tab.
+fn names_cross_newline(s: &super::prefix::SplitLine<'_>) -> bool {
+    let f = &s.fields;
+    [f.user, f.database, f.application, f.host]
+        .into_iter()
+        .flatten()
+        .filter(|v| memchr::memchr(b'\n', v).is_some())
+        .any(|v| message::holds_tabbed(s.message, v))
 }

@@ -1,0 +1,110 @@
+//! Regular files are read outside the feed's lock: the worker holding the feed only reads a
+//! small probe where the next chunk should end, finds the entry boundary there, and claims the
+//! range; it reads the range itself with a positioned read after letting go. Near the end of a
+//! file (which may still grow), after a reader error, or where no boundary is near, the feed
+//! reads as for any reader.
+
+use super::feed::{Chunk, Feed, CHUNK};
+use crate::parse::lines::entry_cut;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+/// How far around the planned end of a chunk its boundary is looked for.
+const PROBE: usize = 16 << 10;
+
+/// An open file that the feed and the workers share.
+pub struct SharedFile {
+    file: Arc<File>,
+    /// Its length when opened: claims stay well before it.
+    len: u64,
+}
+
+impl SharedFile {
+    /// Shares `file` (positioned where replay starts).
+    pub fn new(file: File) -> std::io::Result<SharedFile> {
+        let meta = file.metadata()?;
+        let len = if meta.is_file() { meta.len() } else { 0 };
+        Ok(SharedFile {
+            file: Arc::new(file),
+            len,
+        })
+    }
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.file).read(buf)
+    }
+}
+
+/// A range of a file for a worker to read: the bytes of chunk `seq`.
+pub(super) struct Claim {
+    pub seq: u64,
+    pub index: usize,
+    file: Arc<File>,
+    start: u64,
+    end: u64,
+}
+
+impl Claim {
+    /// Reads the claimed bytes into `buf`; their length.
+    pub fn read(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        let len = (self.end - self.start) as usize;
+        if buf.len() < len {
+            *buf = vec![0; len];
+        }
+        self.file.read_exact_at(&mut buf[..len], self.start)?;
+        Ok(len)
+    }
+}
+
+/// What a worker gets from the feed.
+pub(super) enum Piece {
+    /// A chunk already read into the worker's buffer.
+    Read(Chunk),
+    /// A range to read.
+    Claim(Claim),
+}
+
+impl<I: Iterator<Item = std::io::Result<SharedFile>>> Feed<I, SharedFile> {
+    /// The next piece of work; None when every file is read (or reading failed).
+    pub fn next_piece(&mut self, buf: &mut Vec<u8>) -> Option<Piece> {
+        match self.claim() {
+            Some(c) => Some(Piece::Claim(c)),
+            None => self.next_chunk(buf).map(Piece::Read),
+        }
+    }
+
+    /// A claim on the next chunk of the current file, when it is a regular file with room left.
+    fn claim(&mut self) -> Option<Claim> {
+        if self.error.is_some() || !self.cut_entries || !self.plain() {
+            return None;
+        }
+        let cur = self.current()?;
+        let (file, len) = (Arc::clone(&cur.file), cur.len);
+        let here = (&*file).stream_position().ok()?;
+        let pos = here.checked_sub(self.tail_len() as u64)?;
+        if pos + 2 * CHUNK as u64 > len {
+            return None;
+        }
+        let probe_at = pos + (CHUNK - PROBE) as u64;
+        let mut probe = vec![0u8; 2 * PROBE];
+        let n = file.read_at(&mut probe, probe_at).ok()?;
+        let end = probe_at + entry_cut(&probe[..n])? as u64;
+        if end < here {
+            return None;
+        }
+        (&*file).seek(SeekFrom::Start(end)).ok()?;
+        self.total += end - here;
+        self.clear_tail();
+        Some(Claim {
+            seq: self.take_seq(),
+            index: self.index(),
+            file,
+            start: pos,
+            end,
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! Replay of existing log content at the speed of the disk. A stderr log is cut into chunks at
+//! entry boundaries that no entry (nor the parser's look at the line before a candidate)
+//! crosses; worker threads, one per core, take turns reading the next chunk into their own
+//! buffer, decode it into a compact batch of events, and the calling thread applies the batches
+//! in log order. The result is the same as decoding the files one after another on one thread,
+//! and memory stays flat whatever the input size: one chunk buffer per worker, and workers
+//! wait when they run too far ahead of the applying thread.
+
+mod batch;
+mod claim;
+mod feed;
+
+use crate::engine::{Engine, ReadError};
+use batch::Batch;
+use claim::{Piece, SharedFile};
+use feed::Feed;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Mutex;
+
+/// Batches a worker may decode ahead of the one being applied, per worker.
+const AHEAD: u64 = 4;
+
+/// A file that could not be replayed, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {error}", path.display())]
+pub struct FileError {
+    pub path: PathBuf,
+    pub error: ReadError,
+}
+
+/// Replays `files` one after another into source `source`, decoding on every core; returns the
+/// bytes read. The same figures as reading each file with [`Engine::read_to_end`] in turn.
+pub fn replay_files(engine: &mut Engine, source: u16, files: &[PathBuf]) -> Result<u64, FileError> {
+    replay_open_files(engine, source, files.iter().map(std::fs::File::open)).map_err(
+        |(i, error)| FileError {
+            path: files.get(i).cloned().unwrap_or_default(),
+            error,
+        },
+    )
+}
+
+/// Replays open files (each positioned where its replay starts: `--since` seeks) one after
+/// another into source `source`, as [`replay_readers`] does; regular files are read by the
+/// workers themselves, in parallel, with positioned reads.
+pub fn replay_open_files<I>(
+    engine: &mut Engine,
+    source: u16,
+    files: I,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: IntoIterator<Item = std::io::Result<std::fs::File>>,
+    I::IntoIter: Send,
+{
+    let readers = files.into_iter().map(|f| f.and_then(SharedFile::new));
+    run(engine, source, Feed::new(readers), Feed::next_piece)
+}
+
+/// Replays each reader to its end, in order, into source `source`, decoding a stderr log on
+/// every core (other formats on this thread); returns the bytes read, or the index of the reader
+/// that could not be opened or read, and why. Whatever was read before an error is applied.
+/// Any `Read + Send` will do (a file positioned where replay starts, a decompressor); the
+/// workers take turns reading it.
+pub fn replay_readers<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    readers: I,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: IntoIterator<Item = std::io::Result<R>>,
+    I::IntoIter: Send,
+    R: Read + Send,
+{
+    let next = |f: &mut Feed<I::IntoIter, R>, buf: &mut Vec<u8>| f.next_chunk(buf).map(Piece::Read);
+    run(engine, source, Feed::new(readers.into_iter()), next)
+}
+
+/// How a worker takes its next piece of work from the feed.
+type Next<F> = fn(&mut F, &mut Vec<u8>) -> Option<Piece>;
+
+fn run<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    mut feed: Feed<I, R>,
+    next: Next<Feed<I, R>>,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: Iterator<Item = std::io::Result<R>> + Send,
+    R: Read + Send,
+{
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
+    if !begin(engine, source, &mut feed)? || workers < 2 {
+        return run_here(engine, source, feed);
+    }
+    let Some(protos) = engine
+        .replay_parts(source)
+        .0
+        .map(|d| (0..workers).map(|_| d.worker()).collect::<Vec<_>>())
+    else {
+        return Ok(feed.total);
+    };
+    let feed = Mutex::new(feed);
+    let (handed, applied) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (tx, rx) = sync_channel::<Batch>(workers * 2);
+    let ahead = AHEAD * workers as u64;
+    std::thread::scope(|scope| {
+        for dec in protos {
+            let (tx, feed, handed, applied) = (tx.clone(), &feed, &handed, &applied);
+            scope.spawn(move || pull(dec, feed, next, tx, (handed, applied, ahead)));
+        }
+        drop(tx);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        for b in rx {
+            waiting.insert(b.seq, b);
+            while let Some(b) = waiting.remove(&next) {
+                apply(engine, source, &b);
+                next += 1;
+                applied.store(next, Ordering::Release);
+            }
+        }
+    });
+    let feed = feed.into_inner().unwrap_or_else(|p| p.into_inner());
+    finish(engine, source, feed)
+}
+
+/// Decides the source from the first chunk (unless decided); true when its chunks can be
+/// decoded apart: a plain stderr log whose prefix the sample tells.
+fn begin<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    feed: &mut Feed<I, R>,
+) -> Result<bool, (usize, ReadError)>
+where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    let mut sample = Vec::new();
+    let n = feed.sample(&mut sample)?;
+    if !feed.started() {
+        return Ok(false);
+    }
+    let ready = engine.parallel_ready(source, &sample[..n], !feed.plain());
+    feed.cut_entries = ready;
+    Ok(ready)
+}
+
+/// On this thread: chunk by chunk through the decided decoder, or, for anything parallel
+/// replay does not take (wrapped records, csvlog / jsonlog, a prefix not told yet, exports
+/// written newest first), the whole stream through [`Engine::read_to_end`].
+fn run_here<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    mut feed: Feed<I, R>,
+) -> Result<u64, (usize, ReadError)>
+where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    if !feed.cut_entries {
+        let mut reader = FeedReader {
+            feed: &mut feed,
+            buf: Vec::new(),
+            pos: 0,
+            len: 0,
+        };
+        let read = engine.read_to_end(source, &mut reader);
+        let index = feed.index();
+        read.map_err(|e| (index, e))?;
+        return finish(engine, source, feed);
+    }
+    let mut buf = Vec::new();
+    while let Some(c) = feed.next_chunk(&mut buf) {
+        let (Some(dec), store) = engine.replay_parts(source) else {
+            break;
+        };
+        let mut n = 0u64;
+        dec.decode(&buf[..c.len], true, &mut |ev| {
+            n += 1;
+            store.apply(source, ev);
+        });
+        store.advance_clock(dec.last_time());
+        engine.count_events(source, n);
+    }
+    finish(engine, source, feed)
+}
+
+/// The feed's chunks, in order, as one byte stream.
+struct FeedReader<'f, I, R> {
+    feed: &'f mut Feed<I, R>,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+}
+
+impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Read for FeedReader<'_, I, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.len {
+            match self.feed.next_chunk(&mut self.buf) {
+                Some(c) => {
+                    self.pos = 0;
+                    self.len = c.len;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.len - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Counts what the feed skipped; its error or the bytes read.
+fn finish<I, R>(
+    engine: &mut Engine,
+    source: u16,
+    mut feed: Feed<I, R>,
+) -> Result<u64, (usize, ReadError)> {
+    for _ in 0..feed.skipped {
+        engine.skipped_entry(source);
+    }
+    match feed.error.take() {
+        Some(e) => Err(e),
+        None => Ok(feed.total),
+    }
+}
+
+/// A worker: takes the next piece of work from the feed, decodes it with its own copy of the
+/// source's decoder, and sends the batch; until the feed is dry.
+fn pull<I, R>(
+    mut dec: crate::parse::Decoder,
+    feed: &Mutex<Feed<I, R>>,
+    next: Next<Feed<I, R>>,
+    done: SyncSender<Batch>,
+    (handed, applied, ahead): (&AtomicU64, &AtomicU64, u64),
+) where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    let mut buf = Vec::new();
+    loop {
+        // Memory stays flat: wait while the applying thread is far behind.
+        while handed.load(Ordering::Acquire) > applied.load(Ordering::Acquire) + ahead {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let piece = match feed.lock() {
+            Ok(mut f) => next(&mut f, &mut buf),
+            Err(_) => return,
+        };
+        let (seq, len) = match piece {
+            None => return,
+            Some(Piece::Read(c)) => (c.seq, c.len),
+            Some(Piece::Claim(c)) => match c.read(&mut buf) {
+                Ok(n) => (c.seq, n),
+                Err(e) => {
+                    if let Ok(mut f) = feed.lock() {
+                        f.error.get_or_insert((c.index, ReadError::Io(e)));
+                    }
+                    (c.seq, 0)
+                }
+            },
+        };
+        handed.fetch_max(seq + 1, Ordering::AcqRel);
+        let mut batch = Batch::new(seq);
+        dec.decode(&buf[..len], true, &mut |ev| batch.record(ev));
+        batch.state = dec.take_chunk();
+        if done.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// Applies one batch as if its chunk had been decoded here: events whose entry had no time take
+/// the newest time seen before them, across chunks.
+fn apply(engine: &mut Engine, source: u16, b: &Batch) {
+    let (Some(dec), store) = engine.replay_parts(source) else {
+        return;
+    };
+    let before = dec.last_time();
+    let mut untimed = b.state.untimed.iter().copied().peekable();
+    for k in 0..b.len() {
+        let mut ev = b.event(k);
+        if untimed.peek() == Some(&(k as u32)) {
+            untimed.next();
+            if ev.time.millis <= before.millis {
+                ev.time = before;
+            }
+        }
+        store.apply(source, &ev);
+    }
+    dec.absorb(b.state.stats, b.state.last_time);
+    store.advance_clock(dec.last_time());
+    engine.count_events(source, b.len() as u64);
+}
