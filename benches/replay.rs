@@ -209,4 +209,48 @@ fn main() {
     };
     compare("one file", &bin, &path, size_mb, runs);
     compare("directory of 8 files", &bin, &dir, size_mb, runs);
+    compare_gz(&bin, &path, size_mb, runs);
+}
+
+/// Times `pgconn-top --once --json big.log.gz` against `zcat big.log.gz | wc -l`, interleaved.
+fn compare_gz(bin: &Path, big: &Path, size_mb: f64, runs: u64) {
+    let gz = big.with_extension("log.gz");
+    if !gz.exists() {
+        let out = std::fs::File::create(&gz).unwrap();
+        let ok = Command::new("gzip")
+            .args(["-c", "-6"])
+            .arg(big)
+            .stdout(out)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = std::fs::remove_file(&gz);
+            println!(".gz: gzip not installed");
+            return;
+        }
+    }
+    warm(&gz);
+    let time = Path::new("/usr/bin/time").exists();
+    let (gz_s, bin_s) = (gz.to_str().unwrap(), bin.to_str().unwrap());
+    let zcat = format!("zcat '{gz_s}' | wc -l");
+    let (mut ours, mut rss, mut base) = (Vec::new(), 0.0f64, Vec::new());
+    for _ in 0..runs {
+        if let Some((s, m)) = run(&[bin_s, "--once", "--json", gz_s], time) {
+            ours.push(s);
+            rss = rss.max(m);
+        }
+        if let Some((s, _)) = run(&["sh", "-c", &zcat], false) {
+            base.push(s);
+        }
+    }
+    if ours.is_empty() || base.is_empty() {
+        println!(".gz: a run failed");
+        return;
+    }
+    let (m, z) = (median(ours), median(base));
+    println!(
+        "one file .gz: pgconn-top --once --json median {m:.3} s = {:.0} MB/s (uncompressed), peak RSS {rss:.1} MB; zcat | wc -l {z:.3} s; ratio pgconn-top / zcat = {:.2}x",
+        size_mb / m,
+        m / z
+    );
 }
