@@ -398,14 +398,27 @@ fn hostile_samples_are_bounded_and_never_panic() {
 #[test]
 #[ignore]
 fn measure_inference_time() {
-    for dir in [
+    let mut samples: Vec<(String, Vec<u8>)> = [
         "corpus/pg15-debian-berlin",
         "corpus/pg15-pgbadger",
         "corpus/pg15-rds-newyork",
         "infer/pg18-all",
+    ]
+    .iter()
+    .map(|d| {
+        let bytes = std::fs::read(fixtures().join(d).join("postgresql.log")).unwrap();
+        (d.to_string(), head(&bytes).to_vec())
+    })
+    .collect();
+    for p in [
+        "%m [%-7p] %-12u %10d ",
+        "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
     ] {
-        let bytes = std::fs::read(fixtures().join(dir).join("postgresql.log")).unwrap();
-        let sample = head(&bytes);
+        let mut bytes = Vec::new();
+        generate(&small(p, 9), &mut bytes);
+        samples.push((format!("generated {p:?}"), head(&bytes).to_vec()));
+    }
+    for (name, sample) in &samples {
         let mut times: Vec<Duration> = (0..101)
             .map(|_| {
                 let t = Instant::now();
@@ -414,10 +427,10 @@ fn measure_inference_time() {
             })
             .collect();
         times.sort();
+        let lines = sample.iter().filter(|&&c| c == b'\n').count();
         eprintln!(
-            "{dir}: {} KiB, {} lines: median {:?}, max {:?}",
+            "{name}: {} KiB, {lines} lines: median {:?}, max {:?}",
             sample.len() >> 10,
-            sample.iter().filter(|&&c| c == b'\n').count(),
             times[50],
             times[100]
         );

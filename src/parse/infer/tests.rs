@@ -73,3 +73,30 @@ fn disagreeing_lines_fail_with_a_bounded_example() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+#[ignore]
+fn debug_disagreeing() {
+    let path = std::env::var("INFER_DEBUG").unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let lines = sample_lines(&bytes);
+    let anchors: Vec<Anchor<'_>> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| anchor(i, l))
+        .collect();
+    let Inference::Decided { prefix, .. } = infer_prefix(&bytes) else {
+        panic!()
+    };
+    for a in &anchors {
+        let line = lines[a.line];
+        let ok = resolve::split(&prefix, line).is_some_and(|s| resolve::agrees(&s, line, a));
+        if !ok {
+            eprintln!(
+                "{:?} {:?}",
+                String::from_utf8_lossy(line),
+                resolve::split(&prefix, line).map(|s| s.fields)
+            );
+        }
+    }
+}
