@@ -168,7 +168,7 @@ fn check(e: &Engine, t: &Truth, label: &str) {
 
 /// The prefixes the issue names, and where the inferred setting may differ from the server's
 /// (an equivalent one that parses every line the same).
-const ISSUE_PREFIXES: [(&str, &str); 10] = [
+const ISSUE_PREFIXES: [(&str, &str); 11] = [
     ("%t [%p]: db=%d,user=%u,app=%a,client=%h ", ""),
     ("%t-%c-", ""),
     ("%m %u@%d(%p) %a: ", ""),
@@ -188,6 +188,10 @@ const ISSUE_PREFIXES: [(&str, &str); 10] = [
         "%m:%r:%u@%d:[%p]:%q %e %v %x ",
         "%m:%r:%u@%d:[%p]:%q %e %v %x ",
     ),
+    // Padded: ten spaces between a user and a database, all padding on one line and on the
+    // next, cannot be dealt between `%-12u`, a space and `%10d` by anyone; the widths read
+    // off the lines trim every name alike.
+    ("%m [%-7p] %-12u %10d ", "%m [%-7p] %-11u %11d "),
 ];
 
 #[test]
@@ -367,9 +371,9 @@ fn hostile_samples_are_bounded_and_never_panic() {
     // A 1 MiB line (one giant connection message), invalid UTF-8, and 64 KiB of lines that
     // each look like a connection line under a different prefix.
     let mut big = Vec::from(&b"2026-11-29 08:55:00.100 UTC [1] "[..]);
-    big.extend(std::iter::repeat_n(b'x', 1 << 20));
+    big.extend(std::iter::repeat(b'x').take(1 << 20));
     big.extend_from_slice(b" LOG:  connection authorized: user=");
-    big.extend(std::iter::repeat_n(b'@', 1 << 20));
+    big.extend(std::iter::repeat(b'@').take(1 << 20));
     big.push(b'\n');
     let mut junk = Vec::new();
     let mut i = 0u32;

@@ -5,6 +5,9 @@ use super::resolve::{agrees, score, split, Candidate, Score};
 use super::Anchor;
 use crate::parse::prefix::{Prefix, SplitLine};
 
+/// How well a `%q` place does: lines matched, lines with a pid, less text in session fields.
+type StopKey = (usize, usize, std::cmp::Reverse<usize>);
+
 /// The most failing lines a `%q` place is tried on.
 const MAX_FAILED: usize = 64;
 
@@ -49,8 +52,7 @@ pub(super) fn place_stop(
     let mut failed = Vec::new();
     let s0 = score(&base, lines, anchors, &mut failed);
     failed.truncate(MAX_FAILED);
-    // (at, (matched, lines with a pid, less junk)).
-    let mut best: Option<(usize, (usize, usize, std::cmp::Reverse<usize>))> = None;
+    let mut best: Option<(usize, StopKey)> = None;
     if !failed.is_empty() {
         for at in c.stops() {
             let p = Prefix::compile(&c.with_stop(at));
@@ -63,7 +65,7 @@ pub(super) fn place_stop(
                 }
             }
             let key = (n, pids, std::cmp::Reverse(j));
-            if n > 0 && best.is_none_or(|b| key > b.1) {
+            if n > 0 && best.map_or(true, |b| key > b.1) {
                 best = Some((at, key));
             }
         }
