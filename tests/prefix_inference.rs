@@ -341,7 +341,7 @@ fn cloud_sql_line_numbers_and_azure_session_ids() {
 2026-11-29 08:50:47 UTC-6b0a8a97.23fa-FATAL:  password authentication failed for user \"app\"
 ";
     let (p, evidence, pid) = decided(azure.as_bytes());
-    assert_eq!((p.as_str(), evidence, pid), ("%t-%c-", 3, true));
+    assert_eq!((p.as_str(), evidence, pid), ("%t-%c-", 4, true));
 }
 
 /// A log of `'%m [%p] %q%u@%d '` whose names carry the prefix's own text and severity tags.

@@ -100,3 +100,17 @@ fn debug_disagreeing() {
         }
     }
 }
+
+#[test]
+fn failures_alone_decide() {
+    // `log_connections` off: only failed attempts name their user and database.
+    let log = "\
+2026-11-29 08:50:45.755 UTC [9169] LOG:  database system is ready to accept connections
+2026-11-29 08:50:46.004 UTC [9201] app@shop FATAL:  password authentication failed for user \"app\"
+2026-11-29 08:50:46.104 UTC [9202] ghost@shop FATAL:  role \"ghost\" does not exist
+2026-11-29 08:50:46.204 UTC [9203] app@nodb FATAL:  database \"nodb\" does not exist
+2026-11-29 08:50:46.304 UTC [9204] eve@hr FATAL:  no pg_hba.conf entry for host \"10.9.9.9\", user \"eve\", database \"hr\", no encryption
+2026-11-29 08:50:46.404 UTC [9205] app@shop FATAL:  terminating connection due to administrator command
+";
+    assert_eq!(setting(log), "%m [%p] %q%u@%d ");
+}
