@@ -440,3 +440,21 @@ fn measure_inference_time() {
         );
     }
 }
+
+/// The inner lines of the syslog and Cloud SQL corpus as the envelope layer hands them on,
+/// behind its synthetic `%m [%p] ` (`tests/fixtures/infer/*-inner.log`, 64 KiB each).
+#[test]
+fn envelope_inner_lines() {
+    for (file, want) in [
+        (
+            "syslog-inner.log",
+            "%m [%p] user=%u,db=%d,app=%a,client=%h ",
+        ),
+        ("cloudsql-inner.log", "%m [%p]: [%l-1] db=%d,user=%u "),
+    ] {
+        let bytes = std::fs::read(fixtures().join("infer").join(file)).unwrap();
+        let (got, evidence, pid) = decided(&bytes);
+        assert_eq!(got, want, "{file}");
+        assert!(pid && evidence > 100, "{file}: {evidence}");
+    }
+}
