@@ -123,8 +123,8 @@ fn with_pad(c: &Candidate, i: usize, pad: i32, absorb: bool) -> Candidate {
 
 /// Pads escapes where other lines need it: a value empty on some lines (`%-4v` before
 /// authentication) prints its padding alone there, which the group of lines showing the
-/// value cannot see. Tries each escape and width on a few disagreeing lines; keeps a padding
-/// only if no connection line agrees less.
+/// value cannot see. Tries each escape and width on a few disagreeing and agreeing lines;
+/// keeps a padding only if more connection lines agree with it.
 pub(super) fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Candidate {
     let agree_on = |p: &Prefix, which: &[usize]| {
         which
@@ -138,10 +138,11 @@ pub(super) fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> 
     let mut c = c.clone();
     for _ in 0..2 {
         let p = Prefix::compile(&c.setting());
-        let bad = disagreeing(&p, lines, anchors, MAX_REPAIR_LINES);
-        if bad.is_empty() {
+        let before = score(&p, lines, anchors, &mut Vec::new()).agree;
+        if before == anchors.len() {
             break;
         }
+        let bad = disagreeing(&p, lines, anchors, MAX_REPAIR_LINES);
         // Tried on the disagreeing lines and as many agreeing ones, which a padding must
         // not break.
         let probe: Vec<usize> = (0..anchors.len())
@@ -164,7 +165,6 @@ pub(super) fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> 
             }
         }
         let Some(c2) = best.1 else { break };
-        let before = score(&p, lines, anchors, &mut Vec::new()).agree;
         let after = score(
             &Prefix::compile(&c2.setting()),
             lines,

@@ -357,11 +357,16 @@ pub(super) fn choose(
     // Best first; the earlier (larger) group on a tie.
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut best: Option<(Prefix, Score)> = None;
-    for &(_, i) in scored.iter().take(3) {
+    for (rank, &(_, i)) in scored.iter().take(3).enumerate() {
         if best.as_ref().is_some_and(|b| b.1.agree == anchors.len()) {
             break; // every connection line agrees: no other candidate can do better
         }
-        let c = refine::repair(&cands[i], lines, anchors);
+        // Padding is repaired on the best-ranked candidate only (it costs a few ms).
+        let c = if rank == 0 {
+            refine::repair(&cands[i], lines, anchors)
+        } else {
+            cands[i].clone()
+        };
         let (p, s) = refine::place_stop(&c, lines, anchors);
         if best.as_ref().map_or(true, |b| s > b.1) {
             best = Some((p, s));
