@@ -168,7 +168,7 @@ fn check(e: &Engine, t: &Truth, label: &str) {
 
 /// The prefixes the issue names, and where the inferred setting may differ from the server's
 /// (an equivalent one that parses every line the same).
-const ISSUE_PREFIXES: [(&str, &str); 10] = [
+const ISSUE_PREFIXES: [(&str, &str); 11] = [
     ("%t [%p]: db=%d,user=%u,app=%a,client=%h ", ""),
     ("%t-%c-", ""),
     ("%m %u@%d(%p) %a: ", ""),
@@ -188,6 +188,10 @@ const ISSUE_PREFIXES: [(&str, &str); 10] = [
         "%m:%r:%u@%d:[%p]:%q %e %v %x ",
         "%m:%r:%u@%d:[%p]:%q %e %v %x ",
     ),
+    // Padded: ten spaces between a user and a database, all padding on one line and on the
+    // next, cannot be dealt between `%-12u`, a space and `%10d` by anyone; the widths read
+    // off the lines trim every name alike.
+    ("%m [%-7p] %-12u %10d ", "%m [%-7p] %-11u %11d "),
 ];
 
 #[test]
@@ -297,7 +301,12 @@ mod random {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+        // 48 cases by default (a few seconds); `PROPTEST_CASES=2000` for a longer hunt.
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
         #[test]
         fn random_prefixes_are_inferred_and_parse_exactly(
@@ -337,7 +346,7 @@ fn cloud_sql_line_numbers_and_azure_session_ids() {
 2026-11-29 08:50:47 UTC-6b0a8a97.23fa-FATAL:  password authentication failed for user \"app\"
 ";
     let (p, evidence, pid) = decided(azure.as_bytes());
-    assert_eq!((p.as_str(), evidence, pid), ("%t-%c-", 3, true));
+    assert_eq!((p.as_str(), evidence, pid), ("%t-%c-", 4, true));
 }
 
 /// A log of `'%m [%p] %q%u@%d '` whose names carry the prefix's own text and severity tags.
@@ -367,9 +376,9 @@ fn hostile_samples_are_bounded_and_never_panic() {
     // A 1 MiB line (one giant connection message), invalid UTF-8, and 64 KiB of lines that
     // each look like a connection line under a different prefix.
     let mut big = Vec::from(&b"2026-11-29 08:55:00.100 UTC [1] "[..]);
-    big.extend(std::iter::repeat_n(b'x', 1 << 20));
+    big.extend(std::iter::repeat(b'x').take(1 << 20));
     big.extend_from_slice(b" LOG:  connection authorized: user=");
-    big.extend(std::iter::repeat_n(b'@', 1 << 20));
+    big.extend(std::iter::repeat(b'@').take(1 << 20));
     big.push(b'\n');
     let mut junk = Vec::new();
     let mut i = 0u32;
@@ -398,14 +407,27 @@ fn hostile_samples_are_bounded_and_never_panic() {
 #[test]
 #[ignore]
 fn measure_inference_time() {
-    for dir in [
+    let mut samples: Vec<(String, Vec<u8>)> = [
         "corpus/pg15-debian-berlin",
         "corpus/pg15-pgbadger",
         "corpus/pg15-rds-newyork",
         "infer/pg18-all",
+    ]
+    .iter()
+    .map(|d| {
+        let bytes = std::fs::read(fixtures().join(d).join("postgresql.log")).unwrap();
+        (d.to_string(), head(&bytes).to_vec())
+    })
+    .collect();
+    for p in [
+        "%m [%-7p] %-12u %10d ",
+        "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
     ] {
-        let bytes = std::fs::read(fixtures().join(dir).join("postgresql.log")).unwrap();
-        let sample = head(&bytes);
+        let mut bytes = Vec::new();
+        generate(&small(p, 9), &mut bytes);
+        samples.push((format!("generated {p:?}"), head(&bytes).to_vec()));
+    }
+    for (name, sample) in &samples {
         let mut times: Vec<Duration> = (0..101)
             .map(|_| {
                 let t = Instant::now();
@@ -414,12 +436,30 @@ fn measure_inference_time() {
             })
             .collect();
         times.sort();
+        let lines = sample.iter().filter(|&&c| c == b'\n').count();
         eprintln!(
-            "{dir}: {} KiB, {} lines: median {:?}, max {:?}",
+            "{name}: {} KiB, {lines} lines: median {:?}, max {:?}",
             sample.len() >> 10,
-            sample.iter().filter(|&&c| c == b'\n').count(),
             times[50],
             times[100]
         );
+    }
+}
+
+/// The inner lines of the syslog and Cloud SQL corpus as the envelope layer hands them on,
+/// behind its synthetic `%m [%p] ` (`tests/fixtures/infer/*-inner.log`, 64 KiB each).
+#[test]
+fn envelope_inner_lines() {
+    for (file, want) in [
+        (
+            "syslog-inner.log",
+            "%m [%p] user=%u,db=%d,app=%a,client=%h ",
+        ),
+        ("cloudsql-inner.log", "%m [%p]: [%l-1] db=%d,user=%u "),
+    ] {
+        let bytes = std::fs::read(fixtures().join("infer").join(file)).unwrap();
+        let (got, evidence, pid) = decided(&bytes);
+        assert_eq!(got, want, "{file}");
+        assert!(pid && evidence > 100, "{file}: {evidence}");
     }
 }

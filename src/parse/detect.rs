@@ -75,18 +75,47 @@ const GUESSES: [&str; 4] = [
     "%t:%r:%u@%d:[%p]:",
 ];
 
-/// The guess that splits most of the sample's lines (Debian's default on a tie or an empty
-/// sample): only for a sample inference cannot decide.
+/// The guess that splits most of the sample's lines, then most of them whole, then the one
+/// with more fields (Debian's default for an empty sample): only for a sample inference
+/// cannot decide.
 pub fn guess_prefix(sample: &[u8]) -> Prefix {
     let lines: Vec<&[u8]> = entry_lines(sample).collect();
+    if lines.is_empty() {
+        return Prefix::compile(GUESSES[0]);
+    }
     GUESSES
         .iter()
         .map(|g| Prefix::compile(g))
         .enumerate()
         .max_by_key(|(i, p)| {
-            let n = lines.iter().filter(|l| p.split(l).is_some()).count();
-            (n, std::cmp::Reverse(*i))
+            let splits = lines.iter().filter_map(|l| p.split(l));
+            let (n, full) = splits.fold((0, 0), |(n, f), s| (n + 1, f + usize::from(s.full)));
+            (n, full, p.field_count(), std::cmp::Reverse(*i))
         })
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| Prefix::compile(GUESSES[0]))
+        .map_or_else(|| Prefix::compile(GUESSES[0]), |(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_wraps_inference() {
+        let fresh = b"2026-11-29 08:54:10.190 UTC [26476] LOG:  starting PostgreSQL 17.10\n";
+        assert_eq!(infer_prefix(fresh), Inference::Undecided);
+        // A caller that must commit gets the old guess; an empty sample Debian's default.
+        assert_eq!(detect_prefix(fresh).unwrap().as_str(), "%m [%p] ");
+        assert_eq!(detect_prefix(b"").unwrap().as_str(), "%m [%p] %q%u@%d ");
+        let custom = b"[42] 2026-11-27 20:21:03 UTC | LOG:  connection received: host=x\n";
+        assert_eq!(detect_prefix(custom).unwrap().as_str(), "[%p] %t | ");
+        assert_eq!(detect_prefix(b"hello\n"), Err(DetectError::NotALog));
+        assert_eq!(
+            detect_format(b"2026-11-27 19:20:57.705 UTC,,,3939,,x\n", None),
+            Format::Csvlog
+        );
+        assert_eq!(
+            detect_format(b"2026-11-27 19:20:57 UTC, [1] LOG:  x\n", None),
+            Format::Stderr
+        );
+    }
 }

@@ -406,10 +406,15 @@ impl Prefix {
                         end += 1;
                     }
                     let r = self.match_from(line, ti + 1, end, out, cx);
-                    if r.is_none() {
-                        *out = saved;
+                    if r.is_some() {
+                        return r;
                     }
-                    return r;
+                    *out = saved;
+                    // `%r` read as `host(port)` up to a later `(digits)`: it may be empty
+                    // (postmaster lines) or end elsewhere; try it as free text below.
+                    if *field != Field::RemoteHostPort {
+                        return None;
+                    }
                 }
                 if !matches!(
                     field,
@@ -575,6 +580,9 @@ mod tests {
         assert!(Prefix::compile("%m [%p] ")
             .split(b"not a log line")
             .is_none());
+        // An empty `%r` before text holding `(digits)`.
+        let r = split("%p (%r pid=%l (%x) ", "1800 ( pid=1 (0) LOG:  x");
+        assert_eq!((r.fields.pid, r.fields.host), (Some(1800), None));
         let long = format!(
             "2026-11-27 20:21:03.900 CET [1] {}@db LOG:  x",
             "a".repeat(100_000)

@@ -13,6 +13,7 @@ mod template;
 
 use super::message::{self, Severity};
 use super::prefix::{has_severity_tag, Prefix};
+use crate::model::EventKind;
 use template::{Item, Kind, Known};
 
 /// What a sample says about its `log_line_prefix`.
@@ -44,14 +45,17 @@ pub const MAX_EXAMPLE: usize = 300;
 /// A connection line: where its message starts and what the message names.
 struct Anchor<'a> {
     line: usize,
+    /// Where its severity tag starts: the rendered prefix ends there.
+    tag: usize,
     msg_start: usize,
     known: Known<'a>,
 }
 
-const ANCHOR_TAGS: [(&[u8], Kind); 3] = [
+const ANCHOR_TAGS: [(&[u8], Kind); 4] = [
     (b"LOG:  connection received: host=", Kind::Received),
     (b"LOG:  connection authorized: user=", Kind::Authorized),
     (b"LOG:  disconnection: session time: ", Kind::Disconnection),
+    (b"FATAL:  ", Kind::Failure),
 ];
 
 fn digits_at(s: &[u8]) -> Option<&[u8]> {
@@ -66,7 +70,7 @@ fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
         .iter()
         .filter_map(|(tag, kind)| memchr::memmem::find(head, tag).map(|p| (p, *kind)))
         .min_by_key(|(p, _)| *p)?;
-    let msg_start = pos + 6;
+    let msg_start = pos + if kind == Kind::Failure { 8 } else { 6 };
     let msg = &line[msg_start..];
     let mut known = Known {
         kind,
@@ -86,6 +90,17 @@ fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
                 None => known.host = Some(rest),
             }
         }
+        Kind::Failure => {
+            // A failed attempt whose message names a user, database or host.
+            let (ev, f) = message::classify(Severity::Fatal, msg, None, (None, None))?;
+            if !matches!(ev, EventKind::Failed { .. }) {
+                return None;
+            }
+            known.user = f.user.filter(|u| !u.is_empty());
+            known.database = f.database.filter(|d| !d.is_empty());
+            known.host = f.host.filter(|h| !h.is_empty());
+            known.user.or(known.database).or(known.host)?;
+        }
         Kind::Authorized | Kind::Disconnection => {
             let (_, f) = message::classify(Severity::Log, msg, None, (None, None))?;
             known.user = f.user;
@@ -99,6 +114,7 @@ fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
     }
     Some(Anchor {
         line: idx,
+        tag: pos,
         msg_start,
         known,
     })
@@ -187,14 +203,14 @@ fn group_templates(lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Vec<Group> {
         }
     }
     let mut groups: Vec<Group> = Vec::new();
-    let mut per_kind = [0usize; 3];
+    let mut per_kind = [0usize; 4];
     for (ai, a) in anchors.iter().enumerate() {
         let k = a.known.kind as usize;
         if per_kind[k] >= ANCHORS_PER_KIND {
             continue;
         }
         per_kind[k] += 1;
-        let rendered = &lines[a.line][..a.msg_start - 6];
+        let rendered = &lines[a.line][..a.tag];
         let t = template::read(rendered, &a.known, &hosts);
         match groups.iter_mut().find(|g| g.shape == t.shape) {
             Some(g) => {

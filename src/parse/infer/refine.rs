@@ -5,6 +5,9 @@ use super::resolve::{agrees, score, split, Candidate, Score};
 use super::Anchor;
 use crate::parse::prefix::{Prefix, SplitLine};
 
+/// How well a `%q` place does: lines matched, lines with a pid, less text in session fields.
+type StopKey = (usize, usize, std::cmp::Reverse<usize>);
+
 /// The most failing lines a `%q` place is tried on.
 const MAX_FAILED: usize = 64;
 
@@ -49,8 +52,7 @@ pub(super) fn place_stop(
     let mut failed = Vec::new();
     let s0 = score(&base, lines, anchors, &mut failed);
     failed.truncate(MAX_FAILED);
-    // (at, (matched, lines with a pid, less junk)).
-    let mut best: Option<(usize, (usize, usize, std::cmp::Reverse<usize>))> = None;
+    let mut best: Option<(usize, StopKey)> = None;
     if !failed.is_empty() {
         for at in c.stops() {
             let p = Prefix::compile(&c.with_stop(at));
@@ -63,7 +65,7 @@ pub(super) fn place_stop(
                 }
             }
             let key = (n, pids, std::cmp::Reverse(j));
-            if n > 0 && best.is_none_or(|b| key > b.1) {
+            if n > 0 && best.map_or(true, |b| key > b.1) {
                 best = Some((at, key));
             }
         }
@@ -121,46 +123,55 @@ fn with_pad(c: &Candidate, i: usize, pad: i32, absorb: bool) -> Candidate {
 
 /// Pads escapes where other lines need it: a value empty on some lines (`%-4v` before
 /// authentication) prints its padding alone there, which the group of lines showing the
-/// value cannot see. Tries each escape and width on a few disagreeing lines; keeps a padding
-/// only if no connection line agrees less.
+/// value cannot see. Tries each escape and width on a few disagreeing and agreeing lines;
+/// keeps a padding only if more connection lines agree with it.
 pub(super) fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Candidate {
+    let agree_on = |p: &Prefix, which: &[usize]| {
+        which
+            .iter()
+            .filter(|&&ai| {
+                let (a, line) = (&anchors[ai], lines[anchors[ai].line]);
+                split(p, line).is_some_and(|s| agrees(&s, line, a))
+            })
+            .count()
+    };
     let mut c = c.clone();
     for _ in 0..2 {
         let p = Prefix::compile(&c.setting());
-        let bad = disagreeing(&p, lines, anchors, MAX_REPAIR_LINES);
-        if bad.is_empty() {
+        let before = score(&p, lines, anchors, &mut Vec::new()).agree;
+        if before == anchors.len() {
             break;
         }
-        let mut best: Option<(usize, Candidate)> = None;
-        for i in (0..c.pieces.len()).filter(|&i| c.pieces[i].escape) {
-            for (pad, absorb) in
-                (1..=MAX_PAD).flat_map(|w| [(-w, false), (w, false), (-w, true), (w, true)])
-            {
+        let bad = disagreeing(&p, lines, anchors, MAX_REPAIR_LINES);
+        // Tried on the disagreeing lines and as many agreeing ones, which a padding must
+        // not break.
+        let probe: Vec<usize> = (0..anchors.len())
+            .filter(|i| !bad.contains(i))
+            .take(MAX_REPAIR_LINES)
+            .chain(bad.iter().copied())
+            .collect();
+        let mut best = (agree_on(&p, &probe), None);
+        // Narrow paddings first, then without taking literal spaces in.
+        let tries = [false, true]
+            .into_iter()
+            .flat_map(|absorb| (1..=MAX_PAD).flat_map(move |w| [(-w, absorb), (w, absorb)]));
+        for (pad, absorb) in tries {
+            for i in (0..c.pieces.len()).filter(|&i| c.pieces[i].escape) {
                 let c2 = with_pad(&c, i, pad, absorb);
-                let p2 = Prefix::compile(&c2.setting());
-                let n = bad
-                    .iter()
-                    .filter(|&&ai| {
-                        let (a, line) = (&anchors[ai], lines[anchors[ai].line]);
-                        split(&p2, line).is_some_and(|s| agrees(&s, line, a))
-                    })
-                    .count();
-                if n > best.as_ref().map_or(0, |b| b.0) {
-                    best = Some((n, c2));
+                let n = agree_on(&Prefix::compile(&c2.setting()), &probe);
+                if n > best.0 {
+                    best = (n, Some(c2));
                 }
             }
         }
-        let Some((_, c2)) = best else { break };
-        let before = score(&p, lines, anchors, &mut Vec::new()).agree;
-        if score(
+        let Some(c2) = best.1 else { break };
+        let after = score(
             &Prefix::compile(&c2.setting()),
             lines,
             anchors,
             &mut Vec::new(),
-        )
-        .agree
-            < before
-        {
+        );
+        if after.agree <= before {
             break;
         }
         c = c2;

@@ -152,7 +152,7 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
         distinct.sort_unstable();
         distinct.dedup();
         let key = (j, is_sid_pid, distinct.len());
-        if (is_sid_pid || !first_lines) && best.is_none_or(|b| (key.1, key.2) > (b.1, b.2)) {
+        if (is_sid_pid || !first_lines) && best.map_or(true, |b| (key.1, key.2) > (b.1, b.2)) {
             best = Some(key);
         }
     }
@@ -334,34 +334,41 @@ pub(super) fn score(
     s
 }
 
+/// Lines candidates are ranked on before the best are scored on the whole sample.
+const RANK_LINES: usize = 160;
+
 /// The best of the candidates over the sample, with its score.
 pub(super) fn choose(
     cands: Vec<Candidate>,
     lines: &[&[u8]],
     anchors: &[Anchor<'_>],
 ) -> Option<(Prefix, Score)> {
+    // Ranked on the first lines only; the three best are then scored on all of them.
+    let few = &lines[..lines.len().min(RANK_LINES)];
+    let few_anchors = &anchors[..anchors.partition_point(|a| a.line < few.len())];
     let mut scored: Vec<(Score, usize)> = cands
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            (
-                score(
-                    &Prefix::compile(&c.setting()),
-                    lines,
-                    anchors,
-                    &mut Vec::new(),
-                ),
-                i,
-            )
+            let p = Prefix::compile(&c.setting());
+            (score(&p, few, few_anchors, &mut Vec::new()), i)
         })
         .collect();
     // Best first; the earlier (larger) group on a tie.
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut best: Option<(Prefix, Score)> = None;
-    for &(_, i) in scored.iter().take(3) {
-        let c = refine::repair(&cands[i], lines, anchors);
+    for (rank, &(_, i)) in scored.iter().take(3).enumerate() {
+        if best.as_ref().is_some_and(|b| b.1.agree == anchors.len()) {
+            break; // every connection line agrees: no other candidate can do better
+        }
+        // Padding is repaired on the best-ranked candidate only (it costs a few ms).
+        let c = if rank == 0 {
+            refine::repair(&cands[i], lines, anchors)
+        } else {
+            cands[i].clone()
+        };
         let (p, s) = refine::place_stop(&c, lines, anchors);
-        if best.as_ref().is_none_or(|b| s > b.1) {
+        if best.as_ref().map_or(true, |b| s > b.1) {
             best = Some((p, s));
         }
     }

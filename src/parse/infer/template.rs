@@ -38,6 +38,8 @@ pub(super) enum Kind {
     Received,
     Authorized,
     Disconnection,
+    /// A FATAL failed attempt naming a user, database or host.
+    Failure,
 }
 
 /// The values a connection message names, which its prefix may repeat.

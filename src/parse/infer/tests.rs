@@ -40,16 +40,32 @@ time=2026-11-29 08:50:46.004 UTC pid=9201 user=a b db=c=d app=[unknown] client=:
 ";
     let p = setting(padded);
     let compiled = Prefix::compile(&p);
-    for line in padded.lines() {
-        let s = compiled
-            .split(line.as_bytes())
-            .unwrap_or_else(|| panic!("{p}: {line}"));
-        assert!(
-            s.fields.pid.is_some() && s.message.starts_with(b"connection")
-                || !s.full
-                || s.fields.user.is_none()
-        );
-    }
+    let names: Vec<(Option<u32>, Option<&[u8]>, Option<&[u8]>)> = padded
+        .lines()
+        .map(|line| {
+            let s = compiled
+                .split(line.as_bytes())
+                .unwrap_or_else(|| panic!("{p}: {line}"));
+            (s.fields.pid, s.fields.user, s.fields.database)
+        })
+        .collect();
+    let (app, pg, rep, shop) = (
+        Some(&b"app_u"[..]),
+        Some(&b"postgres"[..]),
+        Some(&b"reporting"[..]),
+        Some(&b"shop"[..]),
+    );
+    assert_eq!(
+        names,
+        vec![
+            (Some(9169), None, None),
+            (Some(9201), None, None),
+            (Some(9201), app, pg),
+            (Some(19202), None, None),
+            (Some(19202), rep, shop),
+        ],
+        "{p}"
+    );
     assert!(p.starts_with("%m [%-7p] "), "{p}");
 }
 
@@ -72,4 +88,18 @@ fn disagreeing_lines_fail_with_a_bounded_example() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn failures_alone_decide() {
+    // `log_connections` off: only failed attempts name their user and database.
+    let log = "\
+2026-11-29 08:50:45.755 UTC [9169] LOG:  database system is ready to accept connections
+2026-11-29 08:50:46.004 UTC [9201] app@shop FATAL:  password authentication failed for user \"app\"
+2026-11-29 08:50:46.104 UTC [9202] ghost@shop FATAL:  role \"ghost\" does not exist
+2026-11-29 08:50:46.204 UTC [9203] app@nodb FATAL:  database \"nodb\" does not exist
+2026-11-29 08:50:46.304 UTC [9204] eve@hr FATAL:  no pg_hba.conf entry for host \"10.9.9.9\", user \"eve\", database \"hr\", no encryption
+2026-11-29 08:50:46.404 UTC [9205] app@shop FATAL:  terminating connection due to administrator command
+";
+    assert_eq!(setting(log), "%m [%p] %q%u@%d ");
 }
