@@ -156,20 +156,66 @@ impl Tail {
         Some(p)
     }
 
-    /// Looks for truncation, in-place rewrite, replacement or removal of the path.
-    pub fn check(&self) -> io::Result<Change> {
+    /// Opens `path` to be read from byte `at`, continuing the partial line `pending`
+    /// (the rest of a truncated file's content, read from its copy).
+    pub fn open_at(path: &Path, at: u64, pending: Vec<u8>) -> io::Result<Tail> {
+        let (mut tail, _) = Tail::open(path, Start::Beginning)?;
+        tail.file.seek(SeekFrom::Start(at))?;
+        tail.pos = at;
+        tail.pending = pending;
+        tail.head.clear();
+        Ok(tail)
+    }
+
+    /// The first bytes read from this file (up to 256; empty before the first read at byte 0).
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// The first up to 256 bytes of the file as it is now (read without moving the offset).
+    pub fn peek_head(&self) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; HEAD_LEN];
+        let mut n = 0;
+        while n < HEAD_LEN {
+            match self.file.read_at(&mut buf[n..], n as u64)? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Current size and link count of the open file.
+    pub fn stat(&self) -> io::Result<(u64, u64)> {
+        let m = self.file.metadata()?;
+        Ok((m.len(), m.nlink()))
+    }
+
+    /// Whether the open file shrank below the offset or its first bytes changed (truncation,
+    /// copytruncate, rewrite in place). Does not look at the path.
+    pub fn truncated(&self) -> io::Result<bool> {
         let meta = self.file.metadata()?;
         if meta.len() < self.pos {
-            return Ok(Change::Truncated);
+            return Ok(true);
         }
         if !self.head.is_empty() {
-            let mut now = vec![0u8; self.head.len()];
-            match self.file.read_exact_at(&mut now, 0) {
-                Ok(()) if now == self.head => {}
-                Ok(()) => return Ok(Change::Truncated),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Change::Truncated),
+            let mut now = [0u8; HEAD_LEN];
+            let now = &mut now[..self.head.len()];
+            match self.file.read_exact_at(now, 0) {
+                Ok(()) if *now == *self.head => {}
+                Ok(()) => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
                 Err(e) => return Err(e),
             }
+        }
+        Ok(false)
+    }
+
+    /// Looks for truncation, in-place rewrite, replacement or removal of the path.
+    pub fn check(&self) -> io::Result<Change> {
+        if self.truncated()? {
+            return Ok(Change::Truncated);
         }
         match fs::metadata(&self.path) {
             Ok(m) if (m.dev(), m.ino()) != self.ident => Ok(Change::Replaced),
