@@ -14,14 +14,16 @@ use tokio::sync::mpsc;
 
 use super::chain::{self, prefix_match, Rank};
 use super::error::describe_io_error;
-use super::follow::{drain, Closed, Out, Replay, Waker};
+use super::follow::{drain, finish, send_chunk, Closed, Out, Replay, Waker};
 use super::tail::Tail;
 use super::{FollowOptions, SourceId, SourceMsg, Start, SwitchReason};
 
 /// A file head shorter than this that is a prefix of a known head is not judged yet.
 const SURE_HEAD: usize = 24;
+/// A file is finished once a newer one has content and it was not modified for this long.
+const SETTLE: Duration = Duration::from_millis(25);
 /// How many heads of files (or truncated generations) already read are remembered.
-const HISTORY: usize = 64;
+const HISTORY: usize = 256;
 
 /// Follows the file at `path` until the receiver of `tx` is dropped.
 ///
@@ -41,8 +43,9 @@ pub async fn follow_file(
         opts,
         tails: VecDeque::new(),
         done: HashMap::new(),
-        copies: HashSet::new(),
+        copies: HashMap::new(),
         history: VecDeque::new(),
+        lost: VecDeque::new(),
         replay: Replay::finished(),
         next_since: None,
         last_scan: Instant::now(),
@@ -66,10 +69,12 @@ struct FileFollower {
     tails: VecDeque<Held>,
     /// Files read to their end and still linked: inode -> bytes read.
     done: HashMap<u64, u64>,
-    /// Inodes of copies (copytruncate, `copy`) whose content was already read from the original.
-    copies: HashSet<u64>,
+    /// Copies (copytruncate, `copy`) of content read from the original: inode -> first bytes.
+    copies: HashMap<u64, Vec<u8>>,
     /// Heads of files and truncated generations already read.
     history: VecDeque<Vec<u8>>,
+    /// Held files truncated before we read them, with the first bytes they had.
+    lost: VecDeque<((u64, u64), Vec<u8>)>,
     replay: Replay,
     /// When a newer file than the front was first held.
     next_since: Option<Instant>,
@@ -176,9 +181,20 @@ impl FileFollower {
             return self.out.status(msg).await;
         }
         let path = tail.path.clone();
+        if pos == 0 {
+            // Known only by a peek, never read: its old content is in a copy, which must now
+            // be judged again (it is new content) and read before the file.
+            let id = tail.ident();
+            self.forget_copies_of(&head);
+            self.note_lost((id, head));
+            return self.scan().await.map(drop);
+        }
         self.remember(head.clone());
         self.read_copy(&head, pos, pending).await?;
-        self.out.switched(&path, SwitchReason::Truncated).await
+        self.out.switched(&path, SwitchReason::Truncated).await?;
+        // Content that went through the file between two looks (a rewrite, then a
+        // copytruncate) is in a copy nothing matches: it goes before the restarted file.
+        self.scan().await.map(drop)
     }
 
     /// Reads, from byte `pos` on, the copy of a truncated file whose first bytes were `head`.
@@ -186,38 +202,77 @@ impl FileFollower {
         if head.is_empty() {
             return Ok(());
         }
-        let Ok(members) = chain::list(&self.path) else {
+        let Some(mut rest) = (0..16).find_map(|_| self.find_copy(head, pos)) else {
             return Ok(());
         };
-        // The largest copy that starts like the truncated file (an older `copy` may be shorter).
-        let mut best: Option<(u64, PathBuf)> = None;
-        for m in members {
-            if m.rank == Rank::Current || self.tails.iter().any(|h| h.tail.ident().1 == m.ino) {
-                continue;
-            }
-            let Ok((probe, size)) = Tail::open(&m.path, Start::Beginning) else {
-                continue;
-            };
-            let Ok(h) = probe.peek_head() else { continue };
-            if !prefix_match(&h, head).is_some_and(|n| n >= SURE_HEAD.min(head.len())) {
-                continue;
-            }
-            self.copies.insert(m.ino);
-            if size > pos && best.as_ref().map_or(true, |(s, _)| size > *s) {
-                best = Some((size, m.path));
-            }
+        let Some(mut rest) = rest.take() else {
+            return Ok(());
+        };
+        if rest.reposition(pos, pending).is_err() {
+            return Ok(());
         }
-        let Some((_, copy)) = best else {
-            return Ok(());
-        };
-        let Ok(mut rest) = Tail::open_at(&copy, pos, pending) else {
-            return Ok(());
-        };
         drain(&mut rest, &mut self.out, &mut self.replay, false).await?;
         if let Some(p) = rest.take_partial() {
             self.out.lines(p).await?;
         }
         Ok(())
+    }
+
+    /// The largest copy (an older `copy` may be shorter) of content starting with `head`
+    /// that holds more than `pos` bytes: `Some(None)` if there is none, `None` if a name
+    /// moved while the directory was looked at (look again).
+    fn find_copy(&mut self, head: &[u8], pos: u64) -> Option<Option<Tail>> {
+        let Ok(members) = chain::list(&self.path) else {
+            return Some(None);
+        };
+        let mut best: Option<(u64, Tail)> = None;
+        for m in members {
+            if m.rank == Rank::Current || self.tails.iter().any(|h| h.tail.ident().1 == m.ino) {
+                continue;
+            }
+            let Ok((probe, size)) = Tail::open(&m.path, Start::Beginning) else {
+                return None;
+            };
+            if probe.ident().1 != m.ino {
+                return None;
+            }
+            let Ok(h) = probe.peek_head() else { continue };
+            if !prefix_match(&h, head).is_some_and(|n| n >= SURE_HEAD.min(head.len())) {
+                continue;
+            }
+            self.copies.insert(m.ino, h);
+            if size > pos && best.as_ref().map_or(true, |(s, _)| size > *s) {
+                best = Some((size, probe));
+            }
+        }
+        Some(best.map(|(_, t)| t))
+    }
+
+    /// Remembers that the held file `ident` lost content starting with `head`.
+    fn note_lost(&mut self, l: ((u64, u64), Vec<u8>)) {
+        if self.lost.len() == 16 {
+            self.lost.pop_front();
+        }
+        self.lost.push_back(l);
+    }
+
+    /// The held file whose lost content `h` starts with, if any.
+    fn lost_to(&self, h: &Held) -> Option<(u64, u64)> {
+        let head = h.tail.peek_head().ok()?;
+        self.lost
+            .iter()
+            .rev()
+            .find(|(id, lost)| {
+                matches!(same_content(&head, lost), Judged::Copy)
+                    && self.tails.iter().any(|t| t.tail.ident() == *id)
+            })
+            .map(|(id, _)| *id)
+    }
+
+    /// Judges again the copies of content that starts with `head`.
+    fn forget_copies_of(&mut self, head: &[u8]) {
+        self.copies
+            .retain(|_, h| !matches!(same_content(h, head), Judged::Copy));
     }
 
     fn remember(&mut self, head: Vec<u8>) {
@@ -232,18 +287,54 @@ impl FileFollower {
 
     /// Lists the chain, refreshes names and ranks of held files, opens every file that passed
     /// through the name and is not known yet, and sorts the waiting files in rotation order.
-    async fn scan(&mut self) -> Result<(), Closed> {
+    /// Returns false if the directory kept changing while it was looked at (nothing was added
+    /// then: the caller must not move on before a complete look).
+    async fn scan(&mut self) -> Result<bool, Closed> {
         self.last_scan = Instant::now();
-        let members = match chain::list(&self.path) {
-            Ok(m) => m,
-            Err(e) => {
-                let msg = describe_io_error(&self.path, &e);
-                return self.out.status(msg).await;
+        // The first bytes of held files not read yet: a copy of them is then known as one,
+        // and their truncation (copytruncate before we read them) is noticed.
+        let mut lost = Vec::new();
+        let mut newly_lost = Vec::new();
+        for h in self.tails.iter_mut().filter(|h| h.tail.pos() == 0) {
+            if h.tail.truncated().unwrap_or(false) {
+                // Truncated before we read it: its copy, taken for a copy of a file we will
+                // read, holds content read from nowhere else, so it is judged again.
+                let head = h.tail.head().to_vec();
+                if h.tail.restart().is_ok() {
+                    newly_lost.push((h.tail.ident(), head.clone()));
+                    lost.push(head);
+                }
+            } else if let Ok(peek) = h.tail.peek_head() {
+                h.tail.set_peek(peek);
+            }
+        }
+        for head in lost {
+            self.forget_copies_of(&head);
+        }
+        for l in newly_lost {
+            self.note_lost(l);
+        }
+        let mut attempts = 0;
+        let (members, fresh) = loop {
+            let members = match chain::list(&self.path) {
+                Ok(m) => m,
+                Err(e) => {
+                    let msg = describe_io_error(&self.path, &e);
+                    self.out.status(msg).await?;
+                    return Ok(false);
+                }
+            };
+            match self.open_unknown(&members) {
+                Some(fresh) => break (members, fresh),
+                // A name moved between listing and opening: a file judged now could be
+                // newer than one missed, so the whole look is taken again.
+                None if attempts < 16 => attempts += 1,
+                None => return Ok(false),
             }
         };
         let present: HashSet<u64> = members.iter().map(|m| m.ino).collect();
         self.done.retain(|ino, _| present.contains(ino));
-        self.copies.retain(|ino| present.contains(ino));
+        self.copies.retain(|ino, _| present.contains(ino));
         // Held files: current name and rank; a file no longer listed keeps the rank of the
         // one before it, so it stays where it was in the order.
         let mut prev_rank = Rank::Named(String::new());
@@ -257,35 +348,30 @@ impl FileFollower {
             }
             prev_rank = h.rank.clone();
         }
-        let mut fresh = Vec::new();
-        for m in members {
-            if self.copies.contains(&m.ino) || self.tails.iter().any(|h| h.tail.ident().1 == m.ino)
-            {
-                continue;
-            }
-            let Ok((tail, size)) = Tail::open(&m.path, Start::Beginning) else {
-                continue; // gone meanwhile
-            };
-            if self.done.get(&m.ino).is_some_and(|&read| size >= read) {
-                continue;
-            }
-            let head = tail.peek_head().unwrap_or_default();
-            match self.judge(&head) {
-                Judged::New => fresh.push(Held { tail, rank: m.rank }),
-                Judged::Copy => {
-                    self.copies.insert(m.ino);
-                }
-                Judged::NotYet => {}
-            }
-        }
         if fresh.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         // The front keeps its place once something of it was read.
         let keep = usize::from(self.tails.front().is_some_and(|h| h.tail.pos() > 0));
         let mut rest: Vec<Held> = self.tails.drain(keep..).collect();
+        let copies_of: Vec<Option<(u64, u64)>> = fresh.iter().map(|h| self.lost_to(h)).collect();
+        let fresh_ids: Vec<(u64, u64)> = fresh.iter().map(|h| h.tail.ident()).collect();
         rest.extend(fresh);
         rest.sort_by(|a, b| a.rank.cmp(&b.rank));
+        // A copy of content a held file lost (truncated before we read it) goes right
+        // before that file, wherever its name puts it.
+        for (id, of) in fresh_ids.into_iter().zip(copies_of) {
+            let Some(of) = of else { continue };
+            let Some(from) = rest.iter().position(|h| h.tail.ident() == id) else {
+                continue;
+            };
+            let moved = rest.remove(from);
+            let to = rest
+                .iter()
+                .position(|h| h.tail.ident() == of)
+                .unwrap_or(rest.len().min(from));
+            rest.insert(to, moved);
+        }
         let was_empty = self.tails.is_empty();
         let old_front = self.tails.front().map(|h| h.tail.ident());
         self.tails.extend(rest);
@@ -304,7 +390,74 @@ impl FileFollower {
             self.out.switched(&p, reason).await?;
         }
         self.waker.watch(std::slice::from_ref(&self.path)).await;
-        Ok(())
+        Ok(true)
+    }
+
+    /// Opens the listed files not known yet that hold new content (see [`Self::judge`]);
+    /// `None` if a name no longer held the listed file when it was opened.
+    fn open_unknown(&mut self, members: &[chain::Member]) -> Option<Vec<Held>> {
+        let mut fresh: Vec<Held> = Vec::new();
+        for m in members {
+            let held = |h: &Held| h.tail.ident().1 == m.ino;
+            if self.copies.contains_key(&m.ino)
+                || self.tails.iter().any(held)
+                || fresh.iter().any(held)
+            {
+                continue;
+            }
+            let Ok((tail, size)) = Tail::open(&m.path, Start::Beginning) else {
+                return None; // gone or renamed meanwhile
+            };
+            if tail.ident().1 != m.ino {
+                return None;
+            }
+            if self.done.get(&m.ino).is_some_and(|&read| size >= read) {
+                continue;
+            }
+            let head = tail.peek_head().unwrap_or_default();
+            let judged = if head.is_empty() && m.rank != Rank::Current {
+                // An empty rotated file may be a copy being made: judged once it has content
+                // (a file renamed away before it was written is judged when it gets some).
+                Judged::NotYet
+            } else {
+                match self.copy_of_unread(&head) {
+                    Judged::New => self.judge(&head),
+                    other => other,
+                }
+            };
+            match judged {
+                Judged::New => fresh.push(Held {
+                    tail,
+                    rank: m.rank.clone(),
+                }),
+                Judged::Copy => {
+                    self.copies.insert(m.ino, head);
+                }
+                Judged::NotYet => {}
+            }
+        }
+        Some(fresh)
+    }
+
+    /// Whether `head` is that of a held file not read yet (a copy being made of it, maybe
+    /// before a copytruncate): then that file's first bytes are remembered, so that its
+    /// truncation is noticed and its old content read from the copy.
+    fn copy_of_unread(&mut self, head: &[u8]) -> Judged {
+        let mut verdict = Judged::New;
+        for h in self.tails.iter_mut().filter(|h| h.tail.pos() == 0) {
+            let Ok(peek) = h.tail.peek_head() else {
+                continue;
+            };
+            match same_content(head, &peek) {
+                Judged::Copy => {
+                    h.tail.set_peek(peek);
+                    return Judged::Copy;
+                }
+                Judged::NotYet => verdict = Judged::NotYet,
+                Judged::New => {}
+            }
+        }
+        verdict
     }
 
     /// Whether a file not known yet is new content, a copy of content already read, or too
@@ -316,14 +469,10 @@ impl FileFollower {
         let live = self.tails.iter().map(|h| h.tail.head());
         let mut short = false;
         for known in live.chain(self.history.iter().map(Vec::as_slice)) {
-            if known.is_empty() {
-                continue;
-            }
-            if let Some(n) = prefix_match(head, known) {
-                if n >= SURE_HEAD || (n == head.len() && n == known.len()) {
-                    return Judged::Copy;
-                }
-                short = true;
+            match same_content(head, known) {
+                Judged::Copy => return Judged::Copy,
+                Judged::NotYet => short = true,
+                Judged::New => {}
             }
         }
         if short {
@@ -337,11 +486,13 @@ impl FileFollower {
     /// has content (the writer moved on), or the front was quiet for `rotate_quiet`, or
     /// `rotate_grace` passed since the newer file was seen.
     async fn read(&mut self) -> Result<(), Closed> {
+        let mut scanned = false;
         loop {
-            let Some(front) = self.tails.front_mut() else {
+            if self.tails.is_empty() {
                 return Ok(());
-            };
-            drain(&mut front.tail, &mut self.out, &mut self.replay, true).await?;
+            }
+            self.check_truncation().await?;
+            self.drain_front().await?;
             if self.tails.len() < 2 {
                 self.next_since = None;
                 return Ok(());
@@ -352,6 +503,9 @@ impl FileFollower {
                 .skip(1)
                 .any(|h| h.tail.stat().is_ok_and(|(len, _)| len > 0));
             let front = &self.tails[0].tail;
+            // ...and the front was left alone for a moment (a copy being made is still written).
+            let settled = front.unmodified_for().is_ok_and(|d| d >= SETTLE);
+            let newer_has_data = newer_has_data && front.pending.is_empty() && settled;
             let quiet =
                 front.last_growth.elapsed() >= self.opts.rotate_quiet && front.pending.is_empty();
             let late = self
@@ -360,6 +514,16 @@ impl FileFollower {
             if !(newer_has_data || quiet || late) {
                 return Ok(());
             }
+            if !scanned {
+                // A file that passed through the name since the last look (or the copy of a
+                // waiting file that was truncated) must be ordered before the front moves on.
+                scanned = true;
+                if !self.scan().await? {
+                    return Ok(()); // the directory is changing: look again on the next wake-up
+                }
+                continue;
+            }
+            scanned = false;
             let mut old = self.tails.pop_front().expect("front").tail;
             // The writer moved on before we looked: what is in the old file now is all of it.
             drain(&mut old, &mut self.out, &mut self.replay, true).await?;
@@ -376,6 +540,67 @@ impl FileFollower {
             let p = self.tails[0].tail.path.clone();
             self.out.switched(&p, SwitchReason::Replaced).await?;
         }
+    }
+
+    /// Reads the front file to its current end. Each chunk is checked before it is sent: the
+    /// first chunk of a file (or generation) only once no file found in the directory has to go
+    /// before it (a copy holding what was truncated away before we read it), later chunks only
+    /// if the file was not truncated meanwhile (else its copy is read from our offset).
+    async fn drain_front(&mut self) -> Result<(), Closed> {
+        loop {
+            let Some(front) = self.tails.front_mut() else {
+                return Ok(());
+            };
+            let tail = &mut front.tail;
+            let before = tail.snapshot();
+            let from = tail.pos();
+            let bytes = match tail.read_chunk() {
+                Ok(Some(b)) => b,
+                Ok(None) => return finish(&mut self.out, &mut self.replay).await,
+                Err(e) => {
+                    let msg = describe_io_error(&tail.path, &e);
+                    return self.out.status(msg).await;
+                }
+            };
+            let consumed = tail.pos() - from;
+            if from == 0 {
+                let after = tail.snapshot();
+                let id = tail.ident();
+                if tail.restore(&before).is_err() {
+                    return Ok(());
+                }
+                if !self.scan().await? {
+                    return Ok(()); // nothing sent: read again after a complete look
+                }
+                let tail = &mut self.tails[0].tail;
+                if tail.ident() != id {
+                    continue; // an older file goes first; this one is read again later
+                }
+                if tail.restore(&after).is_err() {
+                    return Ok(());
+                }
+            } else if tail.truncated().unwrap_or(false) {
+                if tail.restore(&before).is_err() {
+                    return Ok(());
+                }
+                self.check_truncation().await?;
+                continue;
+            }
+            send_chunk(&mut self.out, &mut self.replay, bytes, consumed).await?;
+        }
+    }
+}
+
+/// Whether two file heads show the same content (`Copy`), different content (`New`), or one
+/// is too short a prefix of the other to tell (`NotYet`).
+fn same_content(head: &[u8], known: &[u8]) -> Judged {
+    if head.is_empty() || known.is_empty() {
+        return Judged::New;
+    }
+    match prefix_match(head, known) {
+        Some(n) if n >= SURE_HEAD || (n == head.len() && n == known.len()) => Judged::Copy,
+        Some(_) => Judged::NotYet,
+        None => Judged::New,
     }
 }
 

@@ -228,22 +228,10 @@ pub(crate) async fn drain(
     loop {
         let before = tail.pos();
         match tail.read_chunk() {
-            Ok(Some(bytes)) => {
-                if !replay.caught_up {
-                    replay.done += tail.pos() - before;
-                    replay.sent += bytes.len() as u64;
-                }
-                out.lines(bytes).await?;
-                if !replay.caught_up && replay.done - replay.last_progress >= replay.every {
-                    replay.last_progress = replay.done;
-                    out.progress(replay.done, replay.total.max(replay.done))
-                        .await?;
-                }
-            }
+            Ok(Some(bytes)) => send_chunk(out, replay, bytes, tail.pos() - before).await?,
             Ok(None) => {
-                if finish_replay && !replay.caught_up {
-                    replay.caught_up = true;
-                    out.caught_up(replay.sent).await?;
+                if finish_replay {
+                    finish(out, replay).await?;
                 }
                 return Ok(());
             }
@@ -253,4 +241,33 @@ pub(crate) async fn drain(
             }
         }
     }
+}
+
+/// Sends one chunk of complete lines (`consumed` file bytes) with replay bookkeeping and progress.
+pub(crate) async fn send_chunk(
+    out: &mut Out,
+    replay: &mut Replay,
+    bytes: Vec<u8>,
+    consumed: u64,
+) -> Result<(), Closed> {
+    if !replay.caught_up {
+        replay.done += consumed;
+        replay.sent += bytes.len() as u64;
+    }
+    out.lines(bytes).await?;
+    if !replay.caught_up && replay.done - replay.last_progress >= replay.every {
+        replay.last_progress = replay.done;
+        out.progress(replay.done, replay.total.max(replay.done))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sends `CaughtUp` the first time the end of the replayed content is reached.
+pub(crate) async fn finish(out: &mut Out, replay: &mut Replay) -> Result<(), Closed> {
+    if !replay.caught_up {
+        replay.caught_up = true;
+        out.caught_up(replay.sent).await?;
+    }
+    Ok(())
 }
