@@ -128,7 +128,7 @@ mod tests {
             "postgresql.log-20261128",
             "postgresql.log-20261127",
         ];
-        names.sort_by(|x, y| rank(b, x).unwrap().cmp(&rank(b, y).unwrap()));
+        names.sort_by_key(|x| rank(b, x).unwrap());
         assert_eq!(
             names,
             [
