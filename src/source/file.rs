@@ -251,16 +251,18 @@ impl FileFollower {
         let present: HashSet<u64> = members.iter().map(|m| m.ino).collect();
         self.done.retain(|ino, _| present.contains(ino));
         self.copies.retain(|ino, _| present.contains(ino));
-        // Held files: current name and rank; a file no longer listed keeps the rank of the
-        // one before it, so it stays where it was in the order.
+        // Held files: current name and rank. A waiting file no longer listed keeps the rank of
+        // the one before it, so it stays where it was in the order; the front keeps its last
+        // rank (restarted after a truncation, it holds the newest content it ever had).
         let mut prev_rank = Rank::Named(String::new());
-        for h in self.tails.iter_mut() {
+        for (i, h) in self.tails.iter_mut().enumerate() {
             match members.iter().find(|m| m.ino == h.tail.ident().1) {
                 Some(m) => {
                     h.rank = m.rank.clone();
                     h.tail.path.clone_from(&m.path);
                 }
-                None => h.rank = prev_rank.clone(),
+                None if i > 0 => h.rank = prev_rank.clone(),
+                None => {}
             }
             prev_rank = h.rank.clone();
         }
