@@ -127,3 +127,33 @@ fn glob_arguments_become_one_source_per_file() {
     assert_exact(&cs[0], &lines(0..10));
     assert_exact(&cs[1], &lines(10..30));
 }
+
+#[test]
+fn files_created_and_closed_between_two_wakeups_are_read_whole_and_in_order() {
+    // Bursts of files, each written whole, closed, and the next one created at once, faster
+    // than the follower wakes up: every file is read once, completely, in order.
+    let d = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (tx, rx) = mpsc::channel(64);
+    let c = collect(&rt, rx);
+    fs::write(
+        d.path().join("postgresql-2024-02-01_000000.log"),
+        lines(0..10),
+    )
+    .unwrap();
+    rt.spawn(follow_dir(0, spec(d.path()), FollowOptions::default(), tx));
+    wait_until(&c, "the first file", |c| c.lines >= 10);
+    let mut n = 10;
+    for round in 0..5u64 {
+        for s in 1..=4u64 {
+            let name = format!("postgresql-2024-02-01_00{round:02}{s:02}.log");
+            fs::write(d.path().join(name), lines(n..n + 300)).unwrap();
+            n += 300;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    wait_until(&c, "every file", |c| c.lines >= n);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_exact(&c, &lines(0..n));
+    assert_eq!(c.lock().unwrap().switches().len(), 21);
+}

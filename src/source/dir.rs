@@ -17,6 +17,9 @@ use super::{
     glob, FollowOptions, SourceError, SourceId, SourceMsg, SourceSpec, Start, SwitchReason,
 };
 
+/// A file is complete once the next one has content and it was not modified for this long.
+const SETTLE: Duration = Duration::from_millis(25);
+
 /// Which log format family a directory source follows (one per source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -422,11 +425,18 @@ impl DirFollower {
             return Ok(());
         };
         let since = *self.switch_since.get_or_insert_with(Instant::now);
-        if let Some(t) = &self.tail {
+        if let Some(t) = self.tail.as_mut() {
             let quiet = t.last_growth.elapsed() >= self.opts.rotate_quiet && t.pending.is_empty();
-            if !quiet && since.elapsed() < self.opts.rotate_grace {
+            // The collector writes one file at a time: once the next one has content and the
+            // current one was left alone for a moment, the current one is complete.
+            let moved_on = next.size > 0
+                && t.pending.is_empty()
+                && t.unmodified_for().is_ok_and(|d| d >= SETTLE);
+            if !quiet && !moved_on && since.elapsed() < self.opts.rotate_grace {
                 return Ok(());
             }
+            // What was written to it before we looked at the next file is all of it.
+            drain(t, &mut self.out, &mut self.replay, true).await?;
         }
         let (new, _) = match Tail::open(&next.path, Start::Beginning) {
             Ok(t) => t,

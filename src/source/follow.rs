@@ -1,7 +1,10 @@
-//! Follows one file path robustly: replay or end start, partial lines held back, truncation, rotation, late creation.
+//! Plumbing shared by file and directory sources: the sending side, inotify wake-ups, replay
+//! bookkeeping and draining a file to its end.
 //!
-//! linemux is used only to be woken up quickly; the bytes are read here (see `tail.rs`).
-//! A stat watchdog every `poll_interval` covers missed notify events.
+//! linemux is used only to be woken up quickly; the bytes are read by `tail.rs`.
+//! A stat watchdog every `poll_interval` covers missed notify events (and inotify queue overflow).
+
+pub use super::file::follow_file;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,8 +13,8 @@ use linemux::MuxedEvents;
 use tokio::sync::mpsc;
 
 use super::error::describe_io_error;
-use super::tail::{Change, Tail};
-use super::{FollowOptions, SourceId, SourceMsg, Start, SwitchReason};
+use super::tail::Tail;
+use super::{SourceId, SourceMsg, SwitchReason};
 
 /// The receiver was dropped: the source task should end.
 #[derive(Debug)]
@@ -225,22 +228,10 @@ pub(crate) async fn drain(
     loop {
         let before = tail.pos();
         match tail.read_chunk() {
-            Ok(Some(bytes)) => {
-                if !replay.caught_up {
-                    replay.done += tail.pos() - before;
-                    replay.sent += bytes.len() as u64;
-                }
-                out.lines(bytes).await?;
-                if !replay.caught_up && replay.done - replay.last_progress >= replay.every {
-                    replay.last_progress = replay.done;
-                    out.progress(replay.done, replay.total.max(replay.done))
-                        .await?;
-                }
-            }
+            Ok(Some(bytes)) => send_chunk(out, replay, bytes, tail.pos() - before).await?,
             Ok(None) => {
-                if finish_replay && !replay.caught_up {
-                    replay.caught_up = true;
-                    out.caught_up(replay.sent).await?;
+                if finish_replay {
+                    finish(out, replay).await?;
                 }
                 return Ok(());
             }
@@ -252,148 +243,31 @@ pub(crate) async fn drain(
     }
 }
 
-/// Follows the file at `path` until the receiver of `tx` is dropped.
-///
-/// Sends `CaughtUp` once: after replaying existing content (`Start::Beginning`), right away for
-/// `Start::End`, or right away if the path cannot be opened yet (a `Status` says why; it is retried
-/// every `poll_interval`, and its content is read from byte 0 once it appears).
-pub async fn follow_file(
-    id: SourceId,
-    path: PathBuf,
-    opts: FollowOptions,
-    tx: mpsc::Sender<SourceMsg>,
-) {
-    let mut f = FileFollower {
-        out: Out::new(id, tx),
-        path,
-        waker: Waker::new(opts.use_notify),
-        opts,
-        tail: None,
-        replay: Replay::finished(),
-        replaced_since: None,
-        gone_reported: false,
-    };
-    let _ = f.run().await;
-}
-
-struct FileFollower {
-    out: Out,
-    path: PathBuf,
-    opts: FollowOptions,
-    tail: Option<Tail>,
-    replay: Replay,
-    replaced_since: Option<Instant>,
-    gone_reported: bool,
-    waker: Waker,
-}
-
-impl FileFollower {
-    async fn run(&mut self) -> Result<(), Closed> {
-        match Tail::open(&self.path, self.opts.start) {
-            Ok((tail, size)) => {
-                let from = tail.pos();
-                self.tail = Some(tail);
-                if self.opts.start != Start::End {
-                    self.replay = Replay::new(size - from, self.opts.progress_every);
-                } else {
-                    self.out.caught_up(0).await?;
-                }
-            }
-            Err(e) => {
-                self.out.status(describe_io_error(&self.path, &e)).await?;
-                self.out.caught_up(0).await?;
-            }
-        }
-        self.waker.watch(std::slice::from_ref(&self.path)).await;
-        loop {
-            self.step().await?;
-            if self.out.is_closed() {
-                return Err(Closed);
-            }
-            let timeout = if self.replaced_since.is_some() {
-                (self.opts.rotate_quiet / 4).max(Duration::from_millis(5))
-            } else {
-                self.opts.poll_interval
-            };
-            self.waker.wait(timeout).await;
-        }
+/// Sends one chunk of complete lines (`consumed` file bytes) with replay bookkeeping and progress.
+pub(crate) async fn send_chunk(
+    out: &mut Out,
+    replay: &mut Replay,
+    bytes: Vec<u8>,
+    consumed: u64,
+) -> Result<(), Closed> {
+    if !replay.caught_up {
+        replay.done += consumed;
+        replay.sent += bytes.len() as u64;
     }
-
-    async fn step(&mut self) -> Result<(), Closed> {
-        let Some(tail) = self.tail.as_mut() else {
-            match Tail::open(&self.path, Start::Beginning) {
-                Ok((tail, _)) => {
-                    self.tail = Some(tail);
-                    self.out
-                        .switched(&self.path, SwitchReason::Appeared)
-                        .await?;
-                    self.waker.watch(std::slice::from_ref(&self.path)).await;
-                    return self.read_and_maybe_switch().await;
-                }
-                Err(e) => return self.out.status(describe_io_error(&self.path, &e)).await,
-            }
-        };
-        match tail.check() {
-            Ok(Change::None) => {
-                self.gone_reported = false;
-                self.replaced_since = None;
-            }
-            Ok(Change::Truncated) => {
-                if let Err(e) = tail.restart() {
-                    let msg = describe_io_error(&self.path, &e);
-                    return self.out.status(msg).await;
-                }
-                self.replaced_since = None;
-                self.out
-                    .switched(&self.path, SwitchReason::Truncated)
-                    .await?;
-            }
-            Ok(Change::Replaced) => {
-                self.replaced_since.get_or_insert_with(Instant::now);
-            }
-            Ok(Change::Gone) => {
-                if !self.gone_reported {
-                    self.gone_reported = true;
-                    let msg = format!(
-                        "{} was removed; reading what is left of it and waiting for it to be recreated",
-                        self.path.display()
-                    );
-                    self.out.status(msg).await?;
-                }
-            }
-            Err(e) => {
-                let msg = describe_io_error(&self.path, &e);
-                self.out.status(msg).await?;
-            }
-        }
-        self.read_and_maybe_switch().await
-    }
-
-    async fn read_and_maybe_switch(&mut self) -> Result<(), Closed> {
-        let tail = self.tail.as_mut().expect("open tail");
-        drain(tail, &mut self.out, &mut self.replay, true).await?;
-        let Some(since) = self.replaced_since else {
-            return Ok(());
-        };
-        let quiet = tail.last_growth.elapsed() >= self.opts.rotate_quiet && tail.pending.is_empty();
-        if !quiet && since.elapsed() < self.opts.rotate_grace {
-            return Ok(());
-        }
-        // The old file is done: its last partial line (if any) will never be completed.
-        let Ok((new, _)) = Tail::open(&self.path, Start::Beginning) else {
-            return Ok(()); // vanished again: retry on the next wake-up
-        };
-        let mut old = std::mem::replace(tail, new);
-        if let Some(p) = old.take_partial() {
-            self.out.lines(p).await?;
-        }
-        self.replaced_since = None;
-        self.gone_reported = false;
-        self.out
-            .switched(&self.path, SwitchReason::Replaced)
+    out.lines(bytes).await?;
+    if !replay.caught_up && replay.done - replay.last_progress >= replay.every {
+        replay.last_progress = replay.done;
+        out.progress(replay.done, replay.total.max(replay.done))
             .await?;
-        self.waker.watch(std::slice::from_ref(&self.path)).await;
-        let tail = self.tail.as_mut().expect("open tail");
-        drain(tail, &mut self.out, &mut self.replay, true).await
     }
+    Ok(())
+}
+
+/// Sends `CaughtUp` the first time the end of the replayed content is reached.
+pub(crate) async fn finish(out: &mut Out, replay: &mut Replay) -> Result<(), Closed> {
+    if !replay.caught_up {
+        replay.caught_up = true;
+        out.caught_up(replay.sent).await?;
+    }
+    Ok(())
 }

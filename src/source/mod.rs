@@ -4,12 +4,14 @@
 //! `tokio::sync::mpsc::Sender<SourceMsg>`. A task ends when the receiver is
 //! dropped (or, for stdin, at end of stream).
 
+mod chain;
 pub mod compressed;
 pub mod conf;
 pub mod demo;
 pub mod dir;
 pub mod discover;
 pub mod error;
+mod file;
 pub mod follow;
 pub mod glob;
 pub mod rotated;

@@ -26,6 +26,15 @@ pub(crate) enum Change {
     Gone,
 }
 
+/// A saved reading state of a [`Tail`].
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pos: u64,
+    pending: Vec<u8>,
+    head: Vec<u8>,
+    skip_partial: bool,
+}
+
 /// One open file being read line by line, as raw bytes.
 #[derive(Debug)]
 pub(crate) struct Tail {
@@ -115,9 +124,13 @@ impl Tail {
             self.pending = buf;
             return Ok(None);
         }
-        if self.head.len() < HEAD_LEN {
-            let want = (HEAD_LEN - self.head.len()).min(n);
-            self.head.extend_from_slice(&buf[old_len..old_len + want]);
+        // `head` holds the file's bytes from offset 0: extend it with what this read adds.
+        let held = self.head.len() as u64;
+        if held < HEAD_LEN as u64 && self.pos <= held && self.pos + n as u64 > held {
+            let from = (held - self.pos) as usize;
+            let want = (HEAD_LEN - self.head.len()).min(n - from);
+            self.head
+                .extend_from_slice(&buf[old_len + from..old_len + from + want]);
         }
         self.pos += n as u64;
         self.last_growth = Instant::now();
@@ -156,20 +169,105 @@ impl Tail {
         Some(p)
     }
 
-    /// Looks for truncation, in-place rewrite, replacement or removal of the path.
-    pub fn check(&self) -> io::Result<Change> {
+    /// Moves on to byte `at`, continuing the partial line `pending`
+    /// (the rest of a truncated file's content, read from its copy).
+    pub fn reposition(&mut self, at: u64, pending: Vec<u8>) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(at))?;
+        self.pos = at;
+        self.pending = pending;
+        self.head.clear();
+        self.skip_partial = false;
+        Ok(())
+    }
+
+    /// The first bytes read from this file (up to 256; empty before the first read at byte 0).
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// The first up to 256 bytes of the file as it is now (read without moving the offset).
+    pub fn peek_head(&self) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; HEAD_LEN];
+        let mut n = 0;
+        while n < HEAD_LEN {
+            match self.file.read_at(&mut buf[n..], n as u64)? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// The reading state (offset, partial line, head), to go back to with [`Tail::restore`].
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            pos: self.pos,
+            pending: self.pending.clone(),
+            head: self.head.clone(),
+            skip_partial: self.skip_partial,
+        }
+    }
+
+    /// Goes back to a state taken by [`Tail::snapshot`]: what was read since is read again.
+    pub fn restore(&mut self, s: &Snapshot) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(s.pos))?;
+        self.pos = s.pos;
+        self.pending.clone_from(&s.pending);
+        self.head.clone_from(&s.head);
+        self.skip_partial = s.skip_partial;
+        Ok(())
+    }
+
+    /// How long ago the open file was last modified (zero if its time is in the future).
+    pub fn unmodified_for(&self) -> io::Result<std::time::Duration> {
+        let t = self.file.metadata()?.modified()?;
+        Ok(t.elapsed().unwrap_or_default())
+    }
+
+    /// Takes `peek` (the file's first bytes, from [`Tail::peek_head`]) as the head of a file not
+    /// read yet, so that a truncation before its first read is noticed by [`Tail::truncated`].
+    /// Ignored once reading started or if `peek` does not extend the head known so far.
+    pub fn set_peek(&mut self, peek: Vec<u8>) {
+        if self.pos == 0
+            && self.pending.is_empty()
+            && peek.len() > self.head.len()
+            && peek.starts_with(&self.head)
+        {
+            self.head = peek;
+        }
+    }
+
+    /// Current size and link count of the open file.
+    pub fn stat(&self) -> io::Result<(u64, u64)> {
+        let m = self.file.metadata()?;
+        Ok((m.len(), m.nlink()))
+    }
+
+    /// Whether the open file shrank below the offset or its first bytes changed (truncation,
+    /// copytruncate, rewrite in place). Does not look at the path.
+    pub fn truncated(&self) -> io::Result<bool> {
         let meta = self.file.metadata()?;
         if meta.len() < self.pos {
-            return Ok(Change::Truncated);
+            return Ok(true);
         }
         if !self.head.is_empty() {
-            let mut now = vec![0u8; self.head.len()];
-            match self.file.read_exact_at(&mut now, 0) {
-                Ok(()) if now == self.head => {}
-                Ok(()) => return Ok(Change::Truncated),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Change::Truncated),
+            let mut now = [0u8; HEAD_LEN];
+            let now = &mut now[..self.head.len()];
+            match self.file.read_exact_at(now, 0) {
+                Ok(()) if *now == *self.head => {}
+                Ok(()) => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
                 Err(e) => return Err(e),
             }
+        }
+        Ok(false)
+    }
+
+    /// Looks for truncation, in-place rewrite, replacement or removal of the path.
+    pub fn check(&self) -> io::Result<Change> {
+        if self.truncated()? {
+            return Ok(Change::Truncated);
         }
         match fs::metadata(&self.path) {
             Ok(m) if (m.dev(), m.ino()) != self.ident => Ok(Change::Replaced),
