@@ -15,7 +15,10 @@
 //!   then reopens the name, as a logger does after SIGHUP;
 //! - rename without create (`nocreate`): the writer's reopen creates the file;
 //! - delete + recreate: only once the follower has read from the current file (it holds it open
-//!   then); the writer keeps writing the deleted file for 0-2 ms;
+//!   then) and passed the previous rotation; the writer keeps writing the deleted file for
+//!   0-2 ms. A file deleted before any reader opened it is lost to all of them, and a deleted
+//!   file that was also truncated before the reader looked cannot be placed among the copies
+//!   that appeared meanwhile (names no longer say where it was, and there is no birth time);
 //! - copytruncate: the writer is paused between copy and truncate (otherwise the lines written
 //!   in between are lost in every tailer); what the follower had not read yet is in the copy,
 //!   and is read from there. It is done once the follower has read past the previous rotation:
@@ -349,14 +352,11 @@ fn torture(opts: FollowOptions, default_rotations: u64, salt: u64) {
                 w.reopen(&path);
             }
             2 => {
+                // The follower holds the file (it read from it), and passed the last rotation.
                 let first = w.state.lock().unwrap().first_in_file;
-                wait_for(
-                    &c,
-                    seed,
-                    &log,
-                    first + 1,
-                    "the follower to read the current file",
-                );
+                let prev = log.len().checked_sub(2).map_or(0, |i| log[i].0);
+                let n = first.max(prev) + 1;
+                wait_for(&c, seed, &log, n, "the follower to read the current file");
                 fs::remove_file(&path).unwrap();
                 std::thread::sleep(jitter(&mut rng));
                 w.reopen(&path);
