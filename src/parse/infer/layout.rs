@@ -11,6 +11,7 @@ use super::{Group, Member};
 
 /// Per slot: its padding (negative: left-aligned); per literal: spaces kept before and after
 /// its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Layout {
     pub pads: Vec<i32>,
     pub spaces: Vec<(usize, usize)>,
@@ -48,8 +49,16 @@ fn consistent(lens: &[usize], xs: &[usize]) -> bool {
     lens.iter().zip(xs).all(|(l, x)| l + x == c || x == minx)
 }
 
-/// Lays out a group's spaces; `len(member, slot)` is the width of a slot's value.
-pub(super) fn layout(g: &Group, nslots: usize, len: impl Fn(&Member, usize) -> usize) -> Layout {
+/// Lays out a group's spaces; `len(member, slot)` is the width of a slot's value. Where no
+/// line tells whether a space between literal text and a padded value is literal, `spaced`
+/// says it is (`] %11u`) or not (`]%12u`): both are tried, as the first split of a line can
+/// differ between them (`[unknown]]` then splits at the first `]`).
+pub(super) fn layout(
+    g: &Group,
+    nslots: usize,
+    len: impl Fn(&Member, usize) -> usize,
+    spaced: bool,
+) -> Layout {
     let mut pads = vec![0i32; nslots];
     let lits: Vec<&Vec<u8>> = g
         .shape
@@ -98,7 +107,7 @@ pub(super) fn layout(g: &Group, nslots: usize, len: impl Fn(&Member, usize) -> u
                 let at_end = b.is_none();
                 if let Some(a) = a {
                     let la = col(&|m| len(m, a));
-                    let k_default = usize::from(at_end && core.is_empty());
+                    let k_default = usize::from(spaced || (at_end && core.is_empty()));
                     match own(&la, &lead, k_default) {
                         Some((w, k)) if pads[a] == 0 => {
                             pads[a] = -width(w);
@@ -109,7 +118,7 @@ pub(super) fn layout(g: &Group, nslots: usize, len: impl Fn(&Member, usize) -> u
                 }
                 if let Some(b) = b {
                     let lb = col(&|m| len(m, b));
-                    match own(&lb, &trail, 0) {
+                    match own(&lb, &trail, usize::from(spaced)) {
                         Some((w, k)) => {
                             pads[b] = width(w);
                             spaces[li].1 = k;

@@ -217,12 +217,27 @@ pub(super) fn candidates(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> 
     }
     let nums = num_roles(g, lines, anchors, &slots);
     let times = time_roles(g, lines, anchors, &slots);
-    let lay = layout::layout(g, slots.len(), |m, j| m.spans[j].1 - m.spans[j].0);
-    let roles = Roles { nums, times, lay };
-    template::name_assignments(&name_sets, ASSIGNMENTS)
-        .into_iter()
-        .map(|names| spell(g, &slots, &roles, &names))
-        .collect()
+    let width = |m: &super::Member, j: usize| m.spans[j].1 - m.spans[j].0;
+    let mut lays = vec![layout::layout(g, slots.len(), width, false)];
+    let spaced = layout::layout(g, slots.len(), width, true);
+    if spaced != lays[0] {
+        lays.push(spaced);
+    }
+    let assignments = template::name_assignments(&name_sets, ASSIGNMENTS);
+    let mut out = Vec::new();
+    for lay in lays {
+        let roles = Roles {
+            nums: nums.clone(),
+            times: times.clone(),
+            lay,
+        };
+        out.extend(
+            assignments
+                .iter()
+                .map(|names| spell(g, &slots, &roles, names)),
+        );
+    }
+    out
 }
 
 /// What a group's slots are, but for its names.
@@ -300,7 +315,10 @@ pub(super) fn agrees(s: &SplitLine<'_>, line: &[u8], a: &Anchor<'_>) -> bool {
         Kind::Received => f.user.is_none() && f.database.is_none(),
         _ => eq(f.user, a.known.user) && eq(f.database, a.known.database),
     };
-    names && eq(f.host, a.known.host)
+    // A port read as the process id: the split is wrong.
+    let port = a.known.port.map(number);
+    let port_as_pid = port.is_some() && f.pid.map(u64::from) == port;
+    names && eq(f.host, a.known.host) && !port_as_pid
 }
 
 /// Splits a line as the stderr decoder does: the split the message's names agree with first.

@@ -184,6 +184,17 @@ fn names<'a>(k: &Known<'a>, host_port: &'a [u8]) -> Vec<(&'a [u8], u8)> {
     v
 }
 
+/// A host followed by `(digits)` is `%r`, though the message did not give the port.
+fn with_port(s: &[u8], n: usize, set: u8) -> (Class, usize, u8) {
+    if set & H != 0 && set & R == 0 && s.get(n) == Some(&b'(') {
+        let digits = run(&s[n + 1..], |c| c.is_ascii_digit());
+        if digits > 0 && s.get(n + 1 + digits) == Some(&b')') {
+            return (Class::Name, n + digits + 2, R);
+        }
+    }
+    (Class::Name, n, set)
+}
+
 /// A host another line named, at the start of `s`: `%r` when `(port)` follows, else `%h`.
 fn known_host(s: &[u8], hosts: &[&[u8]]) -> Option<(Class, usize, u8)> {
     let h = hosts
@@ -231,7 +242,7 @@ pub(super) fn read(rendered: &[u8], known: &Known<'_>, hosts: &[&[u8]]) -> Templ
             names
                 .iter()
                 .find(|(v, _)| r[i..].starts_with(v))
-                .map(|(v, set)| (Class::Name, v.len(), *set))
+                .map(|(v, set)| with_port(&r[i..], v.len(), *set))
                 .or_else(|| known_host(&r[i..], hosts))
         };
         let typed = || typed_at(&r[i..], prev).map(|(c, n)| (c, n, 0));

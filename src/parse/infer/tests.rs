@@ -20,6 +20,9 @@ fn ps_display_and_backend_type() {
     assert_eq!(setting(log), "%m [%p] %b %i: ");
 }
 
+/// A split's pid, user and database.
+type PidNames<'a> = (Option<u32>, Option<&'a [u8]>, Option<&'a [u8]>);
+
 #[test]
 fn logfmt_bracketed_and_padded() {
     let logfmt = "\
@@ -40,7 +43,7 @@ time=2026-11-29 08:50:46.004 UTC pid=9201 user=a b db=c=d app=[unknown] client=:
 ";
     let p = setting(padded);
     let compiled = Prefix::compile(&p);
-    let names: Vec<(Option<u32>, Option<&[u8]>, Option<&[u8]>)> = padded
+    let names: Vec<PidNames<'_>> = padded
         .lines()
         .map(|line| {
             let s = compiled
