@@ -142,6 +142,38 @@ pub(crate) fn mark(msg: &[u8]) -> Option<(Option<u64>, u32, &[u8])> {
     }
 }
 
+/// Whether `line` (a later chunk of a message, prefix included) is one of the lines PostgreSQL
+/// adds to a message: its first severity tag is DETAIL, HINT, CONTEXT, STATEMENT, QUERY,
+/// LOCATION or BACKTRACE.
+fn secondary_line(line: &[u8]) -> bool {
+    const SECONDARY: [&[u8]; 7] = [
+        b"DETAIL",
+        b"HINT",
+        b"CONTEXT",
+        b"STATEMENT",
+        b"QUERY",
+        b"LOCATION",
+        b"BACKTRACE",
+    ];
+    const PRIMARY: [&[u8]; 8] = [
+        b"LOG", b"FATAL", b"ERROR", b"WARNING", b"PANIC", b"NOTICE", b"INFO", b"DEBUG",
+    ];
+    for colon in memchr::memmem::find_iter(line, b":  ") {
+        let start = line[..colon]
+            .iter()
+            .rposition(|c| !c.is_ascii_alphanumeric())
+            .map_or(0, |i| i + 1);
+        let word = &line[start..colon];
+        if SECONDARY.contains(&word) {
+            return true;
+        }
+        if PRIMARY.iter().any(|p| word.starts_with(p)) {
+            return false;
+        }
+    }
+    false
+}
+
 /// Decodes rsyslog's `#ooo` escapes (`#011` tab, `#033` ESC) into `dst`.
 pub(crate) fn decode_escapes(src: &[u8], dst: &mut Vec<u8>) {
     dst.clear();
@@ -394,6 +426,11 @@ impl SyslogReader {
                 note_not_understood(stats, rec);
                 return;
             }
+        } else if !secondary_line(first) {
+            // A later line of one message is its DETAIL, HINT, STATEMENT...: one that reads
+            // as a LOG or FATAL entry of its own was not written by the server.
+            note_not_understood(stats, rec);
+            return;
         }
         self.new_lines(idx, millis, content, out);
     }
