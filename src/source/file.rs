@@ -71,8 +71,9 @@ struct FileFollower {
     opts: FollowOptions,
     /// Open files, oldest first: the front is being read, the others wait for it to end.
     tails: VecDeque<Held>,
-    /// Files read to their end and still linked: inode -> bytes read.
-    done: HashMap<u64, u64>,
+    /// Files read to their end and still linked: inode -> (bytes read, first bytes). The first
+    /// bytes tell a new file that got the inode of a deleted one (inodes are reused) from it.
+    done: HashMap<u64, (u64, Vec<u8>)>,
     /// Copies (copytruncate, `copy`) of content read from the original: inode -> first bytes.
     copies: HashMap<u64, Vec<u8>>,
     /// Heads of files and truncated generations already read.
@@ -114,7 +115,11 @@ impl FileFollower {
         for m in chain::list(&self.path).unwrap_or_default() {
             if !held.contains(&m.ino) {
                 let size = std::fs::metadata(&m.path).map_or(0, |md| md.len());
-                self.done.insert(m.ino, size);
+                let head = Tail::open(&m.path, Start::Beginning)
+                    .ok()
+                    .and_then(|(t, _)| t.peek_head().ok())
+                    .unwrap_or_default();
+                self.done.insert(m.ino, (size, head));
             }
         }
         self.last_scan = Instant::now();
@@ -328,10 +333,13 @@ impl FileFollower {
             if tail.ident().1 != m.ino {
                 return None;
             }
-            if self.done.get(&m.ino).is_some_and(|&read| size >= read) {
+            let head = tail.peek_head().unwrap_or_default();
+            let same_file = |(read, known): &(u64, Vec<u8>)| {
+                size >= *read && (known.is_empty() || head.starts_with(known))
+            };
+            if self.done.get(&m.ino).is_some_and(same_file) {
                 continue;
             }
-            let head = tail.peek_head().unwrap_or_default();
             let judged = if head.is_empty() && m.rank != Rank::Current {
                 // An empty rotated file may be a copy being made: judged once it has content
                 // (a file renamed away before it was written is judged when it gets some).
@@ -406,7 +414,8 @@ impl FileFollower {
             }
             if let Ok((_, links)) = old.stat() {
                 if links > 0 {
-                    self.done.insert(old.ident().1, old.pos());
+                    self.done
+                        .insert(old.ident().1, (old.pos(), old.head().to_vec()));
                 }
             }
             self.remember(old.head().to_vec());
