@@ -24,7 +24,7 @@ pub struct Cli {
     /// Log files, globs or directories (`-` for standard input). None: find the local server's log.
     pub paths: Vec<PathBuf>,
     /// Read every path to its current end, print a snapshot and exit.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stream")]
     pub once: bool,
     /// Follow the logs and print each connection event as one line.
     #[arg(long)]
@@ -51,13 +51,13 @@ pub struct Cli {
     #[arg(long)]
     pub host: Option<String>,
     /// History bucket: 1m, 5m, 15m or 1h.
-    #[arg(long, default_value = "15m", value_parser = parse_duration_secs)]
+    #[arg(long, default_value = "15m", value_parser = parse_bucket)]
     pub bucket: u32,
     /// Window for leak detection, e.g. 60m.
     #[arg(long, default_value = "60m", value_parser = parse_duration_secs)]
     pub leak_window: u32,
     /// Events kept in the live feed.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_feed_size)]
     pub feed_size: usize,
     /// Start following at the end of the logs instead of replaying them.
     #[arg(long)]
@@ -68,6 +68,26 @@ pub struct Cli {
     /// Show the built-in demo (a recorded log replayed at a lively pace).
     #[arg(long)]
     pub demo: bool,
+}
+
+/// How many events the feed keeps: at least one.
+pub fn parse_feed_size(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a feed size; give a number of events, 1 or more"
+        )),
+    }
+}
+
+/// A history bucket: one of the sizes the History tab shows (1m, 5m, 15m, 1h).
+pub fn parse_bucket(s: &str) -> Result<u32, String> {
+    match parse_duration_secs(s)? {
+        secs @ (60 | 300 | 900 | 3600) => Ok(secs),
+        _ => Err(format!(
+            "'{s}' is not a history bucket; use 1m, 5m, 15m or 1h"
+        )),
+    }
 }
 
 /// `90s`, `15m`, `1h`, `2d`, or plain seconds.

@@ -128,6 +128,10 @@ fn run_once(cli: &Cli) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.json && !cli.once && !cli.stream {
+        eprintln!("pgconn-top: --json goes with --once (a snapshot) or --stream (one line per event); the dashboard has no JSON");
+        return ExitCode::from(2);
+    }
     if cli.once {
         return run_once(&cli);
     }

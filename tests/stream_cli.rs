@@ -2,6 +2,7 @@
 //! `--stream -` reads stdin; `--once` errors are one sentence with exit status 2.
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -335,4 +336,31 @@ fn stream_since_starts_at_the_last_period_of_log_time() {
         t >= cutoff - 1000 && t <= cutoff + 60_000,
         "first event {first} is at the start of the last hour"
     );
+}
+
+/// Options that cannot work together, or values the tool cannot honour, are refused in one
+/// sentence with exit status 2 instead of being ignored.
+#[test]
+fn contradictory_or_unusable_options_are_refused() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus/pg15-default/postgresql.log");
+    for (args, says) in [
+        (&["--once", "--stream"][..], "--stream"),
+        (&["--once", "--bucket", "7m"][..], "1m, 5m, 15m or 1h"),
+        (&["--once", "--feed-size", "0"][..], "feed-size"),
+        (&["--json"][..], "--once"),
+    ] {
+        let out = Command::new(BIN).args(args).arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let out = Command::new(BIN)
+        .args(["--once", "--json", "--bucket", "5m"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["history"]["bucket_seconds"], 300);
 }
