@@ -54,17 +54,17 @@ fn totals(app: &App) -> Line<'static> {
         ),
         sep(app),
         Span::styled(
-            format!("{} connects", text::count(s.connects)),
+            text::counted(s.connects, "connect", "connects"),
             th.connect(),
         ),
         sep(app),
         Span::styled(
-            format!("{} disconnects", text::count(s.disconnects)),
+            text::counted(s.disconnects, "disconnect", "disconnects"),
             th.disconnect(),
         ),
         sep(app),
         Span::styled(
-            format!("{} failures", text::count(s.failures_total)),
+            text::counted(s.failures_total, "failure", "failures"),
             th.failure(),
         ),
         sep(app),

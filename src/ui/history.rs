@@ -69,14 +69,14 @@ impl Widget for &HistoryView<'_> {
         for l in leaks.iter().take(3) {
             info.push(Line::styled(
                 format!(
-                    " leak suspected: {} +{} in {} min ({} {} open, {} connects, {} ends)",
+                    " leak suspected: {} +{} in {} min ({} {} open, {}, {})",
                     text::name(&l.name),
                     l.growth,
                     l.window_minutes,
                     l.active,
                     l.dimension.key(),
-                    l.connects,
-                    l.disconnects
+                    text::counted(l.connects.max(0) as u64, "connect", "connects"),
+                    text::counted(l.disconnects.max(0) as u64, "end", "ends")
                 ),
                 th.warning(),
             ));

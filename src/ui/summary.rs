@@ -260,9 +260,9 @@ impl Widget for &SummaryView<'_> {
         ])
         .areas(area);
         let totals = format!(
-            "Sessions: {} connects · {} disconnects · {} lost · {} terminated · {} pending · {} never completed",
-            text::count(s.connects),
-            text::count(s.disconnects),
+            "Sessions: {} · {} · {} lost · {} terminated · {} pending · {} never completed",
+            text::counted(s.connects, "connect", "connects"),
+            text::counted(s.disconnects, "disconnect", "disconnects"),
             text::count(s.lost),
             text::count(s.terminated),
             text::count(s.pending),

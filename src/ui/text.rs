@@ -73,6 +73,13 @@ pub fn bar(n: u64, max: u64, width: usize) -> String {
 }
 
 /// Thousands separated by a thin space-free comma: `12,345`.
+/// `n` with thousands separators and the noun in the number it takes: `1 failure`,
+/// `2 failures`, `1,024 connects`.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// `n` with thousands separators.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -88,6 +95,13 @@ pub fn count(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nouns_agree_with_their_number() {
+        assert_eq!(counted(1, "failure", "failures"), "1 failure");
+        assert_eq!(counted(0, "failure", "failures"), "0 failures");
+        assert_eq!(counted(1234, "connect", "connects"), "1,234 connects");
+    }
 
     #[test]
     fn helpers() {
