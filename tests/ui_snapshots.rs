@@ -351,3 +351,22 @@ fn demo_badge_and_tailer_status_show_in_the_header() {
     let l = lines(&a, 160, 30);
     assert!(l[1].contains(" live"), "{l:#?}");
 }
+
+/// A name cut to its column ends in `…`, so that a cut value never passes for another one
+/// (`127.0.0` for `127.0.0.1`, `app_use` for `app_user`).
+#[test]
+fn cut_session_cells_end_in_an_ellipsis() {
+    let a = tab("", Tab::Summary);
+    let rows: Vec<String> = lines(&a, 80, 24)
+        .into_iter()
+        .filter(|l| l.starts_with("│41"))
+        .collect();
+    assert!(rows.len() > 3, "{rows:#?}");
+    for row in &rows {
+        let cells = row.split('│').nth(1).unwrap();
+        for bad in ["127.0.0 ", "app_use ", "postgre ", "product "] {
+            assert!(!cells.contains(bad), "cut without an ellipsis: {row}");
+        }
+        assert!(cells.contains('…') || cells.contains("[local]"), "{row}");
+    }
+}

@@ -132,19 +132,35 @@ impl SummaryView<'_> {
             head("Age", SortBy::Age),
         ])
         .style(th.title());
+        let widths = [
+            Constraint::Length(7),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Fill(3),
+            Constraint::Fill(2),
+            Constraint::Length(7),
+        ];
+        // The cells' widths as the table will lay them out, so that a cut name ends in `…`.
+        let inner = Rect::new(0, 0, area.width.saturating_sub(2), 1);
+        let w: Vec<usize> = Layout::horizontal(widths)
+            .spacing(1)
+            .split(inner)
+            .iter()
+            .map(|r| usize::from(r.width))
+            .collect();
         let rows: Vec<Row> = v
             .iter()
             .map(|a| {
                 let app_cell = match &a.application {
-                    Some(n) => Cell::from(text::name(n)),
-                    None => Cell::from(Span::styled("(not set)", th.dim())),
+                    Some(n) => Cell::from(text::fit(&text::name(n), w[3])),
+                    None => Cell::from(Span::styled(text::fit("(not set)", w[3]), th.dim())),
                 };
                 Row::new(vec![
                     Cell::from(a.pid.to_string()),
-                    Cell::from(text::name(&a.user)),
-                    Cell::from(text::name(&a.database)),
+                    Cell::from(text::fit(&text::name(&a.user), w[1])),
+                    Cell::from(text::fit(&text::name(&a.database), w[2])),
                     app_cell,
-                    Cell::from(text::name(&a.host)),
+                    Cell::from(text::fit(&text::name(&a.host), w[4])),
                     Cell::from(Line::from(text::age(now - a.since.millis)).right_aligned()),
                 ])
             })
@@ -153,24 +169,14 @@ impl SummaryView<'_> {
             format!(" Active sessions ({}) · s sorts ", v.len()),
             Some(Pane::Sessions),
         );
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(7),
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-                Constraint::Fill(3),
-                Constraint::Fill(2),
-                Constraint::Length(7),
-            ],
-        )
-        .header(header)
-        .block(block)
-        .row_highlight_style(if app.summary.focus == Pane::Sessions {
-            th.selected()
-        } else {
-            th.text()
-        });
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .row_highlight_style(if app.summary.focus == Pane::Sessions {
+                th.selected()
+            } else {
+                th.text()
+            });
         let sel = app.summary.selected[4].min(v.len().saturating_sub(1));
         let mut state = TableState::default().with_selected((!v.is_empty()).then_some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
