@@ -370,3 +370,27 @@ fn cut_session_cells_end_in_an_ellipsis() {
         assert!(cells.contains('…') || cells.contains("[local]"), "{row}");
     }
 }
+
+/// A source that cannot be read says why in the empty state, whole, instead of the advice to
+/// turn on log_connections (which would be wrong).
+#[test]
+fn an_unreadable_source_says_why_in_the_empty_state() {
+    let mut engine = Engine::new(EngineConfig::default());
+    engine.add_source("/nonexistent/postgresql.log");
+    let opts = UiOptions {
+        clock: fixed_clock(1_764_271_263_000),
+        color: false,
+        ..UiOptions::default()
+    };
+    let mut a = App::new(engine, &opts);
+    let why = "cannot read /nonexistent/postgresql.log: no such file; check the path (the server's log_directory) and try again";
+    a.input(pgconn_top::source::SourceMsg::Status {
+        source: 0,
+        message: why.into(),
+    });
+    let text = lines(&a, 100, 30).join(" ").replace('│', " ");
+    let squeezed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squeezed.contains("check the path (the server's"), "{text}");
+    assert!(squeezed.contains("log_directory) and try again"), "{text}");
+    assert!(!text.contains("log_connections = on"), "{text}");
+}

@@ -218,11 +218,33 @@ impl SummaryView<'_> {
     }
 }
 
-/// What to turn on when the log has no connection event at all.
+/// Why nothing is counted: what a source reported (a missing file, a log that cannot be read),
+/// else what to turn on when the log has no connection event at all.
 fn empty_state(app: &App, area: Rect, buf: &mut Buffer) {
     let th = app.theme;
-    Paragraph::new(vec![
-        Line::styled("No connection event seen in the log yet.", th.warning()),
+    let mut why: Vec<String> = app.notes.iter().filter_map(|n| n.status.clone()).collect();
+    why.extend(app.engine.warnings());
+    let settings_help = why.is_empty() || why.iter().any(|w| w.contains("log_connections"));
+    let mut lines = vec![Line::styled(
+        "No connection event seen in the log yet.",
+        th.warning(),
+    )];
+    for w in &why {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(text::name(w.as_bytes()), th.failure()));
+    }
+    if !settings_help {
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::bordered()
+                    .border_type(BorderType::Rounded)
+                    .border_style(th.border()),
+            )
+            .render(area, buf);
+        return;
+    }
+    lines.extend([
         Line::raw(""),
         Line::raw("pgconn-top counts sessions from the lines PostgreSQL writes when a client"),
         Line::raw("connects and disconnects. Turn them on in postgresql.conf:"),
@@ -231,14 +253,15 @@ fn empty_state(app: &App, area: Rect, buf: &mut Buffer) {
         Line::styled("    log_disconnections = on", th.title()),
         Line::raw(""),
         Line::raw("then reload: SELECT pg_reload_conf();  (no restart needed)"),
-    ])
-    .wrap(Wrap { trim: false })
-    .block(
-        Block::bordered()
-            .border_type(BorderType::Rounded)
-            .border_style(th.border()),
-    )
-    .render(area, buf);
+    ]);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Rounded)
+                .border_style(th.border()),
+        )
+        .render(area, buf);
 }
 
 impl Widget for &SummaryView<'_> {
