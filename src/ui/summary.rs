@@ -233,27 +233,18 @@ fn empty_state(app: &App, area: Rect, buf: &mut Buffer) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(text::name(w.as_bytes()), th.failure()));
     }
-    if !settings_help {
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::bordered()
-                    .border_type(BorderType::Rounded)
-                    .border_style(th.border()),
-            )
-            .render(area, buf);
-        return;
+    if settings_help {
+        lines.extend([
+            Line::raw(""),
+            Line::raw("pgconn-top counts sessions from the lines PostgreSQL writes when a client"),
+            Line::raw("connects and disconnects. Turn them on in postgresql.conf:"),
+            Line::raw(""),
+            Line::styled("    log_connections = on", th.title()),
+            Line::styled("    log_disconnections = on", th.title()),
+            Line::raw(""),
+            Line::raw("then reload: SELECT pg_reload_conf();  (no restart needed)"),
+        ]);
     }
-    lines.extend([
-        Line::raw(""),
-        Line::raw("pgconn-top counts sessions from the lines PostgreSQL writes when a client"),
-        Line::raw("connects and disconnects. Turn them on in postgresql.conf:"),
-        Line::raw(""),
-        Line::styled("    log_connections = on", th.title()),
-        Line::styled("    log_disconnections = on", th.title()),
-        Line::raw(""),
-        Line::raw("then reload: SELECT pg_reload_conf();  (no restart needed)"),
-    ]);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .block(
