@@ -424,12 +424,7 @@ fn torture(opts: FollowOptions, default_rotations: u64, salt: u64) {
     assert_eq!(g.next, total, "TORTURE_SEED={seed}: extra lines");
 }
 
-// Known to lose lines: in a debug build on a loaded 2-core machine, a file deleted (and
-// recreated) while the follower is behind on it loses its unread tail in most runs (seen as
-// `line N expected` right before a `delete+recreate`). Not part of the default run until that is
-// fixed (issue 8 stays open); run it with `cargo test --test rotation_torture -- --ignored`.
 #[test]
-#[ignore = "loses the tail of a deleted file when the follower is behind (issue 8, open)"]
 fn every_line_exactly_once_through_a_thousand_rotations() {
     torture(FollowOptions::default(), 1000, 0);
 }

@@ -274,8 +274,12 @@ impl FileFollower {
         if fresh.is_empty() {
             return Ok(true);
         }
-        // The front keeps its place once something of it was read.
-        let keep = usize::from(self.tails.front().is_some_and(|h| h.tail.pos() > 0));
+        // The front keeps its place once something of it was read, and once its name is gone:
+        // a file deleted while it was the oldest is older than anything found after it (its
+        // last rank says nothing about names given since).
+        let keep = usize::from(self.tails.front().is_some_and(|h| {
+            h.tail.pos() > 0 || !members.iter().any(|m| m.ino == h.tail.ident().1)
+        }));
         let mut rest: Vec<Held> = self.tails.drain(keep..).collect();
         let copies_of: Vec<Option<(u64, u64)>> = fresh.iter().map(|h| self.lost_to(h)).collect();
         let fresh_ids: Vec<(u64, u64)> = fresh.iter().map(|h| h.tail.ident()).collect();
