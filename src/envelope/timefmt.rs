@@ -1,16 +1,7 @@
 //! Time stamps of envelopes (RFC 3339, RFC 3164) read, and the UTC time written before an
 //! unwrapped line (`YYYY-MM-DD HH:MM:SS.mmm UTC`, what `parse::time::parse_timestamp` reads).
 
-/// Days from 1970-01-01 to the civil date (proleptic Gregorian).
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+use crate::parse::time::days_from_civil;
 
 /// The civil date of a day count from 1970-01-01.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How a file is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,85 +91,10 @@ pub fn open_log(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     })
 }
 
-/// Where a name stands among its rotations: older sorts first.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Rotation {
-    /// `x.log.N`: a larger N is older.
-    Numbered(std::cmp::Reverse<u64>),
-    /// `x.log-YYYYMMDD` (logrotate `dateext`): an earlier date is older.
-    Dated(u64),
-    /// The live file.
-    Live,
-}
-
-/// The name without its compression extension and rotation suffix, and its rotation.
-fn rotation_key(path: &Path) -> (PathBuf, String, Rotation) {
-    let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut stem = name.as_str();
-    for ext in [".gz", ".bz2", ".zst", ".xz"] {
-        if let Some(s) = stem.strip_suffix(ext) {
-            stem = s;
-            break;
-        }
-    }
-    let digits_after = |sep: char| {
-        let i = stem.rfind(sep)?;
-        let d = &stem[i + 1..];
-        (!d.is_empty() && d.len() <= 19 && d.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| (i, d.parse::<u64>().unwrap_or(0)))
-    };
-    let rotation = if let Some((i, n)) = digits_after('.') {
-        stem = &stem[..i];
-        Rotation::Numbered(std::cmp::Reverse(n))
-    } else if let Some((i, n)) = digits_after('-').filter(|(i, _)| stem.len() - i > 8) {
-        stem = &stem[..i];
-        Rotation::Dated(n)
-    } else {
-        Rotation::Live
-    };
-    (parent, stem.to_string(), rotation)
-}
-
-/// Sorts log paths so that each log's rotations come oldest first, its live file last
-/// (`x.log.3.gz`, `x.log.2.gz`, `x.log.1`, `x.log`); different logs sort by name.
-pub fn sort_oldest_first(paths: &mut [PathBuf]) {
-    paths.sort_by_cached_key(|p| rotation_key(p));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
-
-    #[test]
-    fn rotations_come_oldest_first() {
-        let mut v: Vec<PathBuf> = [
-            "/l/postgresql-15-main.log",
-            "/l/postgresql-15-main.log.1",
-            "/l/postgresql-15-main.log.10.gz",
-            "/l/postgresql-15-main.log.2.gz",
-            "/l/postgresql-15-main.log.3.gz",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-        sort_oldest_first(&mut v);
-        let names: Vec<_> = v.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-        assert_eq!(
-            names,
-            [
-                "/l/postgresql-15-main.log.10.gz",
-                "/l/postgresql-15-main.log.3.gz",
-                "/l/postgresql-15-main.log.2.gz",
-                "/l/postgresql-15-main.log.1",
-                "/l/postgresql-15-main.log",
-            ]
-        );
-    }
 
     #[test]
     fn every_format_reads_back_whole_including_multi_member_gzip() {
