@@ -284,6 +284,8 @@ impl Decoder {
                             kind: EventKind::Ending { cause },
                             ..ev
                         });
+                        // Keep a replay worker's event index in step with what was emitted.
+                        self.emitted = self.emitted.wrapping_add(1);
                     }
                 }
             }
