@@ -110,12 +110,39 @@ pub(crate) const SEVERITIES: [&[u8]; 20] = [
     b"BACKTRACE",
 ];
 
+/// Whether `word` is one of [`SEVERITIES`] (by length first: this runs for every line read).
+fn is_severity(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"LOG"
+            | b"FATAL"
+            | b"ERROR"
+            | b"WARNING"
+            | b"DETAIL"
+            | b"HINT"
+            | b"STATEMENT"
+            | b"CONTEXT"
+            | b"PANIC"
+            | b"NOTICE"
+            | b"INFO"
+            | b"QUERY"
+            | b"LOCATION"
+            | b"DEBUG"
+            | b"DEBUG1"
+            | b"DEBUG2"
+            | b"DEBUG3"
+            | b"DEBUG4"
+            | b"DEBUG5"
+            | b"BACKTRACE"
+    )
+}
+
 /// If a severity tag (`LOG:  `) starts at `pos`, returns (severity, message start).
 fn severity_at(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     let rest = &line[pos..];
     let colon = rest.iter().take(10).position(|&c| c == b':')?;
     let sev = &rest[..colon];
-    if !SEVERITIES.contains(&sev) || !rest[colon + 1..].starts_with(b"  ") {
+    if !is_severity(sev) || !rest[colon + 1..].starts_with(b"  ") {
         return None;
     }
     Some((sev, pos + colon + 3))
@@ -456,7 +483,12 @@ impl Prefix {
         let saved = *out;
         while end <= limit {
             if let Some(l) = next_lit {
-                match memchr::memmem::find(&line[end..(limit + l.len()).min(line.len())], l) {
+                let hay = &line[end..(limit + l.len()).min(line.len())];
+                let found = match l {
+                    [b] => memchr::memchr(*b, hay),
+                    _ => memchr::memmem::find(hay, l),
+                };
+                match found {
                     Some(off) => end += off,
                     None => return None,
                 }
@@ -487,6 +519,16 @@ impl Prefix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn severity_words_are_exactly_the_list() {
+        for w in SEVERITIES {
+            assert!(is_severity(w));
+        }
+        for w in [&b"LOG "[..], b"log", b"DEBUG6", b"", b"FATA", b"LOGS"] {
+            assert!(!is_severity(w), "{w:?}");
+        }
+    }
 
     fn split<'a>(p: &str, l: &'a str) -> SplitLine<'a> {
         Prefix::compile(p)

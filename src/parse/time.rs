@@ -91,13 +91,9 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
     {
         return None;
     }
-    let y = digits(&b[0..4])?;
-    let mo = digits(&b[5..7])?;
-    let d = digits(&b[8..10])?;
-    let h = digits(&b[11..13])?;
-    let mi = digits(&b[14..16])?;
+    let minute = minute_start(b[..16].try_into().ok()?)?;
     let s = digits(&b[17..19])?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 24 || mi > 59 || s > 60 {
+    if s > 60 {
         return None;
     }
     let mut pos = 19;
@@ -119,8 +115,7 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         millis = v;
         pos = end;
     }
-    let days = days_from_civil(i64::from(y), mo, d);
-    let local = ((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60 + i64::from(s);
+    let local = minute + i64::from(s);
     let mut offset = 0;
     if b.get(pos) == Some(&b' ') {
         let zs = pos + 1;
@@ -171,6 +166,33 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         },
         pos,
     ))
+}
+
+thread_local! {
+    /// The last `YYYY-MM-DD HH:MM` read and its seconds since the epoch: lines of one minute
+    /// share it, so most lines skip the calendar arithmetic.
+    static LAST_MINUTE: std::cell::Cell<([u8; 16], i64)> = const { std::cell::Cell::new(([0; 16], 0)) };
+}
+
+/// Local seconds since the epoch at the start of the minute `YYYY-MM-DD HH:MM` (separators
+/// already checked), or None if a part is out of range.
+fn minute_start(b: &[u8; 16]) -> Option<i64> {
+    let (last, secs) = LAST_MINUTE.get();
+    if last == *b {
+        return Some(secs);
+    }
+    let y = digits(&b[0..4])?;
+    let mo = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    let h = digits(&b[11..13])?;
+    let mi = digits(&b[14..16])?;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 24 || mi > 59 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = ((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60;
+    LAST_MINUTE.set((*b, secs));
+    Some(secs)
 }
 
 /// Parses `%n`: Unix epoch seconds with milliseconds (`1764271263.010`).

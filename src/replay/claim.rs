@@ -49,6 +49,11 @@ pub(super) struct Claim {
 }
 
 impl Claim {
+    /// The claimed bytes mapped in place; None when they cannot be (then [`Claim::read`]).
+    pub fn map(&self) -> Option<super::mapped::Mapped> {
+        super::mapped::Mapped::map(&self.file, self.start, (self.end - self.start) as usize)
+    }
+
     /// Reads the claimed bytes into `buf`; their length.
     pub fn read(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
         let len = (self.end - self.start) as usize;

@@ -9,6 +9,7 @@
 mod batch;
 mod claim;
 mod feed;
+mod mapped;
 
 use crate::engine::{Engine, ReadError};
 use batch::Batch;
@@ -251,26 +252,53 @@ fn pull<I, R>(
             Ok(mut f) => next(&mut f, &mut buf),
             Err(_) => return,
         };
-        let (seq, len) = match piece {
+        let mut batch = match piece {
             None => return,
-            Some(Piece::Read(c)) => (c.seq, c.len),
-            Some(Piece::Claim(c)) => match c.read(&mut buf) {
-                Ok(n) => (c.seq, n),
-                Err(e) => {
-                    if let Ok(mut f) = feed.lock() {
-                        f.error.get_or_insert((c.index, ReadError::Io(e)));
+            Some(Piece::Read(c)) => decode(&mut dec, c.seq, &buf[..c.len], handed),
+            Some(Piece::Claim(c)) => match c.map() {
+                Some(m) => {
+                    let batch = decode(&mut dec, c.seq, m.bytes(), handed);
+                    if m.was_cut() {
+                        let cut = std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the file was cut short while it was read",
+                        );
+                        failed(feed, c.index, cut);
+                        drop(batch);
+                        let _ = dec.take_chunk(); // what the cut bytes gave is not the file's
+                        decode(&mut dec, c.seq, &[], handed)
+                    } else {
+                        batch
                     }
-                    (c.seq, 0)
                 }
+                None => match c.read(&mut buf) {
+                    Ok(n) => decode(&mut dec, c.seq, &buf[..n], handed),
+                    Err(e) => {
+                        failed(feed, c.index, e);
+                        decode(&mut dec, c.seq, &[], handed)
+                    }
+                },
             },
         };
-        handed.fetch_max(seq + 1, Ordering::AcqRel);
-        let mut batch = Batch::new(seq);
-        dec.decode(&buf[..len], true, &mut |ev| batch.record(ev));
         batch.state = dec.take_chunk();
         if done.send(batch).is_err() {
             return;
         }
+    }
+}
+
+/// Decodes chunk `seq` into a batch, once it is counted as handed out.
+fn decode(dec: &mut crate::parse::Decoder, seq: u64, bytes: &[u8], handed: &AtomicU64) -> Batch {
+    handed.fetch_max(seq + 1, Ordering::AcqRel);
+    let mut batch = Batch::new(seq);
+    dec.decode(bytes, true, &mut |ev| batch.record(ev));
+    batch
+}
+
+/// Records why reading input `index` stopped, unless an earlier error is recorded.
+fn failed<I, R>(feed: &Mutex<Feed<I, R>>, index: usize, e: std::io::Error) {
+    if let Ok(mut f) = feed.lock() {
+        f.error.get_or_insert((index, ReadError::Io(e)));
     }
 }
 

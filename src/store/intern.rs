@@ -3,7 +3,8 @@
 //! Names come from an untrusted log, so both tables are capped: past the cap new names fold
 //! into one `(other)` entry and memory stays bounded.
 
-use std::collections::HashMap;
+/// Names come from clients: a seeded hasher of good quality, fast on short keys.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
 use std::sync::Arc;
 
 /// A raw name from the log (bytes, possibly invalid UTF-8), cheap to clone.
@@ -92,9 +93,9 @@ impl Default for Interner {
     fn default() -> Self {
         let mut i = Interner {
             names: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: HashMap::default(),
             combos: Vec::new(),
-            by_combo: HashMap::new(),
+            by_combo: HashMap::default(),
         };
         i.clear();
         i

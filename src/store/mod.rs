@@ -16,7 +16,6 @@ use durations::Durations;
 use feed::{Feed, FeedEvent, FeedKind};
 use history::{Counter, History};
 use intern::{Combo, ComboId, Interner, Sym};
-use std::collections::HashMap;
 
 /// A pending entry with no follow-up for this long (log time) was a client that gave up.
 pub(crate) const PENDING_TIMEOUT_MS: i64 = 60_000;
@@ -90,7 +89,8 @@ pub struct ServerInfo {
 #[derive(Debug)]
 pub struct Store {
     names: Interner,
-    sessions: HashMap<(u16, u32), Session>,
+    /// Open sessions by (source, pid): a fast seeded hasher for these small keys.
+    sessions: std::collections::HashMap<(u16, u32), Session, foldhash::fast::RandomState>,
     stats: Vec<ComboStats>,
     history: History,
     feed: Feed,
@@ -116,7 +116,7 @@ impl Store {
     pub fn new(cfg: StoreConfig) -> Store {
         Store {
             names: Interner::default(),
-            sessions: HashMap::new(),
+            sessions: Default::default(),
             stats: Vec::new(),
             history: History::default(),
             feed: Feed::new(cfg.feed_capacity),
