@@ -1,0 +1,179 @@
+//! Tests of [`super`]: the message parser on real and hostile lines.
+
+use super::*;
+use FailureReason as R;
+
+fn c(sev: Severity, m: &str) -> (EventKind<'_>, MessageFields<'_>) {
+    classify(sev, m.as_bytes(), None, (None, None)).unwrap_or_else(|| panic!("unclassified: {m}"))
+}
+
+#[test]
+fn authorized_keeps_spaces_and_drops_ssl() {
+    let (k, f) = c(
+        Severity::Log,
+        "connection authorized: user=readonly database=production application_name=metabase reporting SSL enabled (protocol=TLSv1.3, cipher=X, bits=256)",
+    );
+    assert_eq!(k, EventKind::Authorized { replication: false });
+    assert_eq!(f.application, Some(&b"metabase reporting"[..]));
+    let (_, f) = c(
+        Severity::Log,
+        "connection authorized: user=report user database=my db",
+    );
+    assert_eq!(
+        (f.user, f.database, f.application),
+        (Some(&b"report user"[..]), Some(&b"my db"[..]), None)
+    );
+    let (k, f) = c(
+        Severity::Log,
+        "replication connection authorized: user=rep application_name=walreceiver",
+    );
+    assert_eq!(k, EventKind::Authorized { replication: true });
+    assert_eq!(f.user, Some(&b"rep"[..]));
+}
+
+#[test]
+fn known_names_settle_lookalike_text() {
+    let m = b"connection authorized: user=u database=fake database=d application_name=fake application_name=long app";
+    let (_, f) = classify(
+        Severity::Log,
+        m,
+        None,
+        (Some(b"u database=fake"), Some(b"d application_name=fake")),
+    )
+    .unwrap();
+    assert_eq!((f.user, f.database), (None, None), "the known names stand");
+    assert_eq!(f.application, Some(&b"long app"[..]));
+    let (_, f) = classify(Severity::Log, m, None, (Some(b"wrong"), None)).unwrap();
+    assert_eq!(f.user, Some(&b"u"[..]), "falls back to the plain split");
+}
+
+#[test]
+fn disconnection_with_long_hours() {
+    let (k, f) = c(
+        Severity::Log,
+        "disconnection: session time: 123:04:05.678 user=report user database=my db host=::1 port=5",
+    );
+    assert_eq!(
+        k,
+        EventKind::Disconnected {
+            session_millis: Some(((123 * 60 + 4) * 60 + 5) * 1000 + 678)
+        }
+    );
+    assert_eq!(
+        (f.user, f.database, f.host, f.port),
+        (
+            Some(&b"report user"[..]),
+            Some(&b"my db"[..]),
+            Some(&b"::1"[..]),
+            Some(5)
+        )
+    );
+    let (_, f) = c(
+        Severity::Log,
+        "disconnection: session time: 0:00:00.001 user=a database=b host=[local]",
+    );
+    assert_eq!(f.host, Some(&b"[local]"[..]));
+}
+
+#[test]
+fn every_failure_wording() {
+    let cases = [
+        ("password authentication failed for user \"app_user\"", R::PasswordFailed),
+        ("Ident authentication failed for user \"x\"", R::PasswordFailed),
+        ("role \"ghost\" does not exist", R::RoleMissing),
+        ("database \"nonexistent\" does not exist", R::DatabaseMissing),
+        ("too many connections for role \"limited\"", R::RoleLimit),
+        ("too many connections for database \"test\"", R::DatabaseLimit),
+        ("sorry, too many clients already", R::TooManyClients),
+        ("remaining connection slots are reserved for non-replication superuser connections", R::ReservedSlots),
+        ("remaining connection slots are reserved for roles with the SUPERUSER attribute", R::ReservedSlots),
+        ("role \"nologin_role\" is not permitted to log in", R::LoginNotPermitted),
+        ("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"blocked\", database \"postgres\", no encryption", R::HbaReject),
+        ("no pg_hba.conf entry for host \"::1\", user \"app_user\", database \"test\", no encryption", R::NoHbaEntry),
+        ("permission denied for database \"private\"", R::PermissionDenied),
+        ("the database system is starting up", R::StartupShutdown),
+        ("the database system is shutting down", R::StartupShutdown),
+        ("database \"tpl\" is not currently accepting connections", R::NotAccepting),
+        ("canceling authentication due to timeout", R::AuthTimeout),
+    ];
+    for (m, want) in cases {
+        assert_eq!(
+            c(Severity::Fatal, m).0,
+            EventKind::Failed { reason: want },
+            "{m}"
+        );
+    }
+    let (_, f) = c(Severity::Fatal, cases[10].0);
+    assert_eq!(
+        (f.host, f.user, f.database),
+        (
+            Some(&b"127.0.0.1"[..]),
+            Some(&b"blocked"[..]),
+            Some(&b"postgres"[..])
+        )
+    );
+    let (_, f) = c(Severity::Fatal, cases[3].0);
+    assert_eq!(f.database, Some(&b"nonexistent"[..]));
+}
+
+#[test]
+fn session_endings_and_server_changes() {
+    assert_eq!(
+        c(
+            Severity::Fatal,
+            "terminating connection due to administrator command"
+        )
+        .0,
+        EventKind::Ending {
+            cause: EndCause::Administrator
+        }
+    );
+    assert_eq!(
+        c(
+            Severity::Log,
+            "all server processes terminated; reinitializing"
+        )
+        .0,
+        EventKind::Server(ServerChange::Reinitializing)
+    );
+    assert!(classify(
+        Severity::Log,
+        b"checkpoint starting: time",
+        None,
+        (None, None)
+    )
+    .is_none());
+    assert_eq!(
+        classify(
+            Severity::Fatal,
+            b"la autentificaci\xc3\xb3n fall\xc3\xb3",
+            Some(b"28P01"),
+            (None, None)
+        )
+        .unwrap()
+        .0,
+        EventKind::Failed {
+            reason: R::PasswordFailed
+        }
+    );
+}
+
+#[test]
+fn short_and_long_searches_agree_with_memmem() {
+    let hay = b"user=a port=1 user=b port=22 database= port=";
+    let long = hay.repeat(10);
+    for needle in [&b" port="[..], b"user=", b"=", b"x", b"port=22 d", b""] {
+        for h in [&hay[..], &long[..], &hay[..3], b""] {
+            assert_eq!(
+                find(h, needle),
+                memchr::memmem::find(h, needle),
+                "{needle:?}"
+            );
+            assert_eq!(
+                rfind(h, needle),
+                memchr::memmem::rfind(h, needle),
+                "{needle:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Tests of [`super`]: the prefix parser on real and hostile lines.
+
+use super::*;
+
+#[test]
+fn severity_words_are_exactly_the_list() {
+    for w in SEVERITIES {
+        assert!(is_severity(w));
+    }
+    for w in [&b"LOG "[..], b"log", b"DEBUG6", b"", b"FATA", b"LOGS"] {
+        assert!(!is_severity(w), "{w:?}");
+    }
+}
+
+fn split<'a>(p: &str, l: &'a str) -> SplitLine<'a> {
+    Prefix::compile(p)
+        .split(l.as_bytes())
+        .unwrap_or_else(|| panic!("no match: {l}"))
+}
+
+#[test]
+fn debian_prefix_with_spaces_in_names() {
+    let s = split(
+        "%m [%p] %q%u@%d ",
+        "2026-11-27 20:21:03.645 CET [4153] report user@my db LOG:  connection authorized: user=report user database=my db",
+    );
+    assert_eq!(s.fields.pid, Some(4153));
+    assert_eq!(s.fields.user, Some(&b"report user"[..]));
+    assert_eq!(s.fields.database, Some(&b"my db"[..]));
+    assert_eq!(s.severity, b"LOG");
+    assert!(s.message.starts_with(b"connection authorized"));
+    let pm = split(
+        "%m [%p] %q%u@%d ",
+        "2026-11-27 20:21:03.010 CET [4132] LOG:  starting PostgreSQL 15",
+    );
+    assert_eq!(pm.fields.pid, Some(4132));
+    assert!(!pm.full);
+    let unk = split(
+        "%m [%p] %q%u@%d ",
+        "2026-11-27 20:21:03.093 CET [4140] [unknown]@[unknown] LOG:  connection received: host=[local]",
+    );
+    assert_eq!(unk.fields.user, None);
+}
+
+#[test]
+fn rds_and_pgbadger_prefixes() {
+    let s = split(
+        "%t:%r:%u@%d:[%p]:",
+        "2026-11-27 14:21:14 EST:127.0.0.1(44792):app_user@production:[4527]:LOG:  connection authorized: x",
+    );
+    assert_eq!(s.fields.host, Some(&b"127.0.0.1"[..]));
+    assert_eq!(s.fields.port, Some(44792));
+    assert_eq!(s.fields.pid, Some(4527));
+    let v6 = split(
+        "%t:%r:%u@%d:[%p]:",
+        "2026-11-27 14:21:14 EST:::1(38858):a@b:[1]:FATAL:  x",
+    );
+    assert_eq!(v6.fields.host, Some(&b"::1"[..]));
+    let b = split(
+        "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+        "2026-11-27 19:21:08 UTC [4333]: user=postgres,db=postgres,app=metabase reporting,client=[local] LOG:  hi",
+    );
+    assert_eq!(b.fields.application, Some(&b"metabase reporting"[..]));
+    assert_eq!(b.fields.host, Some(&b"[local]"[..]));
+}
+
+#[test]
+fn padding_sqlstate_session_and_percent() {
+    let s = split(
+        "%m %-8u|%10d|%e %c %l %% ",
+        "2026-11-27 19:21:08.1 UTC bob     |      mydb|28P01 6b09d81f.1078 2 % FATAL:  x",
+    );
+    assert_eq!(s.fields.user, Some(&b"bob"[..]));
+    assert_eq!(s.fields.database, Some(&b"mydb"[..]));
+    assert_eq!(s.fields.sqlstate, Some(&b"28P01"[..]));
+    assert_eq!(s.fields.session_id, Some(&b"6b09d81f.1078"[..]));
+    assert_eq!(s.severity, b"FATAL");
+    let n = split("%n [%p] ", "1764271263.010 [7] LOG:  x");
+    assert_eq!(n.fields.time.unwrap().millis, 1_764_271_263_010);
+}
+
+#[test]
+fn empty_padded_fields_on_postmaster_lines() {
+    let p = "%m [%-7p] %-12u %10d %c %e ";
+    let s = split(p, "2026-11-27 21:40:11.770 UTC [17102  ]                         6b09f8bb.42ce 00000 LOG:  terminating any other active server processes");
+    assert_eq!(s.fields.pid, Some(17102));
+    assert_eq!((s.fields.user, s.fields.database), (None, None));
+    assert!(s.message.starts_with(b"terminating any other"));
+    let s = split(
+        p,
+        "2026-11-27 21:40:11.770 UTC [17254  ] app_u          postgres 6b09f8bb.4366 00000 LOG:  x",
+    );
+    assert_eq!(
+        (s.fields.user, s.fields.database),
+        (Some(&b"app_u"[..]), Some(&b"postgres"[..]))
+    );
+}
+
+#[test]
+fn hostile_names_do_not_break_matching() {
+    let s = split(
+        "%m [%p] %q%u@%d ",
+        "2026-11-27 20:21:03.900 CET [4216] x FATAL:  y@production FATAL:  password authentication failed",
+    );
+    assert_eq!(s.fields.user, Some(&b"x FATAL:  y"[..]));
+    assert_eq!(s.severity, b"FATAL");
+    assert!(Prefix::compile("%m [%p] ")
+        .split(b"not a log line")
+        .is_none());
+    // An empty `%r` before text holding `(digits)`.
+    let r = split("%p (%r pid=%l (%x) ", "1800 ( pid=1 (0) LOG:  x");
+    assert_eq!((r.fields.pid, r.fields.host), (Some(1800), None));
+    let long = format!(
+        "2026-11-27 20:21:03.900 CET [1] {}@db LOG:  x",
+        "a".repeat(100_000)
+    );
+    assert!(Prefix::compile("%m [%p] %q%u@%d ")
+        .split(long.as_bytes())
+        .is_none());
+}
