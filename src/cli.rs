@@ -3,7 +3,8 @@
 use crate::engine::EngineConfig;
 use crate::parse::Format;
 use crate::report::ReportOptions;
-use crate::store::filter::Filter;
+use crate::store::filter::{Cond, Filter};
+use crate::store::intern::Dim;
 use crate::store::StoreConfig;
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
@@ -110,14 +111,20 @@ pub fn parse_duration_secs(s: &str) -> Result<u32, String> {
 }
 
 impl Cli {
-    /// The filter from `--db --user --app --host`.
+    /// The filter from `--db --user --app --host` (each an exact name).
     pub fn filter(&self) -> Filter {
-        Filter {
-            db: self.db.clone(),
-            user: self.user.clone(),
-            app: self.app.clone(),
-            host: self.host.clone(),
+        let mut f = Filter::default();
+        for (dim, v) in [
+            (Dim::Database, &self.db),
+            (Dim::User, &self.user),
+            (Dim::Application, &self.app),
+            (Dim::Host, &self.host),
+        ] {
+            if let Some(v) = v {
+                f.set(dim, Some(Cond::exact(v.as_bytes())));
+            }
         }
+        f
     }
 
     /// The engine settings.

@@ -1,6 +1,7 @@
 //! The snapshot of every real log (three formats, four prefixes, before and after a restart)
 //! equals what the server reported in `pg_stat_activity` (truth.json).
 
+use pgconn_top::store::filter::Filter;
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::report::{json_report, ReportOptions};
 use serde_json::Value;
@@ -157,7 +158,7 @@ fn filters_narrow_every_figure() {
     engine.read_path(&dir.join("postgresql.log")).unwrap();
     let t = truth(dir, "truth.json");
     let mut opts = ReportOptions::default();
-    opts.filter.db = Some("production".into());
+    opts.filter = Filter::parse("db=production").unwrap();
     let got = json_report(&engine, &opts);
     assert_eq!(got["active_total"], t["by_database"]["production"]);
     assert_eq!(got["by_database"].as_object().unwrap().len(), 1);
@@ -168,13 +169,13 @@ fn filters_narrow_every_figure() {
         .filter(|s| s["database"] == "production")
         .count();
     assert_eq!(got["active"].as_array().unwrap().len(), n);
-    opts.filter.app = Some("metabase reporting".into());
+    opts.filter = Filter::parse(r#"db=production app="metabase reporting""#).unwrap();
     let got = json_report(&engine, &opts);
     assert_eq!(
         got["active_total"],
         t["by_application"]["metabase reporting"]
     );
-    opts.filter.user = Some("nobody".into());
+    opts.filter = Filter::parse(r#"db=production app="metabase reporting" user=nobody"#).unwrap();
     let got = json_report(&engine, &opts);
     assert_eq!(got["active_total"], 0);
     assert_eq!(got["connects"], 0);
