@@ -1,9 +1,9 @@
 //! The snapshot of every real log (three formats, four prefixes, before and after a restart)
 //! equals what the server reported in `pg_stat_activity` (truth.json).
 
-use pgconn_top::store::filter::Filter;
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::report::{json_report, ReportOptions};
+use pgconn_top::store::filter::Filter;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -157,8 +157,10 @@ fn filters_narrow_every_figure() {
     let mut engine = Engine::new(EngineConfig::default());
     engine.read_path(&dir.join("postgresql.log")).unwrap();
     let t = truth(dir, "truth.json");
-    let mut opts = ReportOptions::default();
-    opts.filter = Filter::parse("db=production").unwrap();
+    let mut opts = ReportOptions {
+        filter: Filter::parse("db=production").unwrap(),
+        ..ReportOptions::default()
+    };
     let got = json_report(&engine, &opts);
     assert_eq!(got["active_total"], t["by_database"]["production"]);
     assert_eq!(got["by_database"].as_object().unwrap().len(), 1);

@@ -20,7 +20,12 @@ fn log() -> String {
         let (h, m) = (8 + i / 6, (i % 6) * 10);
         let pid = 1000 + i;
         let t = |s: u32| format!("2026-11-27 {h:02}:{m:02}:{s:02}.000 CET [{pid}]");
-        let _ = writeln!(out, "{} [unknown]@[unknown] LOG:  connection received: host=127.0.0.1 port={}", t(1), 40000 + i);
+        let _ = writeln!(
+            out,
+            "{} [unknown]@[unknown] LOG:  connection received: host=127.0.0.1 port={}",
+            t(1),
+            40000 + i
+        );
         let _ = writeln!(out, "{} app@db{i} LOG:  connection authorized: user=app database=db{i} application_name=a{i}", t(2));
         if i % 2 == 0 {
             let _ = writeln!(out, "{} app@db{i} LOG:  disconnection: session time: 0:00:03.000 user=app database=db{i} host=127.0.0.1 port={}", t(5), 40000 + i);
@@ -62,7 +67,11 @@ fn once(args: &[&str]) -> (u64, u64) {
         .env_remove("PGDATA")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     (
         v["connects"].as_u64().unwrap(),
@@ -83,9 +92,6 @@ fn since_limits_a_directory_in_the_dashboard_as_in_once() {
     assert_eq!(dashboard(&["--since", "55m", d]), want);
     // A file named directly was already honoured; it stays so.
     let file = dir.join("postgresql-2026-11-27_080000.log");
-    assert_eq!(
-        dashboard(&["--since", "55m", file.to_str().unwrap()]),
-        want
-    );
+    assert_eq!(dashboard(&["--since", "55m", file.to_str().unwrap()]), want);
     assert!(Path::new(d).exists());
 }

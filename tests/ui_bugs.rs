@@ -16,9 +16,22 @@ const PREFIX: &str = "%m [%p] %q%u@%d ";
 
 /// One session: received, authorized (with `app` as application_name when given).
 fn session(out: &mut Vec<u8>, sec: u32, pid: u32, user: &str, app: Option<&[u8]>) {
-    let t = format!("2026-11-27 10:{:02}:{:02}.000 CET [{pid}]", sec / 60, sec % 60);
-    out.extend(format!("{t} [unknown]@[unknown] LOG:  connection received: host=10.0.0.{} port={}\n", pid % 7, 40000 + pid).bytes());
-    out.extend(format!("{t} {user}@prod LOG:  connection authorized: user={user} database=prod").bytes());
+    let t = format!(
+        "2026-11-27 10:{:02}:{:02}.000 CET [{pid}]",
+        sec / 60,
+        sec % 60
+    );
+    out.extend(
+        format!(
+            "{t} [unknown]@[unknown] LOG:  connection received: host=10.0.0.{} port={}\n",
+            pid % 7,
+            40000 + pid
+        )
+        .bytes(),
+    );
+    out.extend(
+        format!("{t} {user}@prod LOG:  connection authorized: user={user} database=prod").bytes(),
+    );
     if let Some(a) = app {
         out.extend(b" application_name=");
         out.extend(a);
@@ -38,7 +51,12 @@ fn log() -> Vec<u8> {
     for i in 0..30u32 {
         let pid = 300 + i;
         let t = format!("2026-11-27 10:01:{:02}.000 CET [{pid}]", i);
-        out.extend(format!("{t} [unknown]@[unknown] LOG:  connection received: host=10.9.9.{i} port=5{i:04}\n").bytes());
+        out.extend(
+            format!(
+                "{t} [unknown]@[unknown] LOG:  connection received: host=10.9.9.{i} port=5{i:04}\n"
+            )
+            .bytes(),
+        );
         out.extend(format!("{t} user{i:02}@prod FATAL:  password authentication failed for user \"user{i:02}\"\n").bytes());
     }
     out
@@ -121,12 +139,20 @@ fn no_application_has_one_label_and_enter_filters_exactly_it() {
     let mut a = app();
     let all = text(&a, 120, 36).join("\n");
     assert!(all.contains("(none)"), "{all}");
-    assert!(!all.contains("(not set)") && !all.contains("client"), "{all}");
+    assert!(
+        !all.contains("(not set)") && !all.contains("client"),
+        "{all}"
+    );
     let rows = dim_rows(&a.engine.store, &a.filter, Dim::Application);
     let labels: Vec<(&str, u64)> = rows.iter().map(|r| (r.label.as_str(), r.count)).collect();
     assert_eq!(
         labels,
-        [("unknown", 2), ("\"(none)\"", 1), ("caf\\xe9", 1), ("(none)", 1)]
+        [
+            ("unknown", 2),
+            ("\"(none)\"", 1),
+            ("caf\\xe9", 1),
+            ("(none)", 1)
+        ]
     );
     enter_on_app(&mut a, "(none)");
     assert_eq!(a.filter.to_text(), "app=(none)");
@@ -167,7 +193,15 @@ fn enter_on_a_session_opens_its_details() {
     press(&mut a, KeyCode::Enter);
     assert_eq!(a.mode, Mode::Details(0, 103));
     let s = text(&a, 80, 24).join("\n");
-    for want in ["Session 103", "carol", "prod", "(none)", "10.0.0.5:40103", "2026-11-27 10:00:03", "age"] {
+    for want in [
+        "Session 103",
+        "carol",
+        "prod",
+        "(none)",
+        "10.0.0.5:40103",
+        "2026-11-27 10:00:03",
+        "age",
+    ] {
         assert!(s.contains(want), "{want}\n{s}");
     }
     insta::assert_snapshot!(screen(&a, 80, 24).backend());
@@ -181,13 +215,26 @@ fn failures_pane_takes_focus_and_scrolls() {
     press(&mut a, KeyCode::Left);
     assert_eq!(a.summary.focus, Pane::Failures);
     let before = text(&a, 80, 24);
-    let title = |s: &[String]| s.iter().find(|l| l.contains("Failures (30)")).cloned().unwrap();
-    assert!(title(&before).contains("Failures (30) 1-"), "{}", before.join("\n"));
+    let title = |s: &[String]| {
+        s.iter()
+            .find(|l| l.contains("Failures (30)"))
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        title(&before).contains("Failures (30) 1-"),
+        "{}",
+        before.join("\n")
+    );
     press(&mut a, KeyCode::Down);
     press(&mut a, KeyCode::Down);
     press(&mut a, KeyCode::Down);
     let after = text(&a, 80, 24);
-    assert!(title(&after).contains("Failures (30) 4-"), "{}", after.join("\n"));
+    assert!(
+        title(&after).contains("Failures (30) 4-"),
+        "{}",
+        after.join("\n")
+    );
     press(&mut a, KeyCode::End);
     let end = text(&a, 80, 24).join("\n");
     assert!(end.contains("10.9.9.") && end.contains("55-63/63"), "{end}");
@@ -250,7 +297,11 @@ fn help_scrolls_on_a_small_terminal() {
     let mut a = app();
     press(&mut a, KeyCode::Char('?'));
     let top = text(&a, 80, 24);
-    assert!(top.iter().any(|l| l.contains("scroll · 1-")), "{}", top.join("\n"));
+    assert!(
+        top.iter().any(|l| l.contains("scroll · 1-")),
+        "{}",
+        top.join("\n")
+    );
     insta::assert_snapshot!(screen(&a, 80, 24).backend());
     press(&mut a, KeyCode::PageDown);
     press(&mut a, KeyCode::End);
@@ -312,7 +363,11 @@ fn header_keeps_what_matters_at_80_and_120_columns() {
     let a = app();
     for w in [80u16, 120] {
         let s = text(&a, w, 36);
-        assert!(s[0].contains("5 active") && s[0].contains("30 failures"), "{w}: {}", s[0]);
+        assert!(
+            s[0].contains("5 active") && s[0].contains("30 failures"),
+            "{w}: {}",
+            s[0]
+        );
         assert!(s[1].contains("lines"), "{w}: {}", s[1]);
         assert!(s[2].contains("quiet for 30.0s"), "{w}: {}", s[2]);
     }
@@ -344,7 +399,11 @@ fn an_old_quiet_log_is_idle_not_live_nor_behind() {
     });
     let s = text(&a, 120, 36);
     assert!(s[1].contains(" live"), "{}", s[1]);
-    assert!(s[2].contains("quiet for 30.0s") && !s[2].contains("behind"), "{}", s[2]);
+    assert!(
+        s[2].contains("quiet for 30.0s") && !s[2].contains("behind"),
+        "{}",
+        s[2]
+    );
     let log = a.engine.store.now().millis;
     a.clock = fixed_clock(log + 37 * 3600 * 1000);
     let s = text(&a, 120, 36);

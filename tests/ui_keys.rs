@@ -67,7 +67,10 @@ fn filter_typed_applied_and_cleared() {
     typed(&mut a, r#"db=production app="metabase reporting""#);
     press(&mut a, KeyCode::Enter);
     assert_eq!(a.mode, Mode::Normal);
-    assert_eq!(a.filter.exact_value(Dim::Database), Some(&b"production"[..]));
+    assert_eq!(
+        a.filter.exact_value(Dim::Database),
+        Some(&b"production"[..])
+    );
     assert_eq!(
         a.filter.exact_value(Dim::Application),
         Some(&b"metabase reporting"[..])

@@ -352,11 +352,7 @@ impl DirFollower {
             }
             self.left.insert(e.path.clone(), (t.ident(), t.pos()));
         }
-        let start = if replay_current {
-            from
-        } else {
-            Start::End
-        };
+        let start = if replay_current { from } else { Start::End };
         match Tail::open(&current, start) {
             Ok((t, _)) => {
                 self.out.switched(&current, reason).await?;

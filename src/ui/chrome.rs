@@ -160,7 +160,10 @@ fn sources(app: &App, max: usize) -> Line<'static> {
             } else if n.caught_up {
                 segs.push(Seg::keep(vec![match idle {
                     // An old file that is not growing is not live.
-                    Some(_) => Span::styled(format!("idle since {}", when(now, wall_of(app))), th.warning()),
+                    Some(_) => Span::styled(
+                        format!("idle since {}", when(now, wall_of(app))),
+                        th.warning(),
+                    ),
                     None => Span::styled("live", th.connect()),
                 }]));
             }
@@ -203,7 +206,10 @@ fn clocks(app: &App, max: usize) -> Line<'static> {
     let wall = wall_of(app);
     let mut segs = Vec::new();
     if now.millis == 0 {
-        segs.push(Seg::keep(vec![Span::styled("log time: none yet", th.dim())]));
+        segs.push(Seg::keep(vec![Span::styled(
+            "log time: none yet",
+            th.dim(),
+        )]));
         segs.push(Seg::drop(
             2,
             vec![Span::raw(format!("wall {}", text::clock(wall)))],
@@ -246,11 +252,17 @@ fn clocks(app: &App, max: usize) -> Line<'static> {
                 format!("server up since {}", when(t, now)),
                 th.connect(),
             )],
-            Some(vec![Span::styled(format!("up {}", when(t, now)), th.connect())]),
+            Some(vec![Span::styled(
+                format!("up {}", when(t, now)),
+                th.connect(),
+            )]),
         ),
-        None if srv.last_restart.is_some() || srv.last_crash.is_some() => Seg::keep(vec![
-            Span::styled("server down or restarting", th.failure()),
-        ]),
+        None if srv.last_restart.is_some() || srv.last_crash.is_some() => {
+            Seg::keep(vec![Span::styled(
+                "server down or restarting",
+                th.failure(),
+            )])
+        }
         None => Seg::drop(
             3,
             vec![Span::styled("server start not in the log", th.dim())],

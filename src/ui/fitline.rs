@@ -127,12 +127,19 @@ mod tests {
         };
         let sep = Span::raw(" · ");
         let full = fit(Span::raw(" "), segs(), &sep, 200);
-        assert_eq!(text(&full), " 15 active · a long description · server up since 10:00 · live");
+        assert_eq!(
+            text(&full),
+            " 15 active · a long description · server up since 10:00 · live"
+        );
         let mid = fit(Span::raw(" "), segs(), &sep, 45);
         assert_eq!(text(&mid), " 15 active · server up since 10:00 · live");
         let small = fit(Span::raw(" "), segs(), &sep, 30);
         assert_eq!(text(&small), " 15 active · up 10:00 · live");
         let tiny = fit(Span::raw(" "), segs(), &sep, 10);
-        assert_eq!(text(&tiny), " 15 active · up 10:00 · live", "cut by the terminal");
+        assert_eq!(
+            text(&tiny),
+            " 15 active · up 10:00 · live",
+            "cut by the terminal"
+        );
     }
 }

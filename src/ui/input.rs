@@ -183,7 +183,10 @@ mod tests {
     fn opens_selected_typing_replaces_editing_keeps() {
         let f = Filter::parse("db=production").unwrap();
         let mut i = open(&f);
-        assert_eq!((i.text.as_str(), i.cursor, i.selected), ("db=production", 13, true));
+        assert_eq!(
+            (i.text.as_str(), i.cursor, i.selected),
+            ("db=production", 13, true)
+        );
         typed(&mut i, "user=x");
         assert_eq!(i.text, "user=x");
         let mut i = open(&f);
@@ -193,7 +196,7 @@ mod tests {
         let mut i = open(&f);
         edit(&mut i, key(KeyCode::Backspace), &[]);
         assert_eq!(i.text, "");
-        assert_eq!(open(&Filter::default()).selected, false);
+        assert!(!open(&Filter::default()).selected);
     }
 
     #[test]

@@ -77,8 +77,7 @@ impl App {
             }
             Pane::Sessions => {
                 let keys = self.row_keys(pane);
-                if let Some(RowKey::Session(source, pid)) =
-                    keys.get(self.selected_in(pane, &keys))
+                if let Some(RowKey::Session(source, pid)) = keys.get(self.selected_in(pane, &keys))
                 {
                     self.mode = Mode::Details(*source, *pid);
                 }

@@ -195,10 +195,7 @@ impl SummaryView<'_> {
             } else {
                 th.text()
             });
-        let keys: Vec<RowKey> = v
-            .iter()
-            .map(|s| RowKey::Session(s.source, s.pid))
-            .collect();
+        let keys: Vec<RowKey> = v.iter().map(|s| RowKey::Session(s.source, s.pid)).collect();
         let sel = app.selected_in(Pane::Sessions, &keys);
         let mut state = TableState::default().with_selected((!v.is_empty()).then_some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
@@ -310,12 +307,7 @@ impl Widget for &SummaryView<'_> {
         }
         let s = store.summary(&app.filter);
         let tables = Dim::ALL.map(|d| dim_rows(store, &app.filter, d));
-        let tallest = tables
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(0)
-            .max(1) as u16;
+        let tallest = tables.iter().map(Vec::len).max().unwrap_or(0).max(1) as u16;
         let tables_h = (tallest + 2).min(area.height.saturating_sub(6) / 2).max(3);
         let [head, tables_area, rest] = Layout::vertical([
             Constraint::Length(2),

@@ -12,8 +12,10 @@ pub fn color_from_env() -> bool {
 
 /// Terminals known to draw neither 256 colours nor (reliably) box-drawing glyphs.
 fn plain_term(term: &str) -> bool {
-    matches!(term, "linux" | "dumb" | "ansi" | "cons25" | "sun" | "wsvt25")
-        || term.starts_with("vt")
+    matches!(
+        term,
+        "linux" | "dumb" | "ansi" | "cons25" | "sun" | "wsvt25"
+    ) || term.starts_with("vt")
 }
 
 /// Whether only the 16 basic colours are safe, from `COLORTERM` and `TERM`.
@@ -50,7 +52,9 @@ fn ascii_of(s: &str) -> Option<&'static str> {
     Some(match s {
         "─" | "━" | "═" => "-",
         "│" | "┃" | "║" => "|",
-        "╭" | "╮" | "╰" | "╯" | "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" => "+",
+        "╭" | "╮" | "╰" | "╯" | "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" => {
+            "+"
+        }
         "█" | "▉" | "▊" | "▇" => "#",
         "▋" | "▌" | "▍" | "▆" | "▅" => "=",
         "▎" | "▏" | "▄" | "▃" => "-",
