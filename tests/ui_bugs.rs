@@ -308,6 +308,11 @@ fn help_scrolls_on_a_small_terminal() {
     let end = text(&a, 80, 24).join("\n");
     assert!(end.contains("app=(none)"), "the last line shows: {end}");
     assert_eq!(a.mode, Mode::Help);
+    // One line up from the end shows one line less of the tail.
+    press(&mut a, KeyCode::Up);
+    let up = text(&a, 80, 24).join("\n");
+    assert_ne!(up, end);
+    assert!(up.contains("scroll · 19-35 of 36"), "{up}");
     press(&mut a, KeyCode::Home);
     assert_eq!(text(&a, 80, 24), top);
 }

@@ -98,8 +98,9 @@ impl App {
             Action::End => usize::MAX / 2,
             _ => self.help_scroll,
         };
-        // The overlay clamps it to its length when drawn; keep it near that length here.
-        self.help_scroll = self.help_scroll.min(super::overlay::help_len());
+        self.help_scroll = self
+            .help_scroll
+            .min(super::overlay::help_max_scroll(self.size));
     }
 
     /// Feed lines a page shows (terminal height less header, tabs, footer and borders).

@@ -63,9 +63,21 @@ fn help_lines(th: Theme) -> Vec<Line<'static>> {
     lines
 }
 
-/// How many lines the help has.
-pub fn help_len() -> usize {
-    help_lines(Theme::default()).len()
+/// The help's layout over a body `area` of (width, height): (columns, lines per column, lines
+/// shown); it scrolls when the lines per column exceed the lines shown.
+fn help_layout(n: usize, width: u16, height: u16) -> (u16, usize, usize) {
+    let tall = n as u16 + 2 > height;
+    let columns: u16 = if tall && width >= 2 * 64 { 2 } else { 1 };
+    let per = n.div_ceil(usize::from(columns));
+    let shown = usize::from((per as u16 + 2).min(height).saturating_sub(2));
+    (columns, per, shown)
+}
+
+/// How far the help scrolls on a terminal of `size` (header, tab bar and footer take 5 lines).
+pub fn help_max_scroll(size: (u16, u16)) -> usize {
+    let n = help_lines(Theme::default()).len();
+    let (_, per, shown) = help_layout(n, size.0, size.1.saturating_sub(5));
+    per.saturating_sub(shown)
 }
 
 impl Widget for Help<'_> {
@@ -74,12 +86,9 @@ impl Widget for Help<'_> {
         let lines = help_lines(th);
         let n = lines.len();
         // Two columns when one does not fit the height (but the width allows); else it scrolls.
-        let tall = n as u16 + 2 > area.height;
-        let columns: u16 = if tall && area.width >= 2 * 64 { 2 } else { 1 };
-        let per = n.div_ceil(usize::from(columns));
+        let (columns, per, shown) = help_layout(n, area.width, area.height);
         let r = centered(area, 64 * columns, per as u16 + 2);
         Clear.render(r, buf);
-        let shown = usize::from(r.height.saturating_sub(2));
         let scrolls = per > shown;
         let top = self.app.help_scroll.min(per.saturating_sub(shown));
         let bottom = if scrolls {
