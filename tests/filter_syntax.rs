@@ -105,3 +105,15 @@ fn missing_is_not_a_name_called_unknown() {
     let hint = Filter::parse("db=nosuch").unwrap().unknown_names(&names);
     assert_eq!(hint, vec!["no session ever had database 'nosuch'"]);
 }
+
+#[test]
+fn reports_get_a_single_name_as_itself() {
+    let f = Filter::parse(r#"app="metabase reporting" db=a,b user!=x"#).unwrap();
+    assert_eq!(
+        f.text_of(Dim::Application).as_deref(),
+        Some("metabase reporting")
+    );
+    assert_eq!(f.text_of(Dim::Database).as_deref(), Some("a,b"));
+    assert_eq!(f.text_of(Dim::User).as_deref(), Some("!=x"));
+    assert_eq!(f.text_of(Dim::Host), None);
+}

@@ -200,9 +200,19 @@ impl Filter {
         }
     }
 
-    /// The condition on one dimension as text, what follows the key: `production`, `a,b`,
-    /// `!=postgres`, `~^w` (a plain `=` is left out); for reports.
+    /// The condition on one dimension for reports: a single exact name as itself (invalid
+    /// UTF-8 replaced), anything else as its filter text after the key (`a,b`, `!=postgres`,
+    /// `~^w`, `(none)`).
     pub fn text_of(&self, dim: Dim) -> Option<String> {
+        match self.exact_value(dim) {
+            Some(v) => Some(String::from_utf8_lossy(v).into_owned()),
+            None => self.syntax_of(dim),
+        }
+    }
+
+    /// The condition on one dimension as filter text, what follows the key (a plain `=` is
+    /// left out).
+    fn syntax_of(&self, dim: Dim) -> Option<String> {
         let c = self.get(dim)?;
         let mut out = String::new();
         let op = op_of(c);
@@ -312,7 +322,7 @@ impl Filter {
     pub fn to_text(&self) -> String {
         let mut parts = Vec::new();
         for dim in Dim::ALL {
-            let (Some(c), Some(t)) = (self.get(dim), self.text_of(dim)) else {
+            let (Some(c), Some(t)) = (self.get(dim), self.syntax_of(dim)) else {
                 continue;
             };
             let eq = if op_of(c) == "=" { "=" } else { "" };
