@@ -3,7 +3,8 @@
 use crate::engine::EngineConfig;
 use crate::parse::Format;
 use crate::report::ReportOptions;
-use crate::store::filter::Filter;
+use crate::store::filter::{Cond, Filter};
+use crate::store::intern::Dim;
 use crate::store::StoreConfig;
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
@@ -110,14 +111,20 @@ pub fn parse_duration_secs(s: &str) -> Result<u32, String> {
 }
 
 impl Cli {
-    /// The filter from `--db --user --app --host`.
+    /// The filter from `--db --user --app --host` (each an exact name).
     pub fn filter(&self) -> Filter {
-        Filter {
-            db: self.db.clone(),
-            user: self.user.clone(),
-            app: self.app.clone(),
-            host: self.host.clone(),
+        let mut f = Filter::default();
+        for (dim, v) in [
+            (Dim::Database, &self.db),
+            (Dim::User, &self.user),
+            (Dim::Application, &self.app),
+            (Dim::Host, &self.host),
+        ] {
+            if let Some(v) = v {
+                f.set(dim, Some(Cond::exact(v.as_bytes())));
+            }
         }
+        f
     }
 
     /// The engine settings.
@@ -143,5 +150,76 @@ impl Cli {
             bucket_secs: self.bucket.max(60),
             leak_window_minutes: (self.leak_window / 60).max(4),
         }
+    }
+}
+
+/// The escapes of a `log_line_prefix`, each with what PostgreSQL puts there:
+/// `%m (time with milliseconds), %p (process ID)`; an escape PostgreSQL does not know is named
+/// as such.
+pub fn describe_prefix(prefix: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut chars = prefix.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        let mut pad = String::new();
+        while let Some(d) = chars.next_if(|d| d.is_ascii_digit() || *d == '-') {
+            pad.push(d);
+        }
+        let Some(e) = chars.next() else {
+            out.push("a lone % at the end".into());
+            break;
+        };
+        let what = match e {
+            'a' => "application name",
+            'u' => "user name",
+            'd' => "database name",
+            'r' => "remote host and port",
+            'h' => "remote host",
+            'b' => "backend type",
+            'p' => "process ID",
+            'P' => "parallel group leader's process ID",
+            't' => "time without milliseconds",
+            'm' => "time with milliseconds",
+            'n' => "time as a Unix epoch",
+            'i' => "command tag",
+            'e' => "SQLSTATE",
+            'c' => "session ID",
+            'l' => "line number in the session",
+            's' => "session start time",
+            'v' => "virtual transaction ID",
+            'x' => "transaction ID",
+            'q' => "end of the prefix for non-session processes",
+            'Q' => "query ID",
+            '%' => continue,
+            _ => {
+                out.push(format!(
+                    "%{pad}{e} is no escape (PostgreSQL prints nothing for it)"
+                ));
+                continue;
+            }
+        };
+        out.push(format!("%{pad}{e} ({what})"));
+    }
+    if out.is_empty() {
+        "no escape at all".into()
+    } else {
+        out.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::describe_prefix;
+
+    #[test]
+    fn escapes_are_named() {
+        assert_eq!(describe_prefix("%x"), "%x (transaction ID)");
+        assert_eq!(
+            describe_prefix("%m [%-5p] %y%%"),
+            "%m (time with milliseconds), %-5p (process ID), %y is no escape (PostgreSQL prints nothing for it)"
+        );
+        assert_eq!(describe_prefix("plain"), "no escape at all");
     }
 }

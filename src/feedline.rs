@@ -6,6 +6,7 @@ use crate::parse::time::{local_clock, rfc3339};
 use crate::report::human_ms;
 use crate::sanitize::{lossy, visible};
 use crate::store::feed::{FeedEvent, FeedKind};
+use crate::store::filter::display_name;
 use crate::store::intern::UNKNOWN;
 use crate::store::Store;
 use serde_json::{json, Value};
@@ -48,11 +49,7 @@ pub fn describe(store: &Store, e: &FeedEvent) -> String {
     let names = store.names();
     let c = names.combo_of(e.combo);
     let name = |s| visible(names.name(s));
-    let who = if c.application == UNKNOWN {
-        "client".to_string()
-    } else {
-        name(c.application)
-    };
+    let who = display_name(names, c.application);
     let host = name(c.host);
     let whom = format!("(user: {}, db: {})", name(c.user), name(c.database));
     match e.kind {

@@ -50,6 +50,26 @@ fn open_from(path: &Path, since: Option<u32>) -> std::io::Result<Box<dyn std::io
     Ok(Box::new(open_file_from(path, since)?))
 }
 
+/// One sentence when the `--prefix` given reads (almost) none of a source's connection lines,
+/// naming its escapes: a snapshot of zeros would read as an idle server.
+fn prefix_mismatch(engine: &pgconn_top::engine::Engine) -> Option<String> {
+    use pgconn_top::engine::PrefixOrigin;
+    engine.sources().iter().find_map(|src| {
+        let st = src.stats();
+        let flag = src.prefix_origin() == Some(PrefixOrigin::Flag);
+        let bad = st.unparsed > 0 && (src.events() == 0 || st.unparsed * 2 > src.events() + st.unparsed);
+        let prefix = src.prefix()?;
+        (flag && bad).then(|| {
+            format!(
+                "--prefix '{prefix}' does not fit {}: {} connection lines could not be read with it ({}); pass the server's setting (SHOW log_line_prefix) or leave --prefix out to have it read off the log",
+                src.label,
+                st.unparsed,
+                pgconn_top::cli::describe_prefix(prefix)
+            )
+        })
+    })
+}
+
 fn run_once(cli: &Cli) -> ExitCode {
     // The same sources as the live modes: the paths given, else the local server's log.
     let plan = match live::plan(cli, false) {
@@ -104,6 +124,10 @@ fn run_once(cli: &Cli) -> ExitCode {
             eprintln!("pgconn-top: {}", explain(&files[i], &e));
             return ExitCode::from(2);
         }
+    }
+    if let Some(sentence) = prefix_mismatch(&engine) {
+        eprintln!("pgconn-top: {sentence}");
+        return ExitCode::from(2);
     }
     for w in engine.warnings() {
         eprintln!("pgconn-top: {w}");

@@ -152,7 +152,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     let lines = engine.line_stats();
     let figures = json!({
         "log_time": (store.now().millis != 0).then(|| rfc3339(store.now())),
-        "filter": {"db": f.db, "user": f.user, "app": f.app, "host": f.host},
+        "filter": {"db": f.text_of(Dim::Database), "user": f.text_of(Dim::User), "app": f.text_of(Dim::Application), "host": f.text_of(Dim::Host)},
         "active_total": s.active_total,
         "by_database": name_map(&s.by_database),
         "by_user": name_map(&s.by_user),
@@ -204,11 +204,12 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
     let f = &opts.filter;
     let s = store.summary(f);
     let mut out = String::new();
-    let target = match (&f.db, f.is_empty()) {
+    let only_db = [Dim::User, Dim::Application, Dim::Host]
+        .iter()
+        .all(|d| f.get(*d).is_none());
+    let target = match (f.exact_value(Dim::Database), f.is_empty()) {
         (_, true) => String::new(),
-        (Some(db), _) if f.user.is_none() && f.app.is_none() && f.host.is_none() => {
-            format!(" to '{}'", visible(db.as_bytes()))
-        }
+        (Some(db), _) if only_db => format!(" to '{}'", visible(db)),
         _ => format!(" ({})", visible(f.to_text().as_bytes())),
     };
     let _ = writeln!(out, "Active connections{target}: {}", s.active_total);

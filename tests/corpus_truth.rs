@@ -3,6 +3,7 @@
 
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::report::{json_report, ReportOptions};
+use pgconn_top::store::filter::Filter;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -156,8 +157,10 @@ fn filters_narrow_every_figure() {
     let mut engine = Engine::new(EngineConfig::default());
     engine.read_path(&dir.join("postgresql.log")).unwrap();
     let t = truth(dir, "truth.json");
-    let mut opts = ReportOptions::default();
-    opts.filter.db = Some("production".into());
+    let mut opts = ReportOptions {
+        filter: Filter::parse("db=production").unwrap(),
+        ..ReportOptions::default()
+    };
     let got = json_report(&engine, &opts);
     assert_eq!(got["active_total"], t["by_database"]["production"]);
     assert_eq!(got["by_database"].as_object().unwrap().len(), 1);
@@ -168,13 +171,13 @@ fn filters_narrow_every_figure() {
         .filter(|s| s["database"] == "production")
         .count();
     assert_eq!(got["active"].as_array().unwrap().len(), n);
-    opts.filter.app = Some("metabase reporting".into());
+    opts.filter = Filter::parse(r#"db=production app="metabase reporting""#).unwrap();
     let got = json_report(&engine, &opts);
     assert_eq!(
         got["active_total"],
         t["by_application"]["metabase reporting"]
     );
-    opts.filter.user = Some("nobody".into());
+    opts.filter = Filter::parse(r#"db=production app="metabase reporting" user=nobody"#).unwrap();
     let got = json_report(&engine, &opts);
     assert_eq!(got["active_total"], 0);
     assert_eq!(got["connects"], 0);

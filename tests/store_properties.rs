@@ -99,7 +99,7 @@ proptest! {
             }
             // A filter on one database sees exactly that database's share.
             for (db, n) in &sum.by_database {
-                let f = Filter { db: Some(String::from_utf8_lossy(db).into_owned()), ..Filter::default() };
+                let f = Filter::exact(pgconn_top::store::intern::Dim::Database, db);
                 if std::str::from_utf8(db).is_ok() {
                     prop_assert_eq!(store.summary(&f).active_total, *n);
                 }

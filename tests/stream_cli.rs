@@ -364,3 +364,32 @@ fn contradictory_or_unusable_options_are_refused() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["history"]["bucket_seconds"], 300);
 }
+
+#[test]
+fn once_with_a_prefix_that_reads_nothing_names_its_escapes() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus/pg15-debian-berlin/postgresql.log");
+    let out = Command::new(BIN)
+        .args(["--once", "--prefix", "%x"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty(), "no snapshot of zeros");
+    assert!(err.contains("--prefix '%x' does not fit"), "{err}");
+    assert!(err.contains("%x (transaction ID)"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The server's own setting still gives the snapshot.
+    let ok = Command::new(BIN)
+        .args(["--once", "--prefix", "%m [%p] %q%u@%d "])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("Active connections: 15"));
+}

@@ -67,20 +67,29 @@ fn filter_typed_applied_and_cleared() {
     typed(&mut a, r#"db=production app="metabase reporting""#);
     press(&mut a, KeyCode::Enter);
     assert_eq!(a.mode, Mode::Normal);
-    assert_eq!(a.filter.db.as_deref(), Some("production"));
-    assert_eq!(a.filter.app.as_deref(), Some("metabase reporting"));
+    assert_eq!(
+        a.filter.exact_value(Dim::Database),
+        Some(&b"production"[..])
+    );
+    assert_eq!(
+        a.filter.exact_value(Dim::Application),
+        Some(&b"metabase reporting"[..])
+    );
     assert_eq!(active(&a), 2);
-    // Reopening starts from the filter in force; Backspace edits it.
+    // Reopening shows the filter in force, selected (typing replaces it).
     press(&mut a, KeyCode::Char('/'));
     match &a.mode {
-        Mode::Filter(i) => assert_eq!(i.text, "db=production app=\"metabase reporting\" "),
+        Mode::Filter(i) => {
+            assert_eq!(i.text, "db=production app=\"metabase reporting\"");
+            assert!(i.selected);
+        }
         m => panic!("{m:?}"),
     }
     press(&mut a, KeyCode::Esc);
     press(&mut a, KeyCode::Char('x'));
     assert!(a.filter.is_empty());
     assert_eq!(active(&a), 15);
-    a.filter.db = Some("postgres".into());
+    a.filter = Filter::parse("db=postgres").unwrap();
     press(&mut a, KeyCode::Backspace);
     assert!(a.filter.is_empty(), "Backspace clears too");
 }
@@ -128,7 +137,7 @@ fn enter_on_a_summary_row_filters_by_it() {
     assert_eq!(a.summary.focus, Pane::By(Dim::Database));
     press(&mut a, KeyCode::Down);
     press(&mut a, KeyCode::Enter);
-    assert_eq!(a.filter.db.as_deref(), Some("postgres"));
+    assert_eq!(a.filter.exact_value(Dim::Database), Some(&b"postgres"[..]));
     assert_eq!(active(&a), 3);
     press(&mut a, KeyCode::Right);
     press(&mut a, KeyCode::Right);
@@ -136,7 +145,7 @@ fn enter_on_a_summary_row_filters_by_it() {
     press(&mut a, KeyCode::End);
     press(&mut a, KeyCode::Home);
     press(&mut a, KeyCode::Enter);
-    assert_eq!(a.filter.app.as_deref(), Some("psql"));
+    assert_eq!(a.filter.exact_value(Dim::Application), Some(&b"psql"[..]));
     assert_eq!(active(&a), 2);
     press(&mut a, KeyCode::Left);
     assert_eq!(a.summary.focus, Pane::By(Dim::User));
@@ -152,6 +161,8 @@ fn sort_cycles_and_sessions_scroll() {
         press(&mut a, KeyCode::Char('s'));
     }
     assert_eq!(a.summary.sort, SortBy::Age);
+    press(&mut a, KeyCode::Left);
+    assert_eq!(a.summary.focus, Pane::Failures);
     press(&mut a, KeyCode::Left);
     assert_eq!(a.summary.focus, Pane::Sessions);
     press(&mut a, KeyCode::PageDown);

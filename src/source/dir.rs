@@ -335,8 +335,13 @@ impl DirFollower {
                 .map_or(0, |e| e.size);
         self.replay = Replay::new(total, self.opts.progress_every);
         let mut reason = SwitchReason::Opened;
+        // `--since`: each replayed file from its first entry of the window, as `--once` reads it.
+        let from = match self.opts.start {
+            Start::Since(secs) => Start::Since(secs),
+            _ => Start::Beginning,
+        };
         for e in replay {
-            let Ok((mut t, _)) = Tail::open(&e.path, Start::Beginning) else {
+            let Ok((mut t, _)) = Tail::open(&e.path, from) else {
                 continue;
             };
             self.out.switched(&e.path, reason).await?;
@@ -347,11 +352,7 @@ impl DirFollower {
             }
             self.left.insert(e.path.clone(), (t.ident(), t.pos()));
         }
-        let start = if replay_current {
-            Start::Beginning
-        } else {
-            Start::End
-        };
+        let start = if replay_current { from } else { Start::End };
         match Tail::open(&current, start) {
             Ok((t, _)) => {
                 self.out.switched(&current, reason).await?;

@@ -129,11 +129,9 @@ impl Interner {
         s
     }
 
-    /// The symbol of a name if it is known, without adding it.
+    /// The symbol of a name if it is known, without adding it (a real name `unknown` is a name
+    /// like any other, never the unset value).
     pub fn lookup(&self, name: &[u8]) -> Option<Sym> {
-        if name == b"unknown" {
-            return Some(UNKNOWN);
-        }
         self.by_name.get(name).copied()
     }
 

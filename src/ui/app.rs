@@ -2,11 +2,11 @@
 //! one place where events and actions change it.
 
 use super::event::{Event, Signal};
+use super::input::{self, Outcome};
 use super::keys::{self, Action};
-use super::state::edit;
 pub use super::state::{
-    FilterInput, HistoryState, Mode, Pane, SortBy, SourceNote, SummaryState, Tab, WatchState,
-    BUCKETS, WINDOWS,
+    FilterInput, HistoryState, Mode, Pane, RowKey, SortBy, SourceNote, SummaryState, Tab,
+    WatchState, BUCKETS, WINDOWS,
 };
 use super::theme::Theme;
 use super::{Clock, SourceMsg, UiOptions};
@@ -35,7 +35,13 @@ pub struct App {
     /// The wall clock.
     pub clock: Clock,
     /// (wall ms, lines read) samples for lines/s.
-    rate: VecDeque<(i64, u64)>,
+    pub(super) rate: VecDeque<(i64, u64)>,
+    /// Filters applied, newest last, for Up / Down in the filter line.
+    pub filter_history: Vec<String>,
+    /// First line of the help shown (the help scrolls when the terminal is short).
+    pub help_scroll: usize,
+    /// Lines the Failures pane showed in the last frame (where its scrolling stops).
+    pub failures_shown: std::cell::Cell<usize>,
     /// The terminal size, for paging.
     pub size: (u16, u16),
     /// Something changed since the last frame.
@@ -59,8 +65,10 @@ impl App {
             filter: opts.filter.clone(),
             summary: SummaryState {
                 focus: Pane::By(Dim::Database),
-                selected: [0; 5],
+                selected: [0; 6],
+                picked: [None; 6],
                 sort: SortBy::Age,
+                reversed: false,
             },
             history: HistoryState {
                 bucket_secs: bucket,
@@ -68,11 +76,18 @@ impl App {
             },
             watch: WatchState::default(),
             notes: Vec::new(),
-            theme: Theme { color: opts.color },
+            theme: Theme {
+                color: opts.color,
+                basic: opts.basic_colors,
+                ascii: opts.ascii,
+            },
             demo: opts.demo,
             leak_window_minutes: opts.leak_window_minutes,
             clock: opts.clock.clone(),
             rate: VecDeque::new(),
+            filter_history: Vec::new(),
+            help_scroll: 0,
+            failures_shown: std::cell::Cell::new(10),
             size: (80, 24),
             dirty: true,
             quit: false,
@@ -181,26 +196,34 @@ impl App {
                     KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
                 ) {
                     self.mode = Mode::Normal;
+                } else if let Some(a) = keys::normal_action(&k, Tab::Watch) {
+                    self.scroll_help(a);
+                }
+            }
+            Mode::Details(..) => {
+                if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    self.mode = Mode::Normal;
                 }
             }
             Mode::Confirm => {
                 if matches!(k.code, KeyCode::Char('y' | 'Y')) {
                     self.engine.store.clear();
-                    self.summary.selected = [0; 5];
+                    self.summary.reset_selection();
                     self.watch = WatchState::default();
                     self.rate.clear();
                 }
                 self.mode = Mode::Normal;
             }
-            Mode::Filter(input) => {
-                if let Some(f) = edit(input, k) {
+            Mode::Filter(line) => match input::edit(line, k, &self.filter_history) {
+                Outcome::Editing => {}
+                Outcome::Apply(f) => {
+                    input::remember(&mut self.filter_history, &f.to_text());
                     self.filter = f;
-                    self.summary.selected = [0; 5];
-                    self.mode = Mode::Normal;
-                } else if k.code == KeyCode::Esc {
+                    self.summary.reset_selection();
                     self.mode = Mode::Normal;
                 }
-            }
+                Outcome::Cancel => self.mode = Mode::Normal,
+            },
         }
     }
 
@@ -213,23 +236,16 @@ impl App {
             Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % i],
             Action::PrevTab => self.tab = Tab::ALL[(self.tab.index() + i - 1) % i],
             Action::GoTab(t) => self.tab = t,
-            Action::ToggleHelp => self.mode = Mode::Help,
-            Action::OpenFilter => {
-                let text = self.filter.to_text();
-                let mut text = text;
-                if !text.is_empty() {
-                    text.push(' ');
-                }
-                self.mode = Mode::Filter(FilterInput {
-                    cursor: text.chars().count(),
-                    text,
-                    error: None,
-                });
+            Action::ToggleHelp => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
             }
+            Action::OpenFilter => self.mode = Mode::Filter(input::open(&self.filter)),
             Action::ClearFilter => {
                 self.filter = Filter::default();
-                self.summary.selected = [0; 5];
+                self.summary.reset_selection();
             }
+            Action::ReverseSort => self.summary.reversed = !self.summary.reversed,
             Action::AskClear => self.mode = Mode::Confirm,
             Action::CycleSort => {
                 let n = SortBy::ALL.len();
@@ -257,35 +273,6 @@ impl App {
             Action::TogglePause => self.toggle_pause(),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(a),
             Action::Home | Action::End => self.scroll(a),
-        }
-    }
-
-    /// The rows of the focused summary pane's values, as text to filter by.
-    pub fn pane_len(&self, pane: Pane) -> usize {
-        let s = self.engine.store.summary(&self.filter);
-        match pane {
-            Pane::By(d) => by_dim(&s, d).len(),
-            Pane::Sessions => s.active_total as usize,
-        }
-    }
-
-    fn focus_index(&self) -> usize {
-        Pane::ALL
-            .iter()
-            .position(|&x| x == self.summary.focus)
-            .unwrap_or(0)
-    }
-
-    fn select(&mut self) {
-        let Pane::By(dim) = self.summary.focus else {
-            return;
-        };
-        let s = self.engine.store.summary(&self.filter);
-        let row = self.summary.selected[self.focus_index()];
-        if let Some((name, _)) = by_dim(&s, dim).get(row) {
-            let value = String::from_utf8_lossy(name).into_owned();
-            self.filter.set(dim, Some(value));
-            self.summary.selected = [0; 5];
         }
     }
 
@@ -330,76 +317,6 @@ impl App {
             None => 0,
             Some(a) => self.visible_feed().iter().filter(|e| e.seq > a).count(),
         }
-    }
-
-    fn scroll(&mut self, a: Action) {
-        match self.tab {
-            Tab::Summary => {
-                let i = self.focus_index();
-                let len = self.pane_len(self.summary.focus);
-                let page = 10;
-                let cur = self.summary.selected[i];
-                let last = len.saturating_sub(1);
-                self.summary.selected[i] = match a {
-                    Action::Up => cur.saturating_sub(1),
-                    Action::Down => (cur + 1).min(last),
-                    Action::PageUp => cur.saturating_sub(page),
-                    Action::PageDown => (cur + page).min(last),
-                    Action::Home => 0,
-                    _ => last,
-                };
-            }
-            Tab::Watch => self.scroll_feed(a),
-            Tab::History => {}
-        }
-    }
-
-    /// Feed lines a page shows (terminal height less header, tabs, footer and borders).
-    pub fn feed_page(&self) -> usize {
-        usize::from(self.size.1.saturating_sub(8)).max(1)
-    }
-
-    fn scroll_feed(&mut self, a: Action) {
-        let feed = self.visible_feed();
-        if feed.is_empty() {
-            return;
-        }
-        let page = self.feed_page();
-        let newest = feed.len() - 1;
-        let cur = match self.watch.anchor {
-            None => newest,
-            Some(s) => feed.iter().rposition(|e| e.seq <= s).unwrap_or(0),
-        };
-        let first_full = page.saturating_sub(1).min(newest);
-        let target = match a {
-            Action::Up => cur.saturating_sub(1),
-            Action::Down => cur + 1,
-            Action::PageUp => cur.saturating_sub(page),
-            Action::PageDown => cur + page,
-            Action::Home => first_full,
-            _ => usize::MAX,
-        };
-        let target = target.max(first_full);
-        if target >= newest {
-            if a == Action::End || !self.watch.paused {
-                self.watch.paused = false;
-                self.watch.anchor = None;
-            } else {
-                self.watch.anchor = Some(feed[newest].seq);
-            }
-        } else {
-            self.watch.anchor = Some(feed[target].seq);
-        }
-    }
-}
-
-/// The summary table of one dimension.
-pub fn by_dim(s: &crate::store::views::Summary, d: Dim) -> &[(crate::store::intern::Name, u64)] {
-    match d {
-        Dim::Database => &s.by_database,
-        Dim::User => &s.by_user,
-        Dim::Application => &s.by_application,
-        Dim::Host => &s.by_host,
     }
 }
 

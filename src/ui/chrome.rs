@@ -1,6 +1,7 @@
 //! The frame around the tabs: header (sources, clocks, totals, filter, server), tab bar, footer.
 
 use super::app::{App, Mode, Tab};
+use super::fitline::{fit, Seg};
 use super::keys::{self, CONFIRM_HELP, FILTER_HELP};
 use super::text;
 use crate::model::LogTime;
@@ -33,160 +34,255 @@ fn sep(app: &App) -> Span<'static> {
 impl Widget for Header<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.app;
-        Paragraph::new(vec![totals(app), sources(app), clocks(app)]).render(area, buf);
+        let w = usize::from(area.width);
+        Paragraph::new(vec![totals(app, w), sources(app, w), clocks(app, w)]).render(area, buf);
     }
+}
+
+/// Whether lines are arriving (a rate over the last seconds).
+fn arriving(app: &App) -> bool {
+    app.lines_per_sec() > 0.0
+}
+
+/// How long the log has been quiet: wall time since its newest line, when lines are not
+/// arriving and that is more than a minute.
+fn idle_ms(app: &App) -> Option<i64> {
+    let log = app.engine.store.now().millis;
+    let quiet = app.wall() - log;
+    (log != 0 && !arriving(app) && quiet > 60_000).then_some(quiet)
 }
 
 /// Active count, totals and the filter in force.
-fn totals(app: &App) -> Line<'static> {
+fn totals(app: &App, max: usize) -> Line<'static> {
     let th = app.theme;
     let store = &app.engine.store;
     let s = store.summary(&app.filter);
-    let mut l1 = vec![Span::styled(" pgconn-top ", th.title())];
+    let mut segs = Vec::new();
+    let mut head = vec![Span::styled(" pgconn-top ", th.title())];
     if app.demo {
-        l1.push(Span::styled(" DEMO ", th.badge()));
-        l1.push(Span::raw(" "));
+        head.push(Span::styled(" DEMO ", th.badge()));
+        head.push(Span::raw(" "));
     }
-    l1.extend([
-        Span::styled(
-            format!("● {} active", text::count(s.active_total)),
-            th.title(),
-        ),
-        sep(app),
-        Span::styled(
-            text::counted(s.connects, "connect", "connects"),
-            th.connect(),
-        ),
-        sep(app),
-        Span::styled(
-            text::counted(s.disconnects, "disconnect", "disconnects"),
-            th.disconnect(),
-        ),
-        sep(app),
-        Span::styled(
+    head.push(Span::styled(
+        format!("● {} active", text::count(s.active_total)),
+        th.title(),
+    ));
+    segs.push(Seg::new(
+        1,
+        0,
+        head.clone(),
+        Some(head.into_iter().skip(1).collect()),
+    ));
+    let counted = |n, one, many, style| {
+        let full = text::counted(n, one, many);
+        let short = format!("{}{}", text::count(n), &one[..1]);
+        Seg::new(
+            3,
+            0,
+            vec![Span::styled(full, style)],
+            Some(vec![Span::styled(short, style)]),
+        )
+    };
+    segs.push(counted(s.connects, "connect", "connects", th.connect()));
+    segs.push(counted(
+        s.disconnects,
+        "disconnect",
+        "disconnects",
+        th.disconnect(),
+    ));
+    segs.push(Seg::new(
+        2,
+        0,
+        vec![Span::styled(
             text::counted(s.failures_total, "failure", "failures"),
             th.failure(),
-        ),
-        sep(app),
-    ]);
+        )],
+        Some(vec![Span::styled(
+            format!("{}f", text::count(s.failures_total)),
+            th.failure(),
+        )]),
+    ));
     if app.filter.is_empty() {
-        l1.push(Span::styled("no filter", th.dim()));
+        segs.push(Seg::drop(4, vec![Span::styled("no filter", th.dim())]));
     } else {
-        l1.push(Span::styled("filter: ", th.dim()));
-        l1.push(Span::styled(
-            text::name(app.filter.to_text().as_bytes()),
-            th.warning(),
+        let f = text::name(app.filter.to_text().as_bytes());
+        segs.push(Seg::new(
+            2,
+            0,
+            vec![
+                Span::styled("filter: ", th.dim()),
+                Span::styled(f.clone(), th.warning()),
+            ],
+            Some(vec![Span::styled(text::fit(&f, 24), th.warning())]),
         ));
     }
-
-    Line::from(l1)
+    fit(Span::raw(""), segs, &sep(app), max)
 }
 
-/// Each source with its format and prefix (or why it has none), then lines read and lines/s.
-fn sources(app: &App) -> Line<'static> {
+/// Each source with its format and prefix (or why it has none) and its state (replaying,
+/// live, idle), then lines read and lines/s.
+fn sources(app: &App, max: usize) -> Line<'static> {
     let th = app.theme;
-    let mut l2 = vec![Span::raw(" ")];
+    let mut segs = Vec::new();
     let sources = app.engine.sources();
     if sources.is_empty() {
-        l2.push(Span::styled("no log source", th.dim()));
+        segs.push(Seg::keep(vec![Span::styled("no log source", th.dim())]));
     }
+    let idle = idle_ms(app);
+    let now = app.engine.store.now();
     for (i, src) in sources.iter().enumerate() {
-        if i > 0 {
-            l2.push(Span::styled(" | ", th.dim()));
-        }
-        l2.push(Span::raw(text::name(src.label.as_bytes())));
+        let label = text::name(src.label.as_bytes());
+        let base = label.rsplit('/').next().unwrap_or(&label).to_string();
         let warnings = crate::engine::warnings::source_warnings(src);
-        match warnings.first() {
-            Some(w) if src.format().is_none() => l2.push(Span::styled(
-                format!(" ({})", text::name(w.as_bytes())),
-                th.failure(),
-            )),
-            _ => l2.push(Span::styled(
+        let why = match warnings.first() {
+            Some(w) if src.format().is_none() => {
+                Span::styled(format!(" ({})", text::name(w.as_bytes())), th.failure())
+            }
+            _ => Span::styled(
                 format!(" ({})", text::name(src.describe().as_bytes())),
                 th.dim(),
-            )),
-        }
+            ),
+        };
+        // The format and prefix go first, then the directories of the path.
+        segs.push(Seg::new(
+            4,
+            0,
+            vec![Span::raw(label), why],
+            Some(vec![Span::raw(base)]),
+        ));
         if let Some(n) = app.notes.get(i) {
             if let Some((done, total)) = n.progress {
                 let pct = (done * 100).checked_div(total).unwrap_or(100);
-                l2.push(Span::styled(format!(" replaying {pct}%"), th.warning()));
+                segs.push(Seg::keep(vec![Span::styled(
+                    format!("replaying {pct}%"),
+                    th.warning(),
+                )]));
             } else if n.caught_up {
-                l2.push(Span::styled(" live", th.connect()));
+                segs.push(Seg::keep(vec![match idle {
+                    // An old file that is not growing is not live.
+                    Some(_) => Span::styled(
+                        format!("idle since {}", when(now, wall_of(app))),
+                        th.warning(),
+                    ),
+                    None => Span::styled("live", th.connect()),
+                }]));
             }
             if let Some(m) = &n.status {
-                l2.push(Span::styled(
-                    format!(" {}", text::name(m.as_bytes())),
-                    th.warning(),
+                let m = text::name(m.as_bytes());
+                segs.push(Seg::new(
+                    2,
+                    0,
+                    vec![Span::styled(m.clone(), th.warning())],
+                    Some(vec![Span::styled(text::fit(&m, 40), th.warning())]),
                 ));
             }
         }
     }
     let lines = app.engine.line_stats();
-    l2.extend([
-        sep(app),
-        Span::raw(format!("{} lines", text::count(lines.read))),
-        sep(app),
-        Span::raw(format!("{:.0} lines/s", app.lines_per_sec())),
-    ]);
+    segs.push(Seg::drop(
+        2,
+        vec![Span::raw(format!("{} lines", text::count(lines.read)))],
+    ));
+    segs.push(Seg::drop(
+        3,
+        vec![Span::raw(format!("{:.0} lines/s", app.lines_per_sec()))],
+    ));
+    fit(Span::raw(" "), segs, &sep(app), max)
+}
 
-    Line::from(l2)
+/// The wall clock as a log time in the log's zone.
+fn wall_of(app: &App) -> LogTime {
+    LogTime {
+        millis: app.wall(),
+        offset_secs: app.engine.store.now().offset_secs,
+    }
 }
 
 /// Log time against wall time, and the server's state.
-fn clocks(app: &App) -> Line<'static> {
+fn clocks(app: &App, max: usize) -> Line<'static> {
     let th = app.theme;
     let store = &app.engine.store;
     let now = store.now();
-    let wall = LogTime {
-        millis: app.wall(),
-        offset_secs: now.offset_secs,
-    };
-    let mut l3 = vec![Span::raw(" ")];
+    let wall = wall_of(app);
+    let mut segs = Vec::new();
     if now.millis == 0 {
-        l3.push(Span::styled("log time: none yet", th.dim()));
-        l3.push(sep(app));
-        l3.push(Span::raw(format!("wall {}", text::clock(wall))));
+        segs.push(Seg::keep(vec![Span::styled(
+            "log time: none yet",
+            th.dim(),
+        )]));
+        segs.push(Seg::drop(
+            2,
+            vec![Span::raw(format!("wall {}", text::clock(wall)))],
+        ));
     } else {
-        l3.push(Span::raw(format!(
-            "log {} {}",
-            local_clock(now),
-            text::offset(now.offset_secs)
-        )));
-        l3.push(sep(app));
+        segs.push(Seg::new(
+            4,
+            0,
+            vec![Span::raw(format!(
+                "log {} {}",
+                local_clock(now),
+                text::offset(now.offset_secs)
+            ))],
+            Some(vec![Span::raw(format!("log {}", when(now, wall)))]),
+        ));
         let lag = wall.millis - now.millis;
-        let behind = if lag.abs() < 2000 {
+        // A lag is only "behind" while lines arrive; a quiet log is quiet, not late.
+        let state = if lag.abs() < 2000 {
             "in step".to_string()
-        } else if lag > 0 {
+        } else if lag > 0 && arriving(app) {
             format!("log {} behind", human_ms(lag as u64))
+        } else if lag > 0 {
+            format!("quiet for {}", human_ms(lag as u64))
         } else {
             format!("log {} ahead", human_ms(lag.unsigned_abs()))
         };
-        l3.push(Span::raw(format!("wall {} ({behind})", when(wall, now))));
-    }
-    let srv = store.server();
-    l3.push(sep(app));
-    match srv.up_since {
-        Some(t) => l3.push(Span::styled(
-            format!("server up since {}", when(t, now)),
-            th.connect(),
-        )),
-        None if srv.last_restart.is_some() || srv.last_crash.is_some() => {
-            l3.push(Span::styled("server down or restarting", th.failure()));
-        }
-        None => l3.push(Span::styled("server start not in the log", th.dim())),
-    }
-    if let Some(t) = srv.last_restart {
-        l3.push(sep(app));
-        l3.push(Span::raw(format!("last restart {}", when(t, now))));
-    }
-    if let Some(t) = srv.last_crash {
-        l3.push(sep(app));
-        l3.push(Span::styled(
-            format!("last crash {}", when(t, now)),
-            th.failure(),
+        segs.push(Seg::new(
+            3,
+            0,
+            vec![Span::raw(format!("wall {} ({state})", when(wall, now)))],
+            Some(vec![Span::raw(state)]),
         ));
     }
-    Line::from(l3)
+    let srv = store.server();
+    segs.push(match srv.up_since {
+        Some(t) => Seg::new(
+            2,
+            1,
+            vec![Span::styled(
+                format!("server up since {}", when(t, now)),
+                th.connect(),
+            )],
+            Some(vec![Span::styled(
+                format!("up {}", when(t, now)),
+                th.connect(),
+            )]),
+        ),
+        None if srv.last_restart.is_some() || srv.last_crash.is_some() => {
+            Seg::keep(vec![Span::styled(
+                "server down or restarting",
+                th.failure(),
+            )])
+        }
+        None => Seg::drop(
+            3,
+            vec![Span::styled("server start not in the log", th.dim())],
+        ),
+    });
+    if let Some(t) = srv.last_restart {
+        segs.push(Seg::new(
+            2,
+            2,
+            vec![Span::raw(format!("last restart {}", when(t, now)))],
+            Some(vec![Span::raw(format!("restart {}", when(t, now)))]),
+        ));
+    }
+    if let Some(t) = srv.last_crash {
+        segs.push(Seg::keep(vec![Span::styled(
+            format!("last crash {}", when(t, now)),
+            th.failure(),
+        )]));
+    }
+    fit(Span::raw(" "), segs, &sep(app), max)
 }
 
 /// The tab titles with their number keys.
@@ -234,7 +330,12 @@ impl Widget for Footer<'_> {
                 .filter(|b| !b.short.is_empty() && keys::in_scope(b.scope, self.app.tab))
                 .map(|b| (footer_label(b.label), b.short))
                 .collect(),
-            Mode::Help => vec![("Esc ? q", "close help"), ("Ctrl-C", "quit")],
+            Mode::Help => vec![
+                ("Esc ? q", "close help"),
+                ("↑↓ PgUp PgDn", "scroll"),
+                ("Ctrl-C", "quit"),
+            ],
+            Mode::Details(..) => vec![("Esc Enter", "close"), ("Ctrl-C", "quit")],
             Mode::Confirm => CONFIRM_HELP.to_vec(),
             Mode::Filter(_) => FILTER_HELP.to_vec(),
         };

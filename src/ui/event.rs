@@ -83,6 +83,9 @@ pub async fn run(
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::new(engine, &opts);
+    if let Ok(s) = guard.terminal.size() {
+        app.size = (s.width, s.height);
+    }
     let (tx, mut term_rx) = mpsc::channel::<Event>(256);
     spawn_terminal_reader(tx);
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -70,7 +70,7 @@ impl Widget for &HistoryView<'_> {
             info.push(Line::styled(
                 format!(
                     " leak suspected: {} +{} in {} min ({} {} open, {}, {})",
-                    text::name(&l.name),
+                    leak_label(app, &l.name),
                     l.growth,
                     l.window_minutes,
                     l.active,
@@ -203,5 +203,16 @@ impl Widget for &HistoryView<'_> {
                 .title(Span::styled(" Per bucket, newest first ", th.title())),
         )
         .render(table, buf);
+    }
+}
+
+/// A leak suspect's name: the store names the unset value `unknown`; when no real name
+/// `unknown` was ever seen, that is the unset value, drawn `(none)` like everywhere else.
+fn leak_label(app: &App, name: &[u8]) -> String {
+    let names = app.engine.store.names();
+    if name == b"unknown" && names.lookup(name).is_none() {
+        crate::store::filter::NONE_LABEL.to_string()
+    } else {
+        text::app_name(name)
     }
 }

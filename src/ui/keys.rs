@@ -23,9 +23,11 @@ pub enum Action {
     PageDown,
     Home,
     End,
-    /// Enter on a row: filter by its value.
+    /// Enter on a row: filter by its value, or open a session's details.
     Select,
     CycleSort,
+    /// Reverse the sessions' order.
+    ReverseSort,
     CycleBucket,
     CycleWindow,
     TogglePause,
@@ -88,7 +90,7 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('1')], "1/2/3", Action::GoTab(Tab::Summary), "", "Summary / History / Watch tab", Global),
     b(&[K::Char('2')], "2", Action::GoTab(Tab::History), "", "", Global),
     b(&[K::Char('3')], "3", Action::GoTab(Tab::Watch), "", "", Global),
-    b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter: db=X user=Y app=Z host=W", Global),
+    b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter (syntax below)", Global),
     b(&[K::Char('x'), K::Backspace], "x", Action::ClearFilter, "unfilter", "clear the filter (also Backspace)", Global),
     b(&[K::Char('c')], "c", Action::AskClear, "clear", "clear statistics (asks y/n)", Global),
     b(&[K::Left, K::Char('h')], "←→", Action::FocusLeft, "pane", "move between tables (also h / l)", On(Tab::Summary)),
@@ -99,8 +101,9 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::PageDown], "PgDn", Action::PageDown, "", "", Lists),
     b(&[K::Home], "Home/End", Action::Home, "", "first / last (End follows the feed)", Lists),
     b(&[K::End], "End", Action::End, "", "", Lists),
-    b(&[K::Enter], "Enter", Action::Select, "filter row", "filter by the selected row's value", On(Tab::Summary)),
+    b(&[K::Enter], "Enter", Action::Select, "open", "filter by the name; a session's details", On(Tab::Summary)),
     b(&[K::Char('s')], "s", Action::CycleSort, "sort", "sort sessions by the next column", On(Tab::Summary)),
+    b(&[K::Char('r')], "r", Action::ReverseSort, "reverse", "reverse the sessions' order (▴ / ▾)", On(Tab::Summary)),
     b(&[K::Char('b')], "b", Action::CycleBucket, "bucket", "bucket size 1m / 5m / 15m / 1h", On(Tab::History)),
     b(&[K::Char('w')], "w", Action::CycleWindow, "window", "window 1h / 6h / 24h", On(Tab::History)),
     b(&[K::Char(' '), K::Char('p')], "space", Action::TogglePause, "pause", "pause / follow the feed (also p)", On(Tab::Watch)),
@@ -141,8 +144,20 @@ pub fn normal_action(key: &KeyEvent, tab: Tab) -> Option<Action> {
 pub const FILTER_HELP: &[(&str, &str)] = &[
     ("Enter", "apply the filter"),
     ("Esc", "cancel"),
-    ("←→ Home End", "move the cursor"),
+    ("←→ Home End", "move the cursor (also Ctrl-A / Ctrl-E)"),
     ("Backspace Del", "delete"),
+    ("Ctrl-U Ctrl-K", "delete to the start / the end"),
+    ("Ctrl-W", "delete the word before the cursor"),
+    ("↑↓", "earlier filters"),
+];
+
+/// The filter syntax, for the help overlay.
+pub const FILTER_SYNTAX: &[(&str, &str)] = &[
+    ("db=a", "exactly a (db=\"a b\" with a space)"),
+    ("db=a,b", "a or b"),
+    ("user!=postgres", "anything but postgres"),
+    ("app~^work", "a regex, anywhere in the name"),
+    ("app=(none)", "no application_name set"),
 ];
 
 /// Keys of the y/n confirmation.

@@ -6,9 +6,13 @@
 pub mod app;
 pub mod chrome;
 pub mod event;
+pub mod fitline;
 pub mod history;
+pub mod input;
 pub mod keys;
+pub mod nav;
 pub mod overlay;
+pub mod rows;
 pub mod state;
 pub mod summary;
 pub mod terminal;
@@ -64,6 +68,10 @@ pub struct UiOptions {
     pub clock: Clock,
     /// Honour colours (false under `NO_COLOR`).
     pub color: bool,
+    /// Only the 16 basic colours (a terminal without 256 colours, such as `TERM=linux`).
+    pub basic_colors: bool,
+    /// Plain ASCII glyphs (a terminal that may not draw box-drawing or block glyphs).
+    pub ascii: bool,
 }
 
 impl std::fmt::Debug for UiOptions {
@@ -86,6 +94,8 @@ impl Default for UiOptions {
             feed_size: 10_000,
             clock: system_clock(),
             color: theme::color_from_env(),
+            basic_colors: false,
+            ascii: false,
         }
     }
 }
@@ -99,6 +109,8 @@ impl UiOptions {
             leak_window_minutes: (cli.leak_window / 60).max(4),
             demo: cli.demo,
             feed_size: cli.feed_size,
+            basic_colors: theme::basic_colors_from_env(),
+            ascii: theme::ascii_from_env(),
             ..UiOptions::default()
         }
     }
@@ -136,6 +148,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Mode::Normal => {}
         Mode::Help => overlay::Help { app }.render(body, buf),
         Mode::Confirm => overlay::Confirm { app }.render(body, buf),
+        Mode::Details(source, pid) => overlay::Details {
+            app,
+            source: *source,
+            pid: *pid,
+        }
+        .render(body, buf),
         Mode::Filter(input) => {
             let [line] = Layout::vertical([Constraint::Length(3)])
                 .flex(ratatui::layout::Flex::End)
@@ -145,5 +163,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 frame.set_cursor_position(pos);
             }
         }
+    }
+    if app.theme.ascii {
+        theme::to_ascii(frame.buffer_mut());
     }
 }

@@ -1,8 +1,12 @@
-//! Widgets drawn over a tab: the help, the clear confirmation and the filter input line.
+//! Widgets drawn over a tab: the help, a session's details, the clear confirmation and the
+//! filter input line.
 
 use super::app::{App, FilterInput, Tab};
-use super::keys::{self, Scope, CONFIRM_HELP, FILTER_HELP};
+use super::keys::{self, Scope, CONFIRM_HELP, FILTER_HELP, FILTER_SYNTAX};
 use super::text;
+use super::theme::Theme;
+use crate::parse::time::local_clock;
+use crate::store::filter::{Filter, NONE_LABEL};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
@@ -18,56 +22,89 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-/// Every key, by where it works.
+/// Every key, by where it works, and the filter syntax; scrolls when the terminal is short.
 pub struct Help<'a> {
     pub app: &'a App,
+}
+
+/// The help's lines.
+fn help_lines(th: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let row = |k: &str, what: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {k:<15}"), th.key()),
+            Span::raw(what.to_string()),
+        ])
+    };
+    let groups = [
+        ("Everywhere", Scope::Global),
+        ("Summary and Watch", Scope::Lists),
+        ("Summary", Scope::On(Tab::Summary)),
+        ("History", Scope::On(Tab::History)),
+        ("Watch", Scope::On(Tab::Watch)),
+    ];
+    for (title, scope) in groups {
+        lines.push(Line::styled(title, th.title()));
+        for b in keys::NORMAL
+            .iter()
+            .filter(|b| b.scope == scope && !b.help.is_empty())
+        {
+            lines.push(row(b.label, b.help));
+        }
+    }
+    lines.push(Line::styled("Filter line", th.title()));
+    for (k, what) in FILTER_HELP {
+        lines.push(row(k, what));
+    }
+    lines.push(Line::styled("Filter syntax (AND across keys)", th.title()));
+    for (k, what) in FILTER_SYNTAX {
+        lines.push(row(k, what));
+    }
+    lines
+}
+
+/// The help's layout over a body `area` of (width, height): (columns, lines per column, lines
+/// shown); it scrolls when the lines per column exceed the lines shown.
+fn help_layout(n: usize, width: u16, height: u16) -> (u16, usize, usize) {
+    let tall = n as u16 + 2 > height;
+    let columns: u16 = if tall && width >= 2 * 64 { 2 } else { 1 };
+    let per = n.div_ceil(usize::from(columns));
+    let shown = usize::from((per as u16 + 2).min(height).saturating_sub(2));
+    (columns, per, shown)
+}
+
+/// How far the help scrolls on a terminal of `size` (header, tab bar and footer take 5 lines).
+pub fn help_max_scroll(size: (u16, u16)) -> usize {
+    let n = help_lines(Theme::default()).len();
+    let (_, per, shown) = help_layout(n, size.0, size.1.saturating_sub(5));
+    per.saturating_sub(shown)
 }
 
 impl Widget for Help<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let th = self.app.theme;
-        let mut lines = Vec::new();
-        let row = |k: &str, what: &str| {
-            Line::from(vec![
-                Span::styled(format!("  {k:<15}"), th.key()),
-                Span::raw(what.to_string()),
-            ])
-        };
-        let groups = [
-            ("Everywhere", Scope::Global),
-            ("Summary and Watch", Scope::Lists),
-            ("Summary", Scope::On(Tab::Summary)),
-            ("History", Scope::On(Tab::History)),
-            ("Watch", Scope::On(Tab::Watch)),
-        ];
-        for (title, scope) in groups {
-            lines.push(Line::styled(title, th.title()));
-            for b in keys::NORMAL
-                .iter()
-                .filter(|b| b.scope == scope && !b.help.is_empty())
-            {
-                lines.push(row(b.label, b.help));
-            }
-        }
-        lines.push(Line::styled("Filter line", th.title()));
-        for (k, what) in FILTER_HELP {
-            lines.push(row(k, what));
-        }
-        // Two columns when one does not fit the height (but the width allows).
-        let tall = lines.len() as u16 + 2 > area.height;
-        let columns: u16 = if tall && area.width >= 2 * 64 { 2 } else { 1 };
-        let per = lines.len().div_ceil(usize::from(columns));
+        let lines = help_lines(th);
+        let n = lines.len();
+        // Two columns when one does not fit the height (but the width allows); else it scrolls.
+        let (columns, per, shown) = help_layout(n, area.width, area.height);
         let r = centered(area, 64 * columns, per as u16 + 2);
         Clear.render(r, buf);
+        let scrolls = per > shown;
+        let top = self.app.help_scroll.min(per.saturating_sub(shown));
+        let bottom = if scrolls {
+            format!(
+                " ↑↓ PgUp PgDn scroll · {}-{} of {n} · Esc closes ",
+                top + 1,
+                (top + shown).min(n)
+            )
+        } else {
+            " Esc closes ".to_string()
+        };
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
             .border_style(th.focus())
             .title(" Keys ")
-            .title_bottom(if tall && columns == 1 {
-                " Esc closes · a taller terminal shows every key "
-            } else {
-                " Esc closes "
-            });
+            .title_bottom(bottom);
         let inner = block.inner(r);
         block.render(r, buf);
         let cols = Layout::horizontal(vec![
@@ -78,8 +115,81 @@ impl Widget for Help<'_> {
         let mut rest = lines;
         for col in cols.iter() {
             let tail = rest.split_off(per.min(rest.len()));
-            Paragraph::new(std::mem::replace(&mut rest, tail)).render(*col, buf);
+            Paragraph::new(std::mem::replace(&mut rest, tail))
+                .scroll((top as u16, 0))
+                .render(*col, buf);
         }
+    }
+}
+
+/// The details of one open session: who, from where, since when.
+pub struct Details<'a> {
+    pub app: &'a App,
+    pub source: u16,
+    pub pid: u32,
+}
+
+impl Widget for Details<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let th = app.theme;
+        let all = app.engine.store.active_sessions(&Filter::default());
+        let s = all
+            .iter()
+            .find(|s| s.source == self.source && s.pid == self.pid);
+        let row = |k: &str, v: Span<'static>| {
+            Line::from(vec![Span::styled(format!(" {k:<13}"), th.title()), v])
+        };
+        let lines = match s {
+            None => vec![Line::styled(
+                format!(" session {} has ended", self.pid),
+                th.dim(),
+            )],
+            Some(s) => {
+                let host = match s.port {
+                    Some(p) => format!("{}:{p}", text::app_name(&s.host)),
+                    None => text::app_name(&s.host),
+                };
+                let mut v = vec![
+                    row("pid", Span::raw(s.pid.to_string())),
+                    row("user", Span::raw(text::app_name(&s.user))),
+                    row("database", Span::raw(text::app_name(&s.database))),
+                    row(
+                        "application",
+                        match &s.application {
+                            Some(a) => Span::raw(text::app_name(a)),
+                            None => Span::styled(NONE_LABEL, th.dim()),
+                        },
+                    ),
+                    row("host:port", Span::raw(host)),
+                    row("connected at", Span::raw(local_clock(s.since))),
+                    row(
+                        "age",
+                        Span::raw(text::age(app.reference_millis() - s.since.millis)),
+                    ),
+                ];
+                if app.engine.sources().len() > 1 {
+                    let label = app
+                        .engine
+                        .sources()
+                        .get(usize::from(s.source))
+                        .map_or_else(String::new, |x| text::name(x.label.as_bytes()));
+                    v.push(row("log", Span::raw(label)));
+                }
+                v
+            }
+        };
+        let r = centered(area, 60, lines.len() as u16 + 2);
+        Clear.render(r, buf);
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .border_type(BorderType::Rounded)
+                    .border_style(th.focus())
+                    .title(format!(" Session {} ", self.pid))
+                    .title_bottom(" Esc closes "),
+            )
+            .render(r, buf);
     }
 }
 
@@ -141,13 +251,19 @@ impl Widget for FilterLine<'_> {
         let (title, style) = match &self.input.error {
             Some(e) => (format!(" {e} "), th.failure()),
             None => (
-                " db=X user=Y app=\"a b\" host=W · Enter applies · Esc cancels ".to_string(),
+                " db=a,b user!=x app~re app=(none) · Enter applies · Esc cancels ".to_string(),
                 th.focus(),
             ),
         };
+        let typed = text::name(self.input.text.as_bytes());
         Paragraph::new(Line::from(vec![
             Span::styled(" filter: ", th.key()),
-            Span::raw(text::name(self.input.text.as_bytes())),
+            if self.input.selected {
+                // Selected: the first character typed replaces it.
+                Span::styled(typed, th.selected())
+            } else {
+                Span::raw(typed)
+            },
         ]))
         .block(
             Block::bordered()

@@ -1,10 +1,8 @@
 //! The dashboard's view state, piece by piece: tabs, modes, the filter line being edited, and
 //! what each tab remembers (focus, selection, sort, bucket, window, pause).
 
-use crate::store::filter::Filter;
-use crate::store::intern::Dim;
+use crate::store::intern::{Dim, Sym};
 use crate::store::views::ActiveSession;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +40,13 @@ pub struct FilterInput {
     pub cursor: usize,
     /// Why the last Enter was refused.
     pub error: Option<String>,
+    /// The whole text is selected (the line opens so, holding the filter in force): the first
+    /// character typed replaces it; a movement or editing key keeps it and edits it.
+    pub selected: bool,
+    /// The history entry shown by Up / Down (index from the newest), `None`: the line typed.
+    pub recall: Option<usize>,
+    /// The line typed before Up recalled history, given back by Down past the newest entry.
+    pub draft: String,
 }
 
 /// What keys go to.
@@ -52,6 +57,8 @@ pub enum Mode {
     Help,
     /// Asking y/n before clearing the statistics.
     Confirm,
+    /// The details of one open session (source, pid).
+    Details(u16, u32),
     /// The filter input line is open.
     Filter(FilterInput),
 }
@@ -61,17 +68,34 @@ pub enum Mode {
 pub enum Pane {
     By(Dim),
     Sessions,
+    /// The failures by reason, user and host (scrolls).
+    Failures,
 }
 
 impl Pane {
     /// In focus order.
-    pub const ALL: [Pane; 5] = [
+    pub const ALL: [Pane; 6] = [
         Pane::By(Dim::Database),
         Pane::By(Dim::User),
         Pane::By(Dim::Application),
         Pane::By(Dim::Host),
         Pane::Sessions,
+        Pane::Failures,
     ];
+
+    /// Position in `Pane::ALL`.
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|&p| p == self).unwrap_or(0)
+    }
+}
+
+/// What a selection holds on to, so it follows its row when rows re-sort or arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKey {
+    /// A name of a by-dimension table.
+    Name(Sym),
+    /// An open session (source, pid).
+    Session(u16, u32),
 }
 
 /// Columns the session list sorts by.
@@ -96,6 +120,12 @@ impl SortBy {
         SortBy::Host,
     ];
 
+    /// Whether the column's values read downwards (▾) in the unreversed order: ages do
+    /// (oldest session first), the others ascend (▴).
+    pub fn descends(self) -> bool {
+        self == SortBy::Age
+    }
+
     /// Sorts sessions: oldest first for age, ascending otherwise, pid breaking ties.
     pub fn sort(self, v: &mut [ActiveSession]) {
         v.sort_by(|a, b| {
@@ -116,9 +146,22 @@ impl SortBy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SummaryState {
     pub focus: Pane,
-    /// Selected row of each pane, in `Pane::ALL` order.
-    pub selected: [usize; 5],
+    /// Selected row (the Failures pane: first line shown) of each pane, in `Pane::ALL` order;
+    /// where the selection falls back to when its row is gone.
+    pub selected: [usize; 6],
+    /// The row each pane's selection holds on to.
+    pub picked: [Option<RowKey>; 6],
     pub sort: SortBy,
+    /// The sort order is reversed (`r`).
+    pub reversed: bool,
+}
+
+impl SummaryState {
+    /// Every selection back to the first row.
+    pub fn reset_selection(&mut self) {
+        self.selected = [0; 6];
+        self.picked = [None; 6];
+    }
 }
 
 /// History bucket sizes, in seconds.
@@ -148,39 +191,4 @@ pub struct SourceNote {
     pub status: Option<String>,
     pub caught_up: bool,
     pub progress: Option<(u64, u64)>,
-}
-
-/// Edits the filter line with one key; returns the parsed filter on a good Enter.
-pub(super) fn edit(input: &mut FilterInput, k: KeyEvent) -> Option<Filter> {
-    let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);
-    let len = input.text.chars().count();
-    match k.code {
-        KeyCode::Enter => match Filter::parse(&input.text) {
-            Ok(f) => return Some(f),
-            Err(e) => input.error = Some(e.to_string()),
-        },
-        KeyCode::Char(c) => {
-            let at = byte(&input.text, input.cursor);
-            input.text.insert(at, c);
-            input.cursor += 1;
-            input.error = None;
-        }
-        KeyCode::Backspace if input.cursor > 0 => {
-            input.cursor -= 1;
-            let at = byte(&input.text, input.cursor);
-            input.text.remove(at);
-            input.error = None;
-        }
-        KeyCode::Delete if input.cursor < len => {
-            let at = byte(&input.text, input.cursor);
-            input.text.remove(at);
-            input.error = None;
-        }
-        KeyCode::Left => input.cursor = input.cursor.saturating_sub(1),
-        KeyCode::Right => input.cursor = (input.cursor + 1).min(len),
-        KeyCode::Home => input.cursor = 0,
-        KeyCode::End => input.cursor = len,
-        _ => {}
-    }
-    None
 }

@@ -1,10 +1,12 @@
 //! The Summary tab: the active count, tables by database / user / application / host with
 //! proportional bars, session totals, failures by reason and the open sessions themselves.
 
-use super::app::{by_dim, App, Pane, SortBy};
+use super::app::{App, Pane, SortBy};
+use super::rows::{dim_rows, DimRow};
+use super::state::RowKey;
 use super::text;
-use crate::store::filter::Filter;
-use crate::store::intern::{Dim, Name};
+use crate::store::filter::{Filter, NONE_LABEL};
+use crate::store::intern::Dim;
 use crate::store::views::Summary;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -19,13 +21,18 @@ pub struct SummaryView<'a> {
     pub app: &'a App,
 }
 
+/// Names of the Failures pane listed per group (by user, by host); the pane scrolls.
+pub const FAILURE_ROWS: usize = 200;
+
 /// `Active connections: 15`, `Active connections to 'production': 9`, or with the filter text.
 pub fn headline(filter: &Filter, n: u64) -> String {
-    let only_db = filter.user.is_none() && filter.app.is_none() && filter.host.is_none();
-    match &filter.db {
+    let only_db = [Dim::User, Dim::Application, Dim::Host]
+        .iter()
+        .all(|d| filter.get(*d).is_none());
+    match filter.exact_value(Dim::Database) {
         _ if filter.is_empty() => format!("Active connections: {n}"),
         Some(db) if only_db => {
-            format!("Active connections to '{}': {n}", text::name(db.as_bytes()))
+            format!("Active connections to '{}': {n}", text::name(db))
         }
         _ => format!(
             "Active connections ({}): {n}",
@@ -56,15 +63,15 @@ impl SummaryView<'_> {
             ))
     }
 
-    fn dim_table(&self, s: &Summary, dim: Dim, idx: usize, area: Rect, buf: &mut Buffer) {
+    fn dim_table(&self, rows_data: &[DimRow], dim: Dim, area: Rect, buf: &mut Buffer) {
         let th = self.app.theme;
-        let rows_data: &[(Name, u64)] = by_dim(s, dim);
+        let pane = Pane::By(dim);
         let block = self.block(
             format!(" {} ({}) ", dim_title(dim), rows_data.len()),
-            Some(Pane::By(dim)),
+            Some(pane),
         );
         let inner_w = area.width.saturating_sub(2) as usize;
-        let max = rows_data.first().map_or(0, |r| r.1);
+        let max = rows_data.first().map_or(0, |r| r.count);
         let count_w = text::count(max).len().max(1);
         // Bars only when there is room for them next to a readable name.
         let bar_w = if inner_w >= 26 {
@@ -75,11 +82,16 @@ impl SummaryView<'_> {
         let name_w = inner_w.saturating_sub(bar_w + count_w + 2);
         let rows: Vec<Row> = rows_data
             .iter()
-            .map(|(n, c)| {
+            .map(|r| {
+                let name = text::fit(&r.label, name_w);
                 Row::new(vec![
-                    Cell::from(text::fit(&text::name(n), name_w)),
-                    Cell::from(Line::from(text::count(*c)).right_aligned()),
-                    Cell::from(Span::styled(text::bar(*c, max, bar_w), th.bar())),
+                    if r.is_none() {
+                        Cell::from(Span::styled(name, th.dim()))
+                    } else {
+                        Cell::from(name)
+                    },
+                    Cell::from(Line::from(text::count(r.count)).right_aligned()),
+                    Cell::from(Span::styled(text::bar(r.count, max, bar_w), th.bar())),
                 ])
             })
             .collect();
@@ -99,25 +111,31 @@ impl SummaryView<'_> {
         )
         .column_spacing(1)
         .block(block)
-        .row_highlight_style(if self.app.summary.focus == Pane::By(dim) {
+        .row_highlight_style(if self.app.summary.focus == pane {
             th.selected()
         } else {
             th.text()
         });
-        let mut state = TableState::default().with_selected(Some(self.app.summary.selected[idx]));
+        let keys: Vec<RowKey> = rows_data.iter().map(|r| RowKey::Name(r.sym)).collect();
+        let sel = self.app.selected_in(pane, &keys);
+        let mut state = TableState::default().with_selected(Some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
     }
 
     fn sessions(&self, area: Rect, buf: &mut Buffer) {
         let app = self.app;
         let th = app.theme;
-        let mut v = app.engine.store.active_sessions(&app.filter);
-        app.summary.sort.sort(&mut v);
+        let v = app.session_rows();
         let now = app.reference_millis();
         let sort = app.summary.sort;
+        let arrow = if sort.descends() != app.summary.reversed {
+            "▾"
+        } else {
+            "▴"
+        };
         let head = |label: &str, col: SortBy| {
             let t = if col == sort {
-                format!("{label} ▾")
+                format!("{label} {arrow}")
             } else {
                 label.to_string()
             };
@@ -152,8 +170,8 @@ impl SummaryView<'_> {
             .iter()
             .map(|a| {
                 let app_cell = match &a.application {
-                    Some(n) => Cell::from(text::fit(&text::name(n), w[3])),
-                    None => Cell::from(Span::styled(text::fit("(not set)", w[3]), th.dim())),
+                    Some(n) => Cell::from(text::fit(&text::app_name(n), w[3])),
+                    None => Cell::from(Span::styled(text::fit(NONE_LABEL, w[3]), th.dim())),
                 };
                 Row::new(vec![
                     Cell::from(a.pid.to_string()),
@@ -166,7 +184,7 @@ impl SummaryView<'_> {
             })
             .collect();
         let block = self.block(
-            format!(" Active sessions ({}) · s sorts ", v.len()),
+            format!(" Active sessions ({}) · s sorts · r reverses ", v.len()),
             Some(Pane::Sessions),
         );
         let table = Table::new(rows, widths)
@@ -177,13 +195,17 @@ impl SummaryView<'_> {
             } else {
                 th.text()
             });
-        let sel = app.summary.selected[4].min(v.len().saturating_sub(1));
+        let keys: Vec<RowKey> = v.iter().map(|s| RowKey::Session(s.source, s.pid)).collect();
+        let sel = app.selected_in(Pane::Sessions, &keys);
         let mut state = TableState::default().with_selected((!v.is_empty()).then_some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
     }
 
     fn failures(&self, s: &Summary, area: Rect, buf: &mut Buffer) {
         let th = self.app.theme;
+        // Focused, the pane lists every name (up to a bound) and scrolls; else the top four.
+        let focused = self.app.summary.focus == Pane::Failures;
+        let limit = if focused { FAILURE_ROWS } else { 4 };
         let mut lines = Vec::new();
         if s.failures_by_reason.is_empty() {
             lines.push(Line::styled("none", th.dim()));
@@ -202,18 +224,36 @@ impl SummaryView<'_> {
                 continue;
             }
             lines.push(Line::styled(title, th.title()));
-            for (name, n) in list.iter().take(4) {
+            for (name, n) in list.iter().take(limit) {
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:>5} ", text::count(*n)), th.failure()),
                     Span::raw(text::name(name)),
                 ]));
             }
         }
+        let inner_h = usize::from(area.height.saturating_sub(2));
+        self.app.failures_shown.set(inner_h.max(1));
+        let top = if focused {
+            self.app.summary.selected[Pane::Failures.index()]
+                .min(lines.len().saturating_sub(inner_h))
+        } else {
+            0
+        };
+        let more = lines.len() > inner_h;
+        let title = if more {
+            format!(
+                " Failures ({}) {}-{}/{} ",
+                text::count(s.failures_total),
+                top + 1,
+                (top + inner_h).min(lines.len()),
+                lines.len()
+            )
+        } else {
+            format!(" Failures ({}) ", text::count(s.failures_total))
+        };
         Paragraph::new(lines)
-            .block(self.block(
-                format!(" Failures ({}) ", text::count(s.failures_total)),
-                None,
-            ))
+            .scroll((top.min(usize::from(u16::MAX)) as u16, 0))
+            .block(self.block(title, Some(Pane::Failures)))
             .render(area, buf);
     }
 }
@@ -266,19 +306,16 @@ impl Widget for &SummaryView<'_> {
             return;
         }
         let s = store.summary(&app.filter);
-        let tallest = [Dim::Database, Dim::User, Dim::Application, Dim::Host]
-            .iter()
-            .map(|d| by_dim(&s, *d).len())
-            .max()
-            .unwrap_or(0)
-            .max(1) as u16;
+        let tables = Dim::ALL.map(|d| dim_rows(store, &app.filter, d));
+        let tallest = tables.iter().map(Vec::len).max().unwrap_or(0).max(1) as u16;
         let tables_h = (tallest + 2).min(area.height.saturating_sub(6) / 2).max(3);
-        let [head, tables, rest] = Layout::vertical([
+        let [head, tables_area, rest] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(tables_h),
             Constraint::Min(3),
         ])
         .areas(area);
+        let hints = app.filter.unknown_names(store.names());
         let totals = format!(
             "Sessions: {} · {} · {} lost · {} terminated · {} pending · {} never completed",
             text::counted(s.connects, "connect", "connects"),
@@ -296,12 +333,16 @@ impl Widget for &SummaryView<'_> {
                 )
                 .bold(),
             ),
-            Line::styled(format!(" {totals}"), th.dim()),
+            if hints.is_empty() {
+                Line::styled(format!(" {totals}"), th.dim())
+            } else {
+                Line::styled(format!(" {}", hints.join("; ")), th.warning())
+            },
         ])
         .render(head, buf);
-        let cols = Layout::horizontal([Constraint::Fill(1); 4]).split(tables);
+        let cols = Layout::horizontal([Constraint::Fill(1); 4]).split(tables_area);
         for (i, dim) in Dim::ALL.iter().enumerate() {
-            self.dim_table(&s, *dim, i, cols[i], buf);
+            self.dim_table(&tables[i], *dim, cols[i], buf);
         }
         let fail_w = if rest.width >= 100 { 34 } else { 28 };
         let [sess, fails] =

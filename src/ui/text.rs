@@ -9,6 +9,16 @@ pub fn name(bytes: &[u8]) -> String {
     crate::sanitize::visible(bytes)
 }
 
+/// A real name as the tables draw it: like [`name`], but quoted when it reads like the label of
+/// the unset value (`"(none)"`), so the two are never confused.
+pub fn app_name(bytes: &[u8]) -> String {
+    if bytes == crate::store::filter::NONE_LABEL.as_bytes() {
+        format!("\"{}\"", crate::store::filter::NONE_LABEL)
+    } else {
+        name(bytes)
+    }
+}
+
 /// `s` cut to `width` terminal cells, ending in `…` when cut (wide characters measured).
 pub fn fit(s: &str, width: usize) -> String {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
