@@ -426,7 +426,9 @@ impl Prefix {
                 while start - pos < width && line.get(start) == Some(&b' ') {
                     start += 1;
                 }
-                let saved = *out;
+                // No copy of `out` to restore on failure: a later success sets again every
+                // field of the tokens it matches, and only the `%q` stop, which skips tokens,
+                // restores what it saw (this runs for every candidate line).
                 if let Some(n) = fixed_len(*field, &line[start..], out) {
                     let mut end = start + n;
                     while end - pos < width && line.get(end) == Some(&b' ') {
@@ -436,7 +438,6 @@ impl Prefix {
                     if r.is_some() {
                         return r;
                     }
-                    *out = saved;
                     // `%r` read as `host(port)` up to a later `(digits)`: it may be empty
                     // (postmaster lines) or end elsewhere; try it as free text below.
                     if *field != Field::RemoteHostPort {
@@ -480,7 +481,6 @@ impl Prefix {
             _ => None,
         };
         let mut end = start;
-        let saved = *out;
         while end <= limit {
             if let Some(l) = next_lit {
                 let hay = &line[end..(limit + l.len()).min(line.len())];
@@ -506,7 +506,6 @@ impl Prefix {
             if let Some(r) = self.match_from(line, ti + 1, end, out, cx) {
                 return Some(r);
             }
-            *out = saved;
             if cx.budget == 0 {
                 return None;
             }
