@@ -1,0 +1,335 @@
+//! Failed connection attempts for an investigation: rows of user × host × reason with their
+//! count, rate per minute (log clock, last 5 minutes), first and last seen, and the hosts whose
+//! pattern looks like password guessing (many users, or many failures a minute).
+
+use super::filter::Filter;
+use super::intern::{Combo, ComboId, Name, Sym, OTHER};
+use super::Store;
+use crate::model::{FailureReason, LogTime};
+use std::collections::HashMap;
+
+/// Distinct (combination, reason) keys kept; later ones fold into one "other" row per reason.
+pub const MAX_KEYS: usize = 10_000;
+/// The rate window, in minutes of log time.
+pub const RATE_MINUTES: i64 = 5;
+/// A host with failures for at least this many distinct users (in the rate window) is flagged.
+pub const BRUTE_USERS: usize = 5;
+/// A host failing at least this often per minute (in the rate window) is flagged.
+pub const BRUTE_PER_MINUTE: f64 = 30.0;
+/// The combination id of the folded "other" rows.
+const OTHER_COMBO: ComboId = ComboId::MAX;
+
+/// The reason in words, as a DBA says it.
+pub fn reason_words(r: FailureReason) -> &'static str {
+    use FailureReason as R;
+    match r {
+        R::PasswordFailed => "wrong password",
+        R::RoleMissing => "role does not exist",
+        R::DatabaseMissing => "database does not exist",
+        R::RoleLimit => "role connection limit",
+        R::DatabaseLimit => "database connection limit",
+        R::TooManyClients => "too many clients",
+        R::ReservedSlots => "only reserved slots left",
+        R::LoginNotPermitted => "role may not log in",
+        R::HbaReject => "rejected by pg_hba.conf",
+        R::NoHbaEntry => "no pg_hba.conf entry",
+        R::PermissionDenied => "no CONNECT privilege",
+        R::StartupShutdown => "server starting or stopping",
+        R::NotAccepting => "database not accepting",
+        R::AuthTimeout => "authentication timeout",
+        R::Other => "other",
+    }
+}
+
+/// Failures of one key: totals and a per-minute ring for the rate.
+#[derive(Debug, Clone, Copy)]
+struct Acc {
+    count: u64,
+    first: LogTime,
+    last: LogTime,
+    /// (minute number, failures in it), indexed by minute modulo the window.
+    minutes: [(i64, u32); RATE_MINUTES as usize],
+}
+
+impl Acc {
+    fn new(at: LogTime) -> Acc {
+        Acc {
+            count: 0,
+            first: at,
+            last: at,
+            minutes: [(i64::MIN, 0); RATE_MINUTES as usize],
+        }
+    }
+
+    fn add(&mut self, at: LogTime, n: u32) {
+        self.count += u64::from(n);
+        if at.millis < self.first.millis {
+            self.first = at;
+        }
+        if at.millis >= self.last.millis {
+            self.last = at;
+        }
+        let m = at.millis.div_euclid(60_000);
+        let slot = &mut self.minutes[m.rem_euclid(RATE_MINUTES) as usize];
+        if slot.0 == m {
+            slot.1 = slot.1.saturating_add(n);
+        } else if slot.0 < m {
+            *slot = (m, n);
+        }
+    }
+
+    /// Failures in the minutes of the window ending at `now`.
+    fn recent(&self, now: i64) -> u64 {
+        let m = now.div_euclid(60_000);
+        self.minutes
+            .iter()
+            .filter(|(k, _)| *k > m - RATE_MINUTES && *k <= m)
+            .map(|(_, n)| u64::from(*n))
+            .sum()
+    }
+}
+
+/// Every failed attempt, by combination and reason, memory bounded.
+#[derive(Debug, Default)]
+pub struct Failures {
+    keys: HashMap<(ComboId, FailureReason), Acc>,
+}
+
+impl Failures {
+    /// Counts one failure.
+    pub fn record(&mut self, combo: ComboId, reason: FailureReason, at: LogTime) {
+        let key = if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(&(combo, reason)) {
+            (OTHER_COMBO, reason)
+        } else {
+            (combo, reason)
+        };
+        self.keys
+            .entry(key)
+            .or_insert_with(|| Acc::new(at))
+            .add(at, 1);
+    }
+
+    /// Moves one failure of `combo` from one reason to another (a DETAIL that tells more).
+    pub fn reclassify(
+        &mut self,
+        combo: ComboId,
+        from: FailureReason,
+        to: FailureReason,
+        at: LogTime,
+    ) {
+        let Some(a) = self.keys.get_mut(&(combo, from)) else {
+            return;
+        };
+        a.count = a.count.saturating_sub(1);
+        let m = at.millis.div_euclid(60_000);
+        let slot = &mut a.minutes[m.rem_euclid(RATE_MINUTES) as usize];
+        if slot.0 == m {
+            slot.1 = slot.1.saturating_sub(1);
+        }
+        if a.count == 0 {
+            self.keys.remove(&(combo, from));
+        }
+        self.record(combo, to, at);
+    }
+
+    /// Forgets every failure.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+    }
+
+    /// Keys held (for tests of the bound).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// One row of the failures view: a user failing from a host for one reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureRow {
+    pub user: Name,
+    pub host: Name,
+    pub reason: FailureReason,
+    /// Attempts that failed.
+    pub count: u64,
+    /// Failures per minute over the last 5 minutes of log time (or since the first, if later).
+    pub per_minute: f64,
+    pub first: LogTime,
+    pub last: LogTime,
+    /// The host shows a password-guessing pattern.
+    pub brute_force: bool,
+}
+
+/// A host flagged for password guessing (counting wrong passwords and missing roles only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BruteForceHost {
+    pub host: Name,
+    /// Distinct users that failed from it in the rate window.
+    pub users: usize,
+    /// Its failures per minute in the rate window.
+    pub per_minute: f64,
+    /// Its failures in all.
+    pub failures: u64,
+}
+
+/// How the failures view sorts (descending; ties by user, host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureSort {
+    #[default]
+    Count,
+    Rate,
+    LastSeen,
+}
+
+impl FailureSort {
+    /// In the order a key cycles them.
+    pub const ALL: [FailureSort; 3] =
+        [FailureSort::Count, FailureSort::Rate, FailureSort::LastSeen];
+
+    /// Column title.
+    pub fn title(self) -> &'static str {
+        match self {
+            FailureSort::Count => "count",
+            FailureSort::Rate => "rate",
+            FailureSort::LastSeen => "last seen",
+        }
+    }
+}
+
+/// The failures view: flagged hosts, then rows (flagged hosts' rows first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FailureView {
+    pub brute_force: Vec<BruteForceHost>,
+    pub rows: Vec<FailureRow>,
+}
+
+/// Failures that come from guessing credentials (what a brute force produces).
+pub fn is_guess(r: FailureReason) -> bool {
+    matches!(
+        r,
+        FailureReason::PasswordFailed | FailureReason::RoleMissing
+    )
+}
+
+fn rate(recent: u64, first: i64, now: i64) -> f64 {
+    let window_start = (now.div_euclid(60_000) - RATE_MINUTES + 1) * 60_000;
+    let span = now - first.max(window_start);
+    recent as f64 / (span as f64 / 60_000.0).max(1.0)
+}
+
+impl Store {
+    /// The failures view under `filter`, sorted by `sort`.
+    pub fn failure_view(&self, filter: &Filter, sort: FailureSort) -> FailureView {
+        let f = filter.resolve(&self.names);
+        let now = self.now.millis;
+        let other = Combo {
+            database: OTHER,
+            user: OTHER,
+            application: OTHER,
+            host: OTHER,
+        };
+        // (user, host, reason) -> (count, first, last, recent)
+        let mut rows: HashMap<(Sym, Sym, FailureReason), (u64, LogTime, LogTime, u64)> =
+            HashMap::new();
+        for (&(id, reason), a) in &self.failures.keys {
+            let c = if id == OTHER_COMBO {
+                other
+            } else {
+                self.names.combo_of(id)
+            };
+            if id != OTHER_COMBO && !f.matches(&c) {
+                continue;
+            }
+            let e = rows
+                .entry((c.user, c.host, reason))
+                .or_insert((0, a.first, a.last, 0));
+            e.0 += a.count;
+            if a.first.millis < e.1.millis {
+                e.1 = a.first;
+            }
+            if a.last.millis > e.2.millis {
+                e.2 = a.last;
+            }
+            e.3 += a.recent(now);
+        }
+        // Per host: users failing recently, recent failures, first failure.
+        let mut hosts: HashMap<Sym, (Vec<Sym>, u64, i64, u64)> = HashMap::new();
+        for (&(user, host, reason), &(count, first, last, recent)) in &rows {
+            if !is_guess(reason) {
+                continue;
+            }
+            let h = hosts
+                .entry(host)
+                .or_insert((Vec::new(), 0, first.millis, 0));
+            if recent > 0 && last.millis >= now - RATE_MINUTES * 60_000 && !h.0.contains(&user) {
+                h.0.push(user);
+            }
+            h.1 += recent;
+            h.2 = h.2.min(first.millis);
+            h.3 += count;
+        }
+        let mut flagged: Vec<BruteForceHost> = hosts
+            .iter()
+            .filter(|(&h, _)| h != OTHER)
+            .filter_map(|(&h, (users, recent, first, total))| {
+                let per_minute = rate(*recent, *first, now);
+                (users.len() >= BRUTE_USERS || per_minute >= BRUTE_PER_MINUTE).then(|| {
+                    BruteForceHost {
+                        host: self.names.name(h).clone(),
+                        users: users.len(),
+                        per_minute,
+                        failures: *total,
+                    }
+                })
+            })
+            .collect();
+        flagged.sort_by(|a, b| {
+            b.per_minute
+                .total_cmp(&a.per_minute)
+                .then(b.users.cmp(&a.users))
+                .then(a.host.cmp(&b.host))
+        });
+        let mut out: Vec<FailureRow> = rows
+            .into_iter()
+            .map(|((user, host, reason), (count, first, last, recent))| {
+                let host = self.names.name(host).clone();
+                FailureRow {
+                    brute_force: flagged.iter().any(|b| b.host == host),
+                    user: self.names.name(user).clone(),
+                    host,
+                    reason,
+                    count,
+                    per_minute: rate(recent, first.millis, now),
+                    first,
+                    last,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.brute_force
+                .cmp(&a.brute_force)
+                .then_with(|| match sort {
+                    FailureSort::Count => b.count.cmp(&a.count),
+                    FailureSort::Rate => b.per_minute.total_cmp(&a.per_minute),
+                    FailureSort::LastSeen => b.last.millis.cmp(&a.last.millis),
+                })
+                .then_with(|| b.count.cmp(&a.count))
+                .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.user.cmp(&b.user))
+                .then_with(|| a.reason.cmp(&b.reason))
+        });
+        FailureView {
+            brute_force: flagged,
+            rows: out,
+        }
+    }
+
+    /// The failure aggregates (for tests of their bound).
+    pub fn failures(&self) -> &Failures {
+        &self.failures
+    }
+}
