@@ -263,8 +263,8 @@ fn learn(m: &mut HashMap<Sym, LearntLimit>, sym: Sym, name: &Name, active: u32, 
 }
 
 impl Store {
-    /// Open client sessions, all combinations.
-    pub(crate) fn active_now(&self) -> u64 {
+    /// Open client sessions, whatever the filter (the slots in use).
+    pub fn active_now(&self) -> u64 {
         self.stats.iter().map(|s| u64::from(s.active)).sum()
     }
 

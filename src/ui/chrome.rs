@@ -47,11 +47,8 @@ fn totals(app: &App) -> Line<'static> {
         l1.push(Span::styled(" DEMO ", th.badge()));
         l1.push(Span::raw(" "));
     }
+    l1.extend(super::capacity::header_spans(app, s.active_total));
     l1.extend([
-        Span::styled(
-            format!("● {} active", text::count(s.active_total)),
-            th.title(),
-        ),
         sep(app),
         Span::styled(
             text::counted(s.connects, "connect", "connects"),

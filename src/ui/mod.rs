@@ -4,6 +4,7 @@
 //! view state, and every frame is drawn from `&App` by [`draw`].
 
 pub mod app;
+pub mod capacity;
 pub mod chrome;
 pub mod event;
 pub mod history;
