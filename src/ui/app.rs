@@ -28,6 +28,8 @@ pub struct App {
     pub summary: SummaryState,
     pub history: HistoryState,
     pub watch: WatchState,
+    /// View state of the Failures tab (ui::failures).
+    pub failures: super::failures::FailuresState,
     pub notes: Vec<SourceNote>,
     pub theme: Theme,
     pub demo: bool,
@@ -67,6 +69,7 @@ impl App {
                 window_secs: WINDOWS[1],
             },
             watch: WatchState::default(),
+            failures: Default::default(),
             notes: Vec::new(),
             theme: Theme { color: opts.color },
             demo: opts.demo,
@@ -231,6 +234,7 @@ impl App {
                 self.summary.selected = [0; 5];
             }
             Action::AskClear => self.mode = Mode::Confirm,
+            Action::CycleSort if self.tab == Tab::Failures => self.failures.cycle_sort(),
             Action::CycleSort => {
                 let n = SortBy::ALL.len();
                 let p = SortBy::ALL.iter().position(|&s| s == self.summary.sort);
@@ -350,6 +354,7 @@ impl App {
                 };
             }
             Tab::Watch => self.scroll_feed(a),
+            Tab::Failures => self.failures.scroll(a, super::failures::row_count(self)),
             Tab::History => {}
         }
     }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod capacity;
 pub mod chrome;
 pub mod event;
+pub mod failures;
 pub mod history;
 pub mod keys;
 pub mod overlay;
@@ -131,6 +132,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Tab::Summary => (&summary::SummaryView { app }).render(body, buf),
         Tab::History => (&history::HistoryView { app }).render(body, buf),
         Tab::Watch => (&watch::WatchView { app }).render(body, buf),
+        Tab::Failures => (&failures::FailuresView { app }).render(body, buf),
     }
     chrome::Footer { app }.render(foot, buf);
     match &app.mode {

@@ -35,10 +35,11 @@ impl Widget for Help<'_> {
         };
         let groups = [
             ("Everywhere", Scope::Global),
-            ("Summary and Watch", Scope::Lists),
+            ("Summary, Watch and Failures", Scope::Lists),
             ("Summary", Scope::On(Tab::Summary)),
             ("History", Scope::On(Tab::History)),
             ("Watch", Scope::On(Tab::Watch)),
+            ("Failures", Scope::On(Tab::Failures)),
         ];
         for (title, scope) in groups {
             lines.push(Line::styled(title, th.title()));
