@@ -122,6 +122,8 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
                 "connects": l.connects,
                 "disconnects": l.disconnects,
                 "window_minutes": l.window_minutes,
+                "share_of_slots_pct": l.share_pct,
+                "slots_ran_out": l.slots_ran_out,
             });
             v[l.dimension.name()] = json!(lossy(&l.name));
             v
@@ -246,14 +248,20 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
     for l in &leaks {
         let _ = writeln!(
             out,
-            "  leak suspected: {} {} +{} in {} min ({} open, {} connects, {} ends)",
+            "  leak suspected: {} {} +{} in {} min ({} open, {} connects, {} ends){}",
             Dim::key(l.dimension),
             visible(&l.name),
             l.growth,
             l.window_minutes,
             l.active,
             l.connects,
-            l.disconnects
+            l.disconnects,
+            match (l.share_pct, l.slots_ran_out) {
+                (Some(p), true) => format!(", {p}% of the usable slots, slots ran out"),
+                (Some(p), false) => format!(", {p}% of the usable slots"),
+                (None, true) => ", slots ran out".to_string(),
+                (None, false) => String::new(),
+            }
         );
     }
     let times = store.durations_by_app(f);
