@@ -89,10 +89,15 @@ impl Acc {
     }
 }
 
+/// The last failure of one source: (pid, combination, reason, time).
+type Last = (u32, ComboId, FailureReason, LogTime);
+
 /// Every failed attempt, by combination and reason, memory bounded.
 #[derive(Debug, Default)]
 pub struct Failures {
     keys: HashMap<(ComboId, FailureReason), Acc>,
+    /// Per source, the failure logged last, for the DETAIL that may follow it.
+    last: Vec<Option<Last>>,
 }
 
 impl Failures {
@@ -107,6 +112,36 @@ impl Failures {
             .entry(key)
             .or_insert_with(|| Acc::new(at))
             .add(at, 1);
+    }
+
+    /// Remembers the failure `source` logged last (its DETAIL follows it).
+    pub fn remember(
+        &mut self,
+        source: u16,
+        pid: u32,
+        combo: ComboId,
+        r: FailureReason,
+        at: LogTime,
+    ) {
+        let i = usize::from(source);
+        if self.last.len() <= i {
+            self.last.resize(i + 1, None);
+        }
+        self.last[i] = Some((pid, combo, r, at));
+    }
+
+    /// A DETAIL from `pid` of `source` saying the reason is `better`: a wrong password for a
+    /// role that does not exist counts as a missing role. Only right after that failure.
+    pub fn detail(&mut self, source: u16, pid: u32, better: FailureReason) {
+        let Some(slot) = self.last.get_mut(usize::from(source)) else {
+            return;
+        };
+        if let Some((p, combo, FailureReason::PasswordFailed, at)) = *slot {
+            if p == pid && better == FailureReason::RoleMissing {
+                *slot = None;
+                self.reclassify(combo, FailureReason::PasswordFailed, better, at);
+            }
+        }
     }
 
     /// Moves one failure of `combo` from one reason to another (a DETAIL that tells more).
@@ -135,6 +170,7 @@ impl Failures {
     /// Forgets every failure.
     pub fn clear(&mut self) {
         self.keys.clear();
+        self.last.clear();
     }
 
     /// Keys held (for tests of the bound).
@@ -331,5 +367,116 @@ impl Store {
     /// The failure aggregates (for tests of their bound).
     pub fn failures(&self) -> &Failures {
         &self.failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, EngineConfig};
+
+    fn corpus(file: &str) -> Engine {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/corpus/pg15-debian-berlin")
+            .join(file);
+        let mut e = Engine::new(EngineConfig::default());
+        let id = e.add_source("corpus");
+        e.read_to_end(id, std::fs::File::open(path).unwrap())
+            .unwrap();
+        e
+    }
+
+    #[test]
+    fn a_wrong_password_for_a_missing_role_counts_as_a_missing_role() {
+        for f in ["postgresql.log", "postgresql.csv", "postgresql.json"] {
+            let e = corpus(f);
+            let v = e.store.failure_view(&Filter::default(), FailureSort::Count);
+            let row = |user: &[u8], host: &[u8]| {
+                v.rows
+                    .iter()
+                    .filter(|r| &*r.user == user && &*r.host == host)
+                    .map(|r| (r.reason, r.count))
+                    .collect::<Vec<_>>()
+            };
+            // `password authentication failed for user "ghost"` + `DETAIL: Role "ghost" does
+            // not exist.` over TCP; `role "ghost" does not exist` twice over the socket.
+            assert_eq!(
+                row(b"ghost", b"127.0.0.1"),
+                [(FailureReason::RoleMissing, 1)],
+                "{f}"
+            );
+            assert_eq!(
+                row(b"ghost", b"[local]"),
+                [(FailureReason::RoleMissing, 2)],
+                "{f}"
+            );
+            assert_eq!(
+                row(b"app_user", b"127.0.0.1")[0],
+                (FailureReason::PasswordFailed, 3),
+                "{f}"
+            );
+            assert_eq!(v.rows.iter().map(|r| r.count).sum::<u64>(), 16, "{f}");
+            assert!(v.brute_force.is_empty(), "{f}");
+            // The summary keeps the server's own wording (truth.json: 4 password failures).
+            let s = e.store.summary(&Filter::default());
+            let pw = s
+                .failures_by_reason
+                .iter()
+                .find(|(r, _)| *r == FailureReason::PasswordFailed);
+            assert_eq!(pw.map(|p| p.1), Some(4), "{f}");
+        }
+    }
+
+    #[test]
+    fn a_detail_counts_only_for_the_failure_just_logged_by_its_process() {
+        let t = |millis| LogTime {
+            millis,
+            offset_secs: 0,
+        };
+        let mut f = Failures::default();
+        f.record(7, FailureReason::PasswordFailed, t(1000));
+        f.remember(0, 42, 7, FailureReason::PasswordFailed, t(1000));
+        f.detail(0, 43, FailureReason::RoleMissing); // another process
+        f.detail(1, 42, FailureReason::RoleMissing); // another source
+        assert_eq!(f.keys[&(7, FailureReason::PasswordFailed)].count, 1);
+        f.detail(0, 42, FailureReason::RoleMissing);
+        f.detail(0, 42, FailureReason::RoleMissing); // only once
+        assert!(!f.keys.contains_key(&(7, FailureReason::PasswordFailed)));
+        assert_eq!(f.keys[&(7, FailureReason::RoleMissing)].count, 1);
+    }
+
+    #[test]
+    fn rows_are_bounded_with_an_other_row() {
+        let mut f = Failures::default();
+        let at = LogTime::default();
+        for id in 0..(MAX_KEYS as u32 + 500) {
+            f.record(id, FailureReason::PasswordFailed, at);
+        }
+        assert_eq!(f.len(), MAX_KEYS + 1);
+        assert_eq!(
+            f.keys[&(OTHER_COMBO, FailureReason::PasswordFailed)].count,
+            500
+        );
+    }
+
+    #[test]
+    fn rate_is_per_minute_over_the_last_five() {
+        let t = |s: i64| LogTime {
+            millis: s * 1000,
+            offset_secs: 0,
+        };
+        let mut a = Acc::new(t(0));
+        for s in 0..600 {
+            a.add(t(s), 1); // one a second for ten minutes
+        }
+        let now = 599_000;
+        assert_eq!(a.recent(now), 300);
+        assert!((rate(a.recent(now), 0, now) - 60.0).abs() < 1.0);
+        // A burst of 30 in ten seconds: 30 a minute, not 3.
+        let mut b = Acc::new(t(0));
+        for s in 0..30 {
+            b.add(t(s / 3), 1);
+        }
+        assert_eq!(rate(b.recent(9_000), 0, 9_000), 30.0);
     }
 }

@@ -262,6 +262,7 @@ impl Store {
                 }
             }
             EventKind::Server(change) => self.server_change(source, ev, change),
+            EventKind::FailureDetail { reason } => self.failures.detail(source, ev.pid, reason),
         }
     }
 
@@ -404,6 +405,7 @@ impl Store {
         let id = self.combo_id(combo);
         self.stats[id as usize].failures[reason.index()] += 1;
         self.failures.record(id, reason, ev.time);
+        self.failures.remember(source, ev.pid, id, reason, ev.time);
         self.note_capacity(reason, id, ev.time);
         self.history.add(ev.time.millis, id, Counter::Failure, 1);
         let mut fev = *ev;
