@@ -235,6 +235,17 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
     for (r, n) in &s.failures_by_reason {
         let _ = writeln!(out, "  {:<32} {n:>6}", r.key());
     }
+    let guessing = store.failure_view(f, crate::store::failures::FailureSort::Count);
+    for b in &guessing.brute_force {
+        let _ = writeln!(
+            out,
+            "  brute force? {}: {} users, {:.1}/min, {} failures",
+            visible(&b.host),
+            b.users,
+            b.per_minute,
+            b.failures
+        );
+    }
     if !s.failures_by_user.is_empty() {
         table(&mut out, "Failures by user:", &s.failures_by_user);
         table(&mut out, "Failures by host:", &s.failures_by_host);

@@ -251,6 +251,9 @@ pub fn is_guess(r: FailureReason) -> bool {
     )
 }
 
+/// A view row's sums: count, first, last, failures in the rate window.
+type Sums = (u64, LogTime, LogTime, u64);
+
 fn rate(recent: u64, first: i64, now: i64) -> f64 {
     let window_start = (now.div_euclid(60_000) - RATE_MINUTES + 1) * 60_000;
     let span = now - first.max(window_start);
@@ -269,8 +272,7 @@ impl Store {
             host: OTHER,
         };
         // (user, host, reason) -> (count, first, last, recent)
-        let mut rows: HashMap<(Sym, Sym, FailureReason), (u64, LogTime, LogTime, u64)> =
-            HashMap::new();
+        let mut rows: HashMap<(Sym, Sym, FailureReason), Sums> = HashMap::new();
         for (&(id, reason), a) in &self.failures.keys {
             let c = if id == OTHER_COMBO {
                 other
@@ -329,12 +331,18 @@ impl Store {
                 .then(b.users.cmp(&a.users))
                 .then(a.host.cmp(&b.host))
         });
+        let rank = |host: &Name| {
+            flagged
+                .iter()
+                .position(|b| &b.host == host)
+                .unwrap_or(usize::MAX)
+        };
         let mut out: Vec<FailureRow> = rows
             .into_iter()
             .map(|((user, host, reason), (count, first, last, recent))| {
                 let host = self.names.name(host).clone();
                 FailureRow {
-                    brute_force: flagged.iter().any(|b| b.host == host),
+                    brute_force: rank(&host) != usize::MAX,
                     user: self.names.name(user).clone(),
                     host,
                     reason,
@@ -345,9 +353,10 @@ impl Store {
                 }
             })
             .collect();
+        // Flagged hosts first, the fastest first; then the sort column.
         out.sort_by(|a, b| {
-            b.brute_force
-                .cmp(&a.brute_force)
+            rank(&a.host)
+                .cmp(&rank(&b.host))
                 .then_with(|| match sort {
                     FailureSort::Count => b.count.cmp(&a.count),
                     FailureSort::Rate => b.per_minute.total_cmp(&a.per_minute),
