@@ -140,5 +140,6 @@ fn learnt_from_refusals_when_not_configured() {
 fn under_a_filter_the_server_figure_follows() {
     let a = app(&log(FULL), Some(30), "db=production", false, (120, 36));
     let h = header(&a);
-    assert!(h.contains("active (server 30/30 active, 0 free)"), "{h}");
+    assert!(h.contains("● 21 active (server 30/30) · "), "{h}");
+    assert!(!h.contains("refused"), "room for the filter: {h}");
 }

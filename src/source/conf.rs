@@ -141,8 +141,33 @@ pub fn connection_limits<'a>(
         if let Some(found) = start.and_then(limits_near) {
             return given.or(found);
         }
+        if let super::SourceSpec::File(p) = spec {
+            if let Some(found) = debian_conf_dir(Path::new("/etc/postgresql"), p)
+                .as_deref()
+                .and_then(limits_near)
+            {
+                return given.or(found);
+            }
+        }
     }
     given
+}
+
+/// `/etc/postgresql/VER/CLUSTER` for a Debian log `postgresql-VER-CLUSTER.log`.
+fn debian_conf_dir(etc: &Path, log: &Path) -> Option<PathBuf> {
+    let stem = log
+        .file_name()?
+        .to_str()?
+        .strip_prefix("postgresql-")?
+        .strip_suffix(".log")?;
+    let (ver, cluster) = stem.split_once('-')?;
+    // A major version (`15`, `9.6`), not a date (`2026-11-29_...`).
+    let major = ver.split('.').next().unwrap_or_default();
+    let is_version = (1..=2).contains(&major.len())
+        && ver.len() <= 4
+        && ver.chars().all(|c| c.is_ascii_digit() || c == '.');
+    (is_version && !cluster.is_empty() && !cluster.contains('/'))
+        .then(|| etc.join(ver).join(cluster))
 }
 
 /// The limits of the data directory at or above `dir` (up to two levels), if one is readable.
@@ -276,5 +301,19 @@ broken = 'unterminated
         // A config that does not set max_connections: PostgreSQL's default.
         fs::write(d.path().join("postgresql.conf"), "port = 5433\n").unwrap();
         assert_eq!(connection_limits(None, [&log]).max_connections, Some(100));
+    }
+
+    #[test]
+    fn debian_logs_name_their_cluster_config() {
+        let etc = Path::new("/etc/postgresql");
+        assert_eq!(
+            debian_conf_dir(etc, Path::new("/var/log/postgresql/postgresql-15-main.log")),
+            Some(PathBuf::from("/etc/postgresql/15/main"))
+        );
+        assert_eq!(
+            debian_conf_dir(etc, Path::new("/x/postgresql-2026-11-29_120000.log")),
+            None
+        );
+        assert_eq!(debian_conf_dir(etc, Path::new("/x/postgresql.log")), None);
     }
 }

@@ -52,34 +52,44 @@ pub fn refused_text(c: &Capacity, now: LogTime, short: bool) -> Option<String> {
     Some(format!("refused {n} at {at} (no free slots)"))
 }
 
+/// `15/20` (`15/30+` when only refusals taught the slots), or nothing when nothing is known.
+pub fn server_text(c: &Capacity, active: u64) -> Option<String> {
+    let n = text::count(active);
+    match (c.max, c.usable()) {
+        (Some(max), _) => Some(format!("{n}/{max}")),
+        (None, Some(floor)) => Some(format!("{n}/{floor}+")),
+        _ => None,
+    }
+}
+
 /// The header's spans: the active count against the server's slots, then the refusals.
 /// Slots are the server's: under a filter, `filtered` comes first and the server-wide figure
-/// follows in brackets.
+/// follows in brackets (`● 9 active (server 15/20)`), without the refusals, to leave room for
+/// the filter.
 pub fn header_spans(app: &App, filtered: u64) -> Vec<Span<'static>> {
     let th = app.theme;
     let store = &app.engine.store;
     let c = store.capacity();
     let active = store.active_now();
     let level = c.level(active);
-    let mut v = Vec::new();
-    if app.filter.is_empty() {
-        v.push(Span::styled(
-            format!("● {}", active_text(c, active)),
-            level_style(th, level),
-        ));
-    } else {
-        v.push(Span::styled(
+    if !app.filter.is_empty() {
+        let mut v = vec![Span::styled(
             format!("● {} active", text::count(filtered)),
             th.title(),
-        ));
-        if level != Level::Unknown {
+        )];
+        if let Some(server) = server_text(c, active) {
             v.push(Span::raw(" "));
             v.push(Span::styled(
-                format!("(server {})", active_text(c, active)),
+                format!("(server {server})"),
                 level_style(th, level),
             ));
         }
+        return v;
     }
+    let mut v = vec![Span::styled(
+        format!("● {}", active_text(c, active)),
+        level_style(th, level),
+    )];
     if let Some(r) = refused_text(c, store.now(), app.size.0 < 100) {
         v.push(Span::styled(" · ", th.dim()));
         v.push(Span::styled(r, th.failure().add_modifier(Modifier::BOLD)));
