@@ -50,14 +50,16 @@ impl Limits {
             || self.reserved.is_some()
     }
 
-    /// `self`, with the figures it lacks taken from `other`.
+    /// `self`, with the figures it lacks taken from `other` (origins joined when both count).
     pub fn or(self, other: Limits) -> Limits {
-        let origin = match (&self.origin, &other.origin) {
-            (Some(a), Some(b)) if other.is_known() && self.max_connections.is_none() => {
-                Some(format!("{a}, {b}"))
-            }
-            (Some(a), _) => Some(a.clone()),
-            (None, b) => b.clone(),
+        let fills = |mine: Option<u32>, theirs: Option<u32>| mine.is_none() && theirs.is_some();
+        let contributes = fills(self.max_connections, other.max_connections)
+            || fills(self.superuser_reserved, other.superuser_reserved)
+            || fills(self.reserved, other.reserved);
+        let origin = match (self.origin, other.origin) {
+            (Some(a), Some(b)) if contributes => Some(format!("{a}, {b}")),
+            (None, b) if contributes => b,
+            (a, _) => a,
         };
         Limits {
             max_connections: self.max_connections.or(other.max_connections),
