@@ -152,7 +152,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         .collect();
     let server = store.server();
     let lines = engine.line_stats();
-    let capacity = capacity_json(store, s.active_total);
+    let capacity = capacity_json(store, store.active_now());
     let failures_detail = failures_json(store, f);
     let figures = json!({
         "log_time": (store.now().millis != 0).then(|| rfc3339(store.now())),
@@ -230,7 +230,7 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
         "\nSession totals: {} connects, {} disconnects, {} lost, {} terminated",
         s.connects, s.disconnects, s.lost, s.terminated
     );
-    capacity_text(&mut out, store, s.active_total);
+    capacity_text(&mut out, store, store.active_now());
     let _ = writeln!(out, "\nFailed connections: {}", s.failures_total);
     for (r, n) in &s.failures_by_reason {
         let _ = writeln!(out, "  {:<32} {n:>6}", r.key());
@@ -400,7 +400,7 @@ fn capacity_text(out: &mut String, store: &crate::store::Store, active: u64) {
         (Some(max), Some(usable)) => {
             let _ = write!(
                 out,
-                "{active}/{max} active, {} free of {usable} usable ({} reserved; {})",
+                "{active}/{max} active, {} free ({usable} usable by ordinary roles, {} reserved; from {})",
                 c.headroom(active).unwrap_or(0),
                 c.reserved,
                 c.origin.as_deref().unwrap_or("configured")

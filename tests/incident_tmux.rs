@@ -153,6 +153,21 @@ fn sql(srv: &Server, q: &str) {
         .unwrap_or_else(|e| panic!("{q}: {e}"));
 }
 
+/// Waits until the setup sessions' backends are gone (an exiting backend still holds its slot).
+fn settled(srv: &Server) {
+    let q = "select count(*) from pg_stat_activity where backend_type = 'client backend'";
+    let start = Instant::now();
+    while srv
+        .run(Via::Socket, "postgres", "postgres", "setup", "", q)
+        .map_or(true, |n| n.trim() != "1")
+    {
+        assert!(start.elapsed() < WAIT, "setup sessions still open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The backend of that last query exits too.
+    std::thread::sleep(Duration::from_millis(100));
+}
+
 /// The SGR parameters in force where `needle` begins on the styled screen.
 fn style_at(styled: &str, needle: &str) -> Vec<String> {
     let line = styled
@@ -187,6 +202,7 @@ fn full_server_shows_alarm_refusals_and_the_leak() {
         return;
     };
     sql(&srv, "create role app login");
+    settled(&srv);
     let tmux = Tmux::new("full");
     tmux.dashboard(&srv.data.join("log"));
 

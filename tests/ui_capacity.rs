@@ -3,6 +3,7 @@
 //! again), with the limits configured or only learnt from the refusals.
 
 use pgconn_top::engine::{Engine, EngineConfig};
+use pgconn_top::report::{json_report, text_report, ReportOptions};
 use pgconn_top::store::capacity::Limits;
 use pgconn_top::store::filter::Filter;
 use pgconn_top::ui::{self, fixed_clock, App, Tab, UiOptions};
@@ -142,4 +143,46 @@ fn under_a_filter_the_server_figure_follows() {
     let h = header(&a);
     assert!(h.contains("● 21 active (server 30/30) · "), "{h}");
     assert!(!h.contains("refused"), "room for the filter: {h}");
+}
+
+#[test]
+fn once_reports_the_capacity_server_wide() {
+    let mut engine = Engine::new(EngineConfig::default());
+    let id = engine.add_source("corpus");
+    engine.read_to_end(id, &log(FULL)[..]).unwrap();
+    engine.store.set_limits(&Limits {
+        max_connections: Some(30),
+        origin: Some("--max-connections".into()),
+        ..Limits::default()
+    });
+    let opts = ReportOptions {
+        filter: Filter::parse("db=production").unwrap(),
+        ..ReportOptions::default()
+    };
+    let j = json_report(&engine, &opts);
+    let c = &j["capacity"];
+    assert_eq!(j["active_total"], 21, "the filter's count");
+    assert_eq!(c["active"], 30, "the server's count");
+    assert_eq!(
+        (
+            &c["max_connections"],
+            &c["reserved"],
+            &c["usable"],
+            &c["headroom"]
+        ),
+        (&30.into(), &3.into(), &27.into(), &0.into())
+    );
+    assert_eq!(
+        (&c["level"], &c["refused_total"]),
+        (&"alarm".into(), &2.into())
+    );
+    assert_eq!(c["floor_from_refusals"], 30);
+    assert_eq!(c["role_limits"][0]["name"], "limited");
+    assert_eq!(c["database_limits"][0]["name"], "test");
+    let t = text_report(&engine, &ReportOptions::default());
+    assert!(
+        t.contains("Capacity: 30/30 active, 0 free (27 usable by ordinary roles, 3 reserved; from --max-connections)"),
+        "{t}"
+    );
+    assert!(t.contains("refused 2 for lack of slots"), "{t}");
 }
