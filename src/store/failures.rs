@@ -187,14 +187,19 @@ impl Failures {
 /// One row of the failures view: a user failing from a host for one reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureRow {
+    /// The user the attempt named (`(other)` for the folded row).
     pub user: Name,
+    /// The client host (`[local]` for the Unix socket).
     pub host: Name,
+    /// Why it failed (a wrong password for a missing role counts as `RoleMissing`).
     pub reason: FailureReason,
     /// Attempts that failed.
     pub count: u64,
     /// Failures per minute over the last 5 minutes of log time (or since the first, if later).
     pub per_minute: f64,
+    /// First failure seen (log time).
     pub first: LogTime,
+    /// Last failure seen (log time).
     pub last: LogTime,
     /// The host shows a password-guessing pattern.
     pub brute_force: bool,
@@ -203,6 +208,7 @@ pub struct FailureRow {
 /// A host flagged for password guessing (counting wrong passwords and missing roles only).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BruteForceHost {
+    /// The client host.
     pub host: Name,
     /// Distinct users that failed from it in the rate window.
     pub users: usize,
@@ -215,9 +221,12 @@ pub struct BruteForceHost {
 /// How the failures view sorts (descending; ties by user, host).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailureSort {
+    /// Most failures first.
     #[default]
     Count,
+    /// Highest rate per minute first.
     Rate,
+    /// Most recent first.
     LastSeen,
 }
 
@@ -239,7 +248,9 @@ impl FailureSort {
 /// The failures view: flagged hosts, then rows (flagged hosts' rows first).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FailureView {
+    /// Hosts guessing passwords, the fastest first.
     pub brute_force: Vec<BruteForceHost>,
+    /// user × host × reason rows: flagged hosts' first, then by the sort column.
     pub rows: Vec<FailureRow>,
 }
 
