@@ -69,6 +69,9 @@ pub struct Cli {
     /// Show the built-in demo (a recorded log replayed at a lively pace).
     #[arg(long)]
     pub demo: bool,
+    /// The server's max_connections, when its configuration cannot be read.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
 }
 
 /// How many events the feed keeps: at least one.

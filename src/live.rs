@@ -97,6 +97,13 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
 /// configuration sets (read during discovery), else inferred per source from its lines.
 pub fn engine_for(cli: &Cli, plan: &Plan) -> Engine {
     let mut engine = Engine::new(cli.engine_config());
+    let specs = plan.inputs.iter().filter_map(|(_, i)| match i {
+        Input::Follow(s) => Some(s),
+        Input::Demo => None,
+    });
+    engine
+        .store
+        .set_limits(&source::conf::connection_limits(cli.max_connections, specs));
     if plan.demo {
         engine.set_prefix(source::demo::DEMO_PREFIX);
     } else if let (None, Some(p)) = (&cli.prefix, &plan.prefix) {

@@ -129,6 +129,9 @@ pub enum EventKind<'a> {
     Server(ServerChange),
     /// A FATAL not understood: a failure if the session was still starting.
     OtherFatal { message: &'a [u8] },
+    /// The DETAIL of the failure the same process just logged, when it tells the reason better
+    /// (`Role "x" does not exist.` after a password failure): `reason` is the better one.
+    FailureDetail { reason: FailureReason },
 }
 
 /// A parsed connection event with everything the line said about its session.

@@ -122,6 +122,8 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
                 "connects": l.connects,
                 "disconnects": l.disconnects,
                 "window_minutes": l.window_minutes,
+                "share_of_slots_pct": l.share_pct,
+                "slots_ran_out": l.slots_ran_out,
             });
             v[l.dimension.name()] = json!(lossy(&l.name));
             v
@@ -150,6 +152,8 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         .collect();
     let server = store.server();
     let lines = engine.line_stats();
+    let capacity = capacity_json(store, store.active_now());
+    let failures_detail = failures_json(store, f);
     let figures = json!({
         "log_time": (store.now().millis != 0).then(|| rfc3339(store.now())),
         "filter": {"db": f.text_of(Dim::Database), "user": f.text_of(Dim::User), "app": f.text_of(Dim::Application), "host": f.text_of(Dim::Host)},
@@ -172,6 +176,8 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         },
         "history": {"bucket_seconds": opts.bucket_secs, "buckets": buckets},
         "leak_suspects": leaks,
+        "capacity": capacity,
+        "failures_detail": failures_detail,
         "session_times": times,
         "server": {
             "up_since": server.up_since.map(rfc3339),
@@ -225,9 +231,21 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
         "\nSession totals: {} connects, {} disconnects, {} lost, {} terminated",
         s.connects, s.disconnects, s.lost, s.terminated
     );
+    capacity_text(&mut out, store, store.active_now());
     let _ = writeln!(out, "\nFailed connections: {}", s.failures_total);
     for (r, n) in &s.failures_by_reason {
         let _ = writeln!(out, "  {:<32} {n:>6}", r.key());
+    }
+    let guessing = store.failure_view(f, crate::store::failures::FailureSort::Count);
+    for b in &guessing.brute_force {
+        let _ = writeln!(
+            out,
+            "  brute force? {}: {} users, {:.1}/min, {} failures",
+            visible(&b.host),
+            b.users,
+            b.per_minute,
+            b.failures
+        );
     }
     if !s.failures_by_user.is_empty() {
         table(&mut out, "Failures by user:", &s.failures_by_user);
@@ -242,14 +260,20 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
     for l in &leaks {
         let _ = writeln!(
             out,
-            "  leak suspected: {} {} +{} in {} min ({} open, {} connects, {} ends)",
+            "  leak suspected: {} {} +{} in {} min ({} open, {} connects, {} ends){}",
             Dim::key(l.dimension),
             visible(&l.name),
             l.growth,
             l.window_minutes,
             l.active,
             l.connects,
-            l.disconnects
+            l.disconnects,
+            match (l.share_pct, l.slots_ran_out) {
+                (Some(p), true) => format!(", {p}% of the usable slots, slots ran out"),
+                (Some(p), false) => format!(", {p}% of the usable slots"),
+                (None, true) => ", slots ran out".to_string(),
+                (None, false) => String::new(),
+            }
         );
     }
     let times = store.durations_by_app(f);
@@ -317,5 +341,101 @@ pub fn human_ms(ms: u64) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// The `capacity` object: configured and learnt slots, headroom, refusals.
+fn capacity_json(store: &crate::store::Store, active: u64) -> Value {
+    let c = store.capacity();
+    let learnt = |v: Vec<&crate::store::capacity::LearntLimit>| -> Vec<Value> {
+        v.iter()
+            .map(|l| json!({"name": lossy(&l.name), "active_at_refusal": l.active, "refused": l.refused, "last_refused": rfc3339(l.at)}))
+            .collect()
+    };
+    json!({
+        "max_connections": c.max,
+        "reserved": c.reserved,
+        "origin": c.origin,
+        "floor_from_refusals": c.floor_from_refusals,
+        "usable": c.usable(),
+        "active": active,
+        "headroom": c.headroom(active),
+        "level": c.level(active).key(),
+        "refused_total": c.refused_total,
+        "refused_last_burst": c.refused_burst,
+        "last_refused": c.last_refused.map(rfc3339),
+        "role_limits": learnt(c.role_limits()),
+        "database_limits": learnt(c.database_limits()),
+    })
+}
+
+/// The `failures_detail` array: one object per user × host × reason.
+fn failures_json(store: &crate::store::Store, f: &Filter) -> Value {
+    use crate::store::failures::{reason_words, FailureSort};
+    let v = store.failure_view(f, FailureSort::Count);
+    Value::Array(
+        v.rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "user": lossy(&r.user),
+                    "host": lossy(&r.host),
+                    "reason": r.reason.key(),
+                    "reason_words": reason_words(r.reason),
+                    "count": r.count,
+                    "per_minute": (r.per_minute * 10.0).round() / 10.0,
+                    "first_seen": rfc3339(r.first),
+                    "last_seen": rfc3339(r.last),
+                    "brute_force": r.brute_force,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The capacity line of the text report.
+fn capacity_text(out: &mut String, store: &crate::store::Store, active: u64) {
+    let c = store.capacity();
+    let _ = write!(out, "\nCapacity: ");
+    match (c.max, c.usable()) {
+        (Some(max), Some(usable)) => {
+            let _ = write!(
+                out,
+                "{active}/{max} active, {} free ({usable} usable by ordinary roles, {} reserved; from {})",
+                c.headroom(active).unwrap_or(0),
+                c.reserved,
+                c.origin.as_deref().unwrap_or("configured")
+            );
+        }
+        (None, Some(floor)) => {
+            let _ = write!(
+                out,
+                "{active} active; at least {floor} slots (learnt from refusals; max_connections unknown)"
+            );
+        }
+        _ => {
+            let _ = write!(out, "{active} active; max_connections unknown");
+        }
+    }
+    let _ = writeln!(out);
+    if let Some(t) = c.last_refused {
+        let _ = writeln!(
+            out,
+            "  refused {} for lack of slots, {} in the last burst, last at {}",
+            c.refused_total,
+            c.refused_burst,
+            local_clock(t)
+        );
+    }
+    for (what, v) in [("role", c.role_limits()), ("database", c.database_limits())] {
+        for l in v {
+            let _ = writeln!(
+                out,
+                "  {what} {}: refused with {} of its sessions open ({} refused)",
+                visible(&l.name),
+                l.active,
+                l.refused
+            );
+        }
     }
 }

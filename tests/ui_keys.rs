@@ -48,9 +48,13 @@ fn tabs_switch_with_tab_shift_tab_and_numbers() {
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.tab, Tab::Watch);
     press(&mut a, KeyCode::Tab);
+    assert_eq!(a.tab, Tab::Failures);
+    press(&mut a, KeyCode::Tab);
     assert_eq!(a.tab, Tab::Summary);
     a.key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
-    assert_eq!(a.tab, Tab::Watch);
+    assert_eq!(a.tab, Tab::Failures);
+    press(&mut a, KeyCode::Char('4'));
+    assert_eq!(a.tab, Tab::Failures);
     press(&mut a, KeyCode::Char('2'));
     assert_eq!(a.tab, Tab::History);
     press(&mut a, KeyCode::Char('1'));

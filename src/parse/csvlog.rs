@@ -16,6 +16,7 @@ const COL_SESSION: usize = 5;
 const COL_SEVERITY: usize = 11;
 const COL_SQLSTATE: usize = 12;
 const COL_MESSAGE: usize = 13;
+const COL_DETAIL: usize = 14;
 const COL_APP: usize = 22;
 const COLS: usize = 23;
 
@@ -170,6 +171,9 @@ pub(crate) fn decode(
             continue;
         }
         d.emit(fields, severity, message, sink);
+        if severity == Severity::Fatal && nonempty(get(COL_DETAIL)) {
+            d.emit(fields, Severity::Detail, get(COL_DETAIL), sink);
+        }
     }
     d.scratch = scratch;
     pos.min(buf.len())

@@ -31,6 +31,8 @@ struct Entry<'a> {
     #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     application_name: Option<Cow<'a, str>>,
 }
 
@@ -58,6 +60,9 @@ fn emit_entry(d: &mut Decoder, e: &Entry<'_>, sink: &mut dyn FnMut(&ConnectionEv
     let severity = Severity::from_tag(e.error_severity.as_deref().unwrap_or("").as_bytes());
     let message = e.message.as_deref().unwrap_or("").as_bytes();
     d.emit(fields, severity, message, sink);
+    if let (Severity::Fatal, Some(detail)) = (severity, bytes(&e.detail)) {
+        d.emit(fields, Severity::Detail, detail, sink);
+    }
 }
 
 pub(crate) fn decode(

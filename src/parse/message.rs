@@ -18,6 +18,8 @@ pub struct MessageFields<'a> {
 pub enum Severity {
     Log,
     Fatal,
+    /// A DETAIL line of its own (stderr), or the detail field of a csvlog / jsonlog entry.
+    Detail,
     Other,
 }
 
@@ -27,6 +29,7 @@ impl Severity {
         match tag {
             b"LOG" => Severity::Log,
             b"FATAL" => Severity::Fatal,
+            b"DETAIL" => Severity::Detail,
             _ => Severity::Other,
         }
     }
@@ -326,6 +329,22 @@ fn fatal<'a>(msg: &'a [u8], sqlstate: Option<&[u8]>) -> (EventKind<'a>, MessageF
     (kind, f)
 }
 
+/// `Role "x" does not exist.` (what a password failure's DETAIL says of a missing role).
+fn detail(msg: &[u8]) -> Option<(EventKind<'static>, MessageFields<'_>)> {
+    let rest = after(msg, b"Role \"")?;
+    let end = find(rest, b"\" does not exist.")?;
+    let f = MessageFields {
+        user: Some(&rest[..end]),
+        ..MessageFields::default()
+    };
+    Some((
+        EventKind::FailureDetail {
+            reason: FailureReason::RoleMissing,
+        },
+        f,
+    ))
+}
+
 /// For messages in another language: the SQLSTATE still says what happened.
 fn by_sqlstate(code: Option<&[u8]>) -> Option<EventKind<'static>> {
     use FailureReason as R;
@@ -377,6 +396,7 @@ pub fn classify<'a>(
 ) -> Option<(EventKind<'a>, MessageFields<'a>)> {
     match severity {
         Severity::Fatal => Some(fatal(msg, sqlstate)),
+        Severity::Detail => detail(msg),
         Severity::Other => None,
         Severity::Log => {
             if let Some(rest) = after(msg, b"connection received: host=") {

@@ -177,3 +177,29 @@ fn short_and_long_searches_agree_with_memmem() {
         }
     }
 }
+
+#[test]
+fn a_detail_naming_a_missing_role() {
+    let (k, f) = c(
+        Severity::Detail,
+        "Role \"gh\"ost\" does not exist.\n\tConnection matched pg_hba.conf line 94: \"host all all 127.0.0.1/32 scram-sha-256\"",
+    );
+    assert_eq!(
+        k,
+        EventKind::FailureDetail {
+            reason: R::RoleMissing
+        }
+    );
+    assert_eq!(f.user, Some(&b"gh\"ost"[..]));
+    for other in [
+        "Connection matched pg_hba.conf line 94: \"host all all 127.0.0.1/32 md5\"",
+        "User does not have CONNECT privilege.",
+        "Role \"x\" does not exist",
+    ] {
+        assert!(
+            classify(Severity::Detail, other.as_bytes(), None, (None, None)).is_none(),
+            "{other}"
+        );
+    }
+    assert_eq!(Severity::from_tag(b"DETAIL"), Severity::Detail);
+}

@@ -54,8 +54,9 @@ pub struct LineStats {
 /// Texts that mark an entry as worth parsing; everything else is skipped unread. Each is
 /// chosen to begin with bytes that are rare in ordinary log lines, so the SIMD prefilter
 /// seldom stops anywhere else.
-const CANDIDATES: [&str; 8] = [
+const CANDIDATES: [&str; 9] = [
     "FATAL",
+    "DETAIL:  Role \"", // a password failure's DETAIL naming a missing role
     "d: host=",         // connection received: host=
     "d: user=",         // connection authorized: user= (also replication)
     ": session time: ", // disconnection: session time:

@@ -90,7 +90,9 @@ impl NoPidSessions {
                 self.endings.push_back((cause, time));
                 None
             }
-            EventKind::Received | EventKind::OtherFatal { .. } => None,
+            EventKind::Received
+            | EventKind::OtherFatal { .. }
+            | EventKind::FailureDetail { .. } => None,
             EventKind::Authorized { replication } => {
                 let pid = self.fresh();
                 if !replication {

@@ -61,6 +61,7 @@ impl Batch {
             EventKind::Failed { reason } => (EventKind::Failed { reason }, None),
             EventKind::Ending { cause } => (EventKind::Ending { cause }, None),
             EventKind::Server(change) => (EventKind::Server(change), None),
+            EventKind::FailureDetail { reason } => (EventKind::FailureDetail { reason }, None),
             EventKind::OtherFatal { message } => {
                 (EventKind::OtherFatal { message: &[] }, Some(message))
             }

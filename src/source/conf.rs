@@ -1,5 +1,6 @@
 //! Parser for `postgresql.conf` / `postgresql.auto.conf` (quotes, optional `=`, comments, includes; later settings win).
 
+use crate::store::capacity::Limits;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -118,6 +119,83 @@ fn load(path: &Path, settings: &mut Settings, depth: u32) -> bool {
     true
 }
 
+/// The server's connection slot settings for the logs followed: `--max-connections` first,
+/// then the `postgresql.conf` (with its includes and `postgresql.auto.conf`) of the data
+/// directory a log directory belongs to, or found next to a log (the log's directory, its
+/// parent or grandparent: `$PGDATA/log/postgresql.log`).
+pub fn connection_limits<'a>(
+    flag: Option<u32>,
+    specs: impl IntoIterator<Item = &'a super::SourceSpec>,
+) -> Limits {
+    let given = Limits {
+        max_connections: flag,
+        origin: flag.map(|_| "--max-connections".to_string()),
+        ..Limits::default()
+    };
+    for spec in specs {
+        let start: Option<&Path> = match spec {
+            super::SourceSpec::Dir(d) => d.data_dir.as_deref().or(Some(d.dir.as_path())),
+            super::SourceSpec::File(p) => p.parent(),
+            super::SourceSpec::Stdin => None,
+        };
+        if let Some(found) = start.and_then(limits_near) {
+            return given.or(found);
+        }
+        if let super::SourceSpec::File(p) = spec {
+            if let Some(found) = debian_conf_dir(Path::new("/etc/postgresql"), p)
+                .as_deref()
+                .and_then(limits_near)
+            {
+                return given.or(found);
+            }
+        }
+    }
+    given
+}
+
+/// `/etc/postgresql/VER/CLUSTER` for a Debian log `postgresql-VER-CLUSTER.log`.
+fn debian_conf_dir(etc: &Path, log: &Path) -> Option<PathBuf> {
+    let stem = log
+        .file_name()?
+        .to_str()?
+        .strip_prefix("postgresql-")?
+        .strip_suffix(".log")?;
+    let (ver, cluster) = stem.split_once('-')?;
+    // A major version (`15`, `9.6`), not a date (`2026-11-29_...`).
+    let major = ver.split('.').next().unwrap_or_default();
+    let is_version = (1..=2).contains(&major.len())
+        && ver.len() <= 4
+        && ver.chars().all(|c| c.is_ascii_digit() || c == '.');
+    (is_version && !cluster.is_empty() && !cluster.contains('/'))
+        .then(|| etc.join(ver).join(cluster))
+}
+
+/// The limits of the data directory at or above `dir` (up to two levels), if one is readable.
+pub fn limits_near(dir: &Path) -> Option<Limits> {
+    for d in dir.ancestors().take(3) {
+        let conf = d.join("postgresql.conf");
+        if !conf.is_file() {
+            continue;
+        }
+        let mut s = Settings::new();
+        if !load_conf(&conf, &mut s) {
+            continue;
+        }
+        let data = s
+            .get("data_directory")
+            .map_or_else(|| d.to_path_buf(), |x| d.join(x));
+        load_conf(&data.join("postgresql.auto.conf"), &mut s);
+        let l = Limits::from_settings(&s, &conf.display().to_string());
+        // A config that sets nothing still says the defaults apply.
+        return Some(Limits {
+            max_connections: l.max_connections.or(Some(100)),
+            origin: Some(conf.display().to_string()),
+            ..l
+        });
+    }
+    None
+}
+
 /// PostgreSQL boolean: on/true/yes/1 (and unambiguous prefixes).
 pub fn is_on(v: &str) -> bool {
     let v = v.trim().to_ascii_lowercase();
@@ -182,5 +260,60 @@ broken = 'unterminated
         assert_eq!(s["log_timezone"], "UTC");
         assert!(!load_conf(&d.path().join("nope.conf"), &mut s));
         assert!(is_on("ON") && is_on("t") && is_on("yes") && !is_on("off") && !is_on("0"));
+    }
+
+    #[test]
+    fn connection_limits_from_the_data_directory_above_a_log() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("log")).unwrap();
+        fs::write(
+            d.path().join("postgresql.conf"),
+            "max_connections = 20\ninclude_if_exists 'more.conf'\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("more.conf"),
+            "superuser_reserved_connections = 2\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("postgresql.auto.conf"),
+            "reserved_connections = '4'\n",
+        )
+        .unwrap();
+        let log = super::super::SourceSpec::File(d.path().join("log/postgresql.log"));
+        let l = connection_limits(None, [&log]);
+        assert_eq!(
+            (l.max_connections, l.superuser_reserved, l.reserved),
+            (Some(20), Some(2), Some(4))
+        );
+        assert!(l.origin.unwrap().ends_with("postgresql.conf"));
+        let l = connection_limits(Some(50), [&log]);
+        assert_eq!(
+            (l.max_connections, l.superuser_reserved),
+            (Some(50), Some(2))
+        );
+        let l = connection_limits(Some(7), [&super::super::SourceSpec::Stdin]);
+        assert_eq!(
+            (l.max_connections, l.origin.as_deref()),
+            (Some(7), Some("--max-connections"))
+        );
+        // A config that does not set max_connections: PostgreSQL's default.
+        fs::write(d.path().join("postgresql.conf"), "port = 5433\n").unwrap();
+        assert_eq!(connection_limits(None, [&log]).max_connections, Some(100));
+    }
+
+    #[test]
+    fn debian_logs_name_their_cluster_config() {
+        let etc = Path::new("/etc/postgresql");
+        assert_eq!(
+            debian_conf_dir(etc, Path::new("/var/log/postgresql/postgresql-15-main.log")),
+            Some(PathBuf::from("/etc/postgresql/15/main"))
+        );
+        assert_eq!(
+            debian_conf_dir(etc, Path::new("/x/postgresql-2026-11-29_120000.log")),
+            None
+        );
+        assert_eq!(debian_conf_dir(etc, Path::new("/x/postgresql.log")), None);
     }
 }

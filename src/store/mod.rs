@@ -1,7 +1,9 @@
 //! The session model and the statistics kept from it, driven only by connection events and
 //! the log's own clock.
 
+pub mod capacity;
 pub mod durations;
+pub mod failures;
 pub mod feed;
 pub mod filter;
 pub mod history;
@@ -101,6 +103,10 @@ pub struct Store {
     applied: u64,
     /// Log time of the last clear: history before it is gone.
     cleared_at: Millis,
+    /// Connection slots: configured and learnt (store::capacity).
+    capacity: capacity::Capacity,
+    /// Failed attempts by combination and reason (store::failures).
+    failures: failures::Failures,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -126,6 +132,8 @@ impl Store {
             untracked: 0,
             applied: 0,
             cleared_at: Millis::MIN,
+            capacity: capacity::Capacity::default(),
+            failures: failures::Failures::default(),
         }
     }
 
@@ -143,6 +151,8 @@ impl Store {
         self.incomplete = 0;
         self.untracked = 0;
         self.cleared_at = self.now.millis;
+        self.capacity.clear_counts();
+        self.failures.clear();
     }
 
     /// The log's clock: the newest event time seen.
@@ -252,6 +262,7 @@ impl Store {
                 }
             }
             EventKind::Server(change) => self.server_change(source, ev, change),
+            EventKind::FailureDetail { reason } => self.failures.detail(source, ev.pid, reason),
         }
     }
 
@@ -393,6 +404,9 @@ impl Store {
         };
         let id = self.combo_id(combo);
         self.stats[id as usize].failures[reason.index()] += 1;
+        self.failures.record(id, reason, ev.time);
+        self.failures.remember(source, ev.pid, id, reason, ev.time);
+        self.note_capacity(reason, id, ev.time);
         self.history.add(ev.time.millis, id, Counter::Failure, 1);
         let mut fev = *ev;
         fev.port = port;

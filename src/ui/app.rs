@@ -28,6 +28,8 @@ pub struct App {
     pub summary: SummaryState,
     pub history: HistoryState,
     pub watch: WatchState,
+    /// View state of the Failures tab (ui::failures).
+    pub failures: super::failures::FailuresState,
     pub notes: Vec<SourceNote>,
     pub theme: Theme,
     pub demo: bool,
@@ -75,6 +77,7 @@ impl App {
                 window_secs: WINDOWS[1],
             },
             watch: WatchState::default(),
+            failures: Default::default(),
             notes: Vec::new(),
             theme: Theme {
                 color: opts.color,
@@ -247,6 +250,7 @@ impl App {
             }
             Action::ReverseSort => self.summary.reversed = !self.summary.reversed,
             Action::AskClear => self.mode = Mode::Confirm,
+            Action::CycleSort if self.tab == Tab::Failures => self.failures.cycle_sort(),
             Action::CycleSort => {
                 let n = SortBy::ALL.len();
                 let p = SortBy::ALL.iter().position(|&s| s == self.summary.sort);

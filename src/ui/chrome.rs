@@ -63,16 +63,35 @@ fn totals(app: &App, max: usize) -> Line<'static> {
         head.push(Span::styled(" DEMO ", th.badge()));
         head.push(Span::raw(" "));
     }
-    head.push(Span::styled(
-        format!("● {} active", text::count(s.active_total)),
-        th.title(),
-    ));
+    // `● N/max active, F free` (under a filter, with the server's figure after it), then the
+    // last refusal for lack of slots: it shortens after the totals and goes last.
+    head.extend(
+        super::capacity::header_spans(app, s.active_total)
+            .into_iter()
+            .take(if app.filter.is_empty() { 1 } else { usize::MAX }),
+    );
     segs.push(Seg::new(
         1,
         0,
         head.clone(),
         Some(head.into_iter().skip(1).collect()),
     ));
+    if app.filter.is_empty() {
+        let c = app.engine.store.capacity();
+        let now = app.engine.store.now();
+        if let (Some(full), Some(short)) = (
+            super::capacity::refused_text(c, now, false),
+            super::capacity::refused_text(c, now, true),
+        ) {
+            let style = th.failure().add_modifier(ratatui::style::Modifier::BOLD);
+            segs.push(Seg::new(
+                2,
+                1,
+                vec![Span::styled(full, style)],
+                Some(vec![Span::styled(short, style)]),
+            ));
+        }
+    }
     let counted = |n, one, many, style| {
         let full = text::counted(n, one, many);
         let short = format!("{}{}", text::count(n), &one[..1]);

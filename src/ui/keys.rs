@@ -87,9 +87,10 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('?')], "?", Action::ToggleHelp, "help", "this help", Global),
     b(&[K::Tab], "Tab/S-Tab", Action::NextTab, "tab", "next / previous tab", Global),
     b(&[K::BackTab], "S-Tab", Action::PrevTab, "", "", Global),
-    b(&[K::Char('1')], "1/2/3", Action::GoTab(Tab::Summary), "", "Summary / History / Watch tab", Global),
+    b(&[K::Char('1')], "1/2/3/4", Action::GoTab(Tab::Summary), "", "Summary / History / Watch / Failures tab", Global),
     b(&[K::Char('2')], "2", Action::GoTab(Tab::History), "", "", Global),
     b(&[K::Char('3')], "3", Action::GoTab(Tab::Watch), "", "", Global),
+    b(&[K::Char('4')], "4", Action::GoTab(Tab::Failures), "", "", Global),
     b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter (syntax below)", Global),
     b(&[K::Char('x'), K::Backspace], "x", Action::ClearFilter, "unfilter", "clear the filter (also Backspace)", Global),
     b(&[K::Char('c')], "c", Action::AskClear, "clear", "clear statistics (asks y/n)", Global),
@@ -106,6 +107,7 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('r')], "r", Action::ReverseSort, "reverse", "reverse the sessions' order (▴ / ▾)", On(Tab::Summary)),
     b(&[K::Char('b')], "b", Action::CycleBucket, "bucket", "bucket size 1m / 5m / 15m / 1h", On(Tab::History)),
     b(&[K::Char('w')], "w", Action::CycleWindow, "window", "window 1h / 6h / 24h", On(Tab::History)),
+    b(&[K::Char('s')], "s", Action::CycleSort, "sort", "sort by count / rate / last seen", On(Tab::Failures)),
     b(&[K::Char(' '), K::Char('p')], "space", Action::TogglePause, "pause", "pause / follow the feed (also p)", On(Tab::Watch)),
 ];
 
@@ -114,7 +116,7 @@ pub fn in_scope(scope: Scope, tab: Tab) -> bool {
     match scope {
         Global => true,
         On(t) => t == tab,
-        Lists => matches!(tab, Tab::Summary | Tab::Watch),
+        Lists => matches!(tab, Tab::Summary | Tab::Watch | Tab::Failures),
     }
 }
 
@@ -169,7 +171,7 @@ mod tests {
 
     #[test]
     fn every_action_has_a_key_and_no_key_is_bound_twice() {
-        for tab in [Tab::Summary, Tab::History, Tab::Watch] {
+        for tab in Tab::ALL {
             let mut seen = Vec::new();
             for bnd in NORMAL.iter().filter(|x| in_scope(x.scope, tab)) {
                 for k in bnd.keys {

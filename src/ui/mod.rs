@@ -4,8 +4,10 @@
 //! view state, and every frame is drawn from `&App` by [`draw`].
 
 pub mod app;
+pub mod capacity;
 pub mod chrome;
 pub mod event;
+pub mod failures;
 pub mod fitline;
 pub mod history;
 pub mod input;
@@ -142,6 +144,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Tab::Summary => (&summary::SummaryView { app }).render(body, buf),
         Tab::History => (&history::HistoryView { app }).render(body, buf),
         Tab::Watch => (&watch::WatchView { app }).render(body, buf),
+        Tab::Failures => (&failures::FailuresView { app }).render(body, buf),
     }
     chrome::Footer { app }.render(foot, buf);
     match &app.mode {

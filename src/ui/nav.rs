@@ -56,6 +56,7 @@ impl App {
                 self.summary.picked[i] = keys.get(to).copied();
             }
             Tab::Watch => self.scroll_feed(a),
+            Tab::Failures => self.failures.scroll(a, super::failures::row_count(self)),
             Tab::History => {}
         }
     }

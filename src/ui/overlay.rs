@@ -38,10 +38,11 @@ fn help_lines(th: Theme) -> Vec<Line<'static>> {
     };
     let groups = [
         ("Everywhere", Scope::Global),
-        ("Summary and Watch", Scope::Lists),
+        ("Summary, Watch and Failures", Scope::Lists),
         ("Summary", Scope::On(Tab::Summary)),
         ("History", Scope::On(Tab::History)),
         ("Watch", Scope::On(Tab::Watch)),
+        ("Failures", Scope::On(Tab::Failures)),
     ];
     for (title, scope) in groups {
         lines.push(Line::styled(title, th.title()));

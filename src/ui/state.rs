@@ -10,11 +10,12 @@ pub enum Tab {
     Summary,
     History,
     Watch,
+    Failures,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 3] = [Tab::Summary, Tab::History, Tab::Watch];
+    pub const ALL: [Tab; 4] = [Tab::Summary, Tab::History, Tab::Watch, Tab::Failures];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -22,6 +23,7 @@ impl Tab {
             Tab::Summary => "Summary",
             Tab::History => "History",
             Tab::Watch => "Watch",
+            Tab::Failures => "Failures",
         }
     }
 
