@@ -231,7 +231,10 @@ fn full_server_shows_alarm_refusals_and_the_leak() {
     }
 
     let s = tmux.wait_text("refused 3");
-    assert!(s.contains("● 20/20 active, 0 free · refused 3 at "), "{s}");
+    assert!(
+        s.contains("● 20/20 active, 0 free · refused 3 clients at "),
+        "{s}"
+    );
     assert!(s.contains("(no free slots)"), "{s}");
     let sgr = style_at(&tmux.styled(), "● 20/20 active");
     // Red is `31`, or palette colour 1 (`38;5;1`) as tmux writes it.
@@ -391,7 +394,10 @@ fn password_guessing_host_comes_first_in_the_failures_view() {
     // The dashboard has read them all: 36 + 2.
     tmux.wait_text("38 failures");
     tmux.keys(&["4"]);
-    let s = tmux.wait_text("brute force?");
+    // The whole Failures tab is drawn (not the Summary's last frame under its first lines).
+    let s = tmux.wait_for("the Failures tab", |s| {
+        s.contains("brute force?") && !s.contains("Active sessions")
+    });
     let flag = s.lines().find(|l| l.contains("brute force?")).unwrap();
     assert!(
         flag.contains("127.0.0.2 · 12 users · ") && flag.contains("/min · 36 failures"),
