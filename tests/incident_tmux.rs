@@ -14,112 +14,37 @@
 
 #[path = "support/pg.rs"]
 mod pg;
+#[path = "support/tmux.rs"]
+mod tmux;
 
 use pg::{Server, Via};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use tmux::{Tmux, WAIT};
 
-const WAIT: Duration = Duration::from_secs(15);
-
-/// A tmux server on a socket of its own, killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(name: &str) -> Tmux {
-        Tmux {
-            socket: format!("pgconn-top-incident-{name}-{}", std::process::id()),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.ok(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// The screen with its colours and attributes as escape sequences.
-    fn styled(&self) -> String {
-        self.ok(&["capture-pane", "-p", "-e", "-t", "t"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.ok(&args);
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_for(text, |s| s.contains(text))
-    }
-
-    /// Starts the dashboard on `dir` in a 140x40 pane.
-    fn dashboard(&self, dir: &std::path::Path) {
-        let bin = env!("CARGO_BIN_EXE_pgconn-top");
-        let cmd = format!("'{bin}' '{}'", dir.display());
-        self.ok(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "140",
-            "-y",
-            "40",
-            &cmd,
-        ]);
-        self.wait_text("pgconn-top ●");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
+/// Starts the dashboard on `dir` in a 140x40 pane.
+fn dashboard(tmux: &Tmux, dir: &std::path::Path) {
+    let bin = env!("CARGO_BIN_EXE_pgconn-top");
+    let cmd = format!("'{bin}' '{}'", dir.display());
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "140",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    tmux.wait_text("1 Summary   2 History");
 }
 
 /// A server with `conf` and `hba`, started, or None (with the reason said) when this machine
 /// cannot run one.
 fn server(test: &str, conf: &str, hba: &str) -> Option<Server> {
-    let tmux = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !tmux {
+    if !tmux::available() {
         pg::unavailable(test, "tmux is not installed");
         return None;
     }
@@ -204,7 +129,7 @@ fn full_server_shows_alarm_refusals_and_the_leak() {
     sql(&srv, "create role app login");
     settled(&srv);
     let tmux = Tmux::new("full");
-    tmux.dashboard(&srv.data.join("log"));
+    dashboard(&tmux, &srv.data.join("log"));
 
     // The pool: every slot an ordinary role may use.
     let mut held = Vec::new();
@@ -371,7 +296,7 @@ fn password_guessing_host_comes_first_in_the_failures_view() {
     };
     sql(&srv, "create role app login password 'app-pw'");
     let tmux = Tmux::new("guess");
-    tmux.dashboard(&srv.data.join("log"));
+    dashboard(&tmux, &srv.data.join("log"));
 
     let guesser = Ipv4Addr::new(127, 0, 0, 2);
     let users = [

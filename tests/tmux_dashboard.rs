@@ -5,87 +5,11 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use tmux::Tmux;
 
-const WAIT: Duration = Duration::from_secs(15);
-
-/// A tmux server on a socket of its own, killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.ok(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    fn format(&self, f: &str) -> String {
-        self.ok(&["display-message", "-p", "-t", "t", f])
-            .trim()
-            .to_string()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.ok(&args);
-    }
-
-    fn literal(&self, text: &str) {
-        self.ok(&["send-keys", "-t", "t", "-l", text]);
-    }
-
-    /// Polls the screen until `pred` holds; panics with the screen after `WAIT`.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > WAIT {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_for(text, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+#[path = "support/tmux.rs"]
+mod tmux;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/pg15-debian-berlin")
@@ -138,7 +62,7 @@ fn assert_restored(tmux: &Tmux) {
 
 #[test]
 fn dashboard_in_tmux() {
-    if !tmux_available() {
+    if !tmux::available() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("tmux is required on CI (CI=true) for the end-to-end dashboard test");
         }
@@ -148,9 +72,7 @@ fn dashboard_in_tmux() {
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(corpus().join("truth.json")).unwrap())
             .unwrap();
-    let tmux = Tmux {
-        socket: format!("pgconn-top-test-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("test");
     start(&tmux, 140, 45);
     let active = truth["active_total"].as_u64().unwrap();
     let s = tmux.wait_text(&format!("Active connections: {active}"));
