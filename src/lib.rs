@@ -17,3 +17,21 @@ pub mod source;
 pub mod store;
 pub mod synth;
 pub mod ui;
+
+/// Helpers of the unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::engine::{Engine, EngineConfig};
+
+    /// An engine that has read `file` of the Berlin corpus folder (tests/fixtures).
+    pub fn corpus_engine(file: &str) -> Engine {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/corpus/pg15-debian-berlin")
+            .join(file);
+        let mut e = Engine::new(EngineConfig::default());
+        let id = e.add_source("corpus");
+        e.read_to_end(id, std::fs::File::open(path).unwrap())
+            .unwrap();
+        e
+    }
+}

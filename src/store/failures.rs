@@ -393,18 +393,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Engine, EngineConfig};
 
-    fn corpus(file: &str) -> Engine {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/corpus/pg15-debian-berlin")
-            .join(file);
-        let mut e = Engine::new(EngineConfig::default());
-        let id = e.add_source("corpus");
-        e.read_to_end(id, std::fs::File::open(path).unwrap())
-            .unwrap();
-        e
-    }
+    use crate::test_support::corpus_engine as corpus;
 
     #[test]
     fn a_wrong_password_for_a_missing_role_counts_as_a_missing_role() {
