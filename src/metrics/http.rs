@@ -1,0 +1,89 @@
+//! The HTTP endpoint: `GET /metrics` on hyper 1, with the text format chosen by the `Accept`
+//! header (OpenMetrics when asked for, else the Prometheus 0.0.4 text format).
+
+use super::{Exposition, Metrics};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+/// The content type of an OpenMetrics scrape.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of a Prometheus 0.0.4 text scrape.
+pub const PROMETHEUS: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Binds the listener now (so that a taken port is an error at start), in the current tokio
+/// runtime.
+pub fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    let std = std::net::TcpListener::bind(addr).map_err(|e| {
+        format!("cannot serve metrics on {addr}: {e}; choose another --metrics address")
+    })?;
+    std.set_nonblocking(true)
+        .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+    tokio::net::TcpListener::from_std(std)
+        .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))
+}
+
+/// Which format an `Accept` header asks for.
+pub fn negotiate(accept: Option<&HeaderValue>) -> Exposition {
+    match accept.and_then(|v| v.to_str().ok()) {
+        Some(a) if a.contains("application/openmetrics-text") => Exposition::OpenMetrics,
+        _ => Exposition::Prometheus,
+    }
+}
+
+/// The answer to one request.
+pub fn respond(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let text = |status: StatusCode, body: &'static str| {
+        let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        r
+    };
+    match (req.method(), req.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => {
+            let format = negotiate(req.headers().get(ACCEPT));
+            let body = metrics.render(format);
+            let mut r = Response::new(Full::new(Bytes::from(body)));
+            let ct = match format {
+                Exposition::OpenMetrics => OPENMETRICS,
+                Exposition::Prometheus => PROMETHEUS,
+            };
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            r
+        }
+        (&Method::GET, "/") => text(StatusCode::OK, "pgconn-top: metrics at /metrics\n"),
+        (_, "/metrics") => text(StatusCode::METHOD_NOT_ALLOWED, "GET /metrics\n"),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found; metrics are at /metrics\n",
+        ),
+    }
+}
+
+/// Accepts connections until the runtime ends; each is served on its own task.
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Metrics) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let r = respond(&metrics, &req);
+                async move { Ok::<_, Infallible>(r) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
