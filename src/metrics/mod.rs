@@ -47,9 +47,11 @@ pub fn parse_dims(s: &str) -> Result<Dims, String> {
             "user" => 1,
             "application" | "app" => 2,
             "host" => 3,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "'{word}' is not a metrics label; choose among database, user, application, host"
-            )),
+            ))
+            }
         };
         on[i] = true;
     }
@@ -327,3 +329,6 @@ async fn stop() {
         () = term => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,14 +13,21 @@ pub const NONE: Sym = 0;
 pub const UNKNOWN: Sym = 1;
 /// `other`: folded past the cap.
 pub const OTHER: Sym = 2;
+/// The first symbol of a client name.
+const FIRST: Sym = 3;
 
-/// Names interned at most; later names read as `other`.
+/// Names interned at most; past the cap a name reads as `other` until a collection
+/// ([`Names::collect`]) frees the symbols nothing uses any more.
 #[derive(Debug)]
 pub struct Names {
     /// Clean label text by symbol.
     text: Vec<String>,
     by_raw: HashMap<Box<[u8]>, Sym, foldhash::quality::RandomState>,
     cap: usize,
+    /// Symbols freed by the last collection.
+    free: Vec<Sym>,
+    /// Names read as `other` since the last collection.
+    misses: usize,
 }
 
 impl Names {
@@ -30,6 +37,8 @@ impl Names {
             text: vec![String::new(), "unknown".into(), "other".into()],
             by_raw: HashMap::default(),
             cap,
+            free: Vec::new(),
+            misses: 0,
         }
     }
 
@@ -40,13 +49,40 @@ impl Names {
         if let Some(&s) = self.by_raw.get(raw) {
             return s;
         }
-        if self.by_raw.len() >= self.cap {
+        let s = if let Some(s) = self.free.pop() {
+            s
+        } else if self.text.len() < self.cap + FIRST as usize {
+            self.text.push(String::new());
+            (self.text.len() - 1) as Sym
+        } else {
+            self.misses += 1;
             return OTHER;
-        }
-        let s = self.text.len() as Sym;
-        self.text.push(label_value(raw));
+        };
+        self.text[s as usize] = label_value(raw);
         self.by_raw.insert(raw.into(), s);
         s
+    }
+
+    /// Whether enough names were turned away since the last collection to pay for one that
+    /// walks `live` references.
+    pub fn wants_collection(&self, live: usize) -> bool {
+        self.free.is_empty() && self.misses >= (self.cap / 4).max(live / 4).max(256)
+    }
+
+    /// Frees every symbol `used` says nothing refers to any more.
+    pub fn collect(&mut self, used: impl Fn(Sym) -> bool) {
+        let free = &mut self.free;
+        self.by_raw.retain(|_, s| {
+            let keep = used(*s);
+            if !keep {
+                free.push(*s);
+            }
+            keep
+        });
+        for &s in free.iter() {
+            self.text[s as usize].clear();
+        }
+        self.misses = 0;
     }
 
     /// The symbol of a name already interned, without adding it.
@@ -57,6 +93,11 @@ impl Names {
     /// The label text of a symbol.
     pub fn text(&self, s: Sym) -> &str {
         self.text.get(s as usize).map_or("other", String::as_str)
+    }
+
+    /// Symbols handed out so far (the bound of a symbol).
+    pub fn slots(&self) -> usize {
+        self.text.len()
     }
 
     /// Client names interned.
@@ -120,6 +161,12 @@ mod tests {
         assert_eq!(n.sym(Some(b"a")), a);
         assert_eq!(n.text(b), "b");
         assert_eq!(n.sym(None), UNKNOWN);
+        assert_eq!(n.len(), 2);
+        // A collection frees what nothing uses: `b`'s symbol serves `c`.
+        n.collect(|s| s == a);
+        assert_eq!(n.sym(Some(b"c")), b);
+        assert_eq!(n.text(b), "c");
+        assert_eq!(n.sym(Some(b"a")), a);
         assert_eq!(n.len(), 2);
     }
 }

@@ -187,6 +187,9 @@ impl State {
         if self.applied % 4096 == 0 {
             self.expire_pending();
         }
+        if self.names.wants_collection(self.sessions.len()) {
+            self.collect_names();
+        }
         let at = (source, ev.pid);
         let sid = hash_sid(ev.session_id);
         if sid != 0
@@ -367,6 +370,26 @@ impl State {
                 *self.ended.slot(self.key(server, how as u8, s.dims)) += 1;
             }
         }
+    }
+
+    /// Frees the names no open session and no series refers to.
+    fn collect_names(&mut self) {
+        let mut used = vec![false; self.names.slots()];
+        let mut mark = |dims: &[Sym; 4]| {
+            for &d in dims {
+                if let Some(u) = used.get_mut(d as usize) {
+                    *u = true;
+                }
+            }
+        };
+        self.sessions.values().for_each(|s| mark(&s.dims));
+        self.active.keys().for_each(|k| mark(&k.dims));
+        for t in [&self.started, &self.ended, &self.refused, &self.failed] {
+            t.iter().for_each(|(k, _)| mark(&k.dims));
+        }
+        self.durations.iter().for_each(|(k, _)| mark(&k.dims));
+        self.names
+            .collect(|s| used.get(s as usize).copied().unwrap_or(true));
     }
 
     fn expire_pending(&mut self) {
