@@ -126,7 +126,7 @@ fn a_clear_of_the_store_leaves_the_counters() {
 }
 
 #[test]
-fn a_restart_ends_sessions_as_reset_and_no_counter_goes_down() {
+fn a_restart_ends_sessions_and_no_counter_goes_down() {
     let (mut engine, m) = engine(&["berlin"]);
     let first = std::fs::read(corpus("pg15-debian-berlin", "postgresql.log")).unwrap();
     let all = std::fs::read(corpus("pg15-debian-berlin", "postgresql.after-restart.log")).unwrap();
@@ -153,9 +153,40 @@ fn a_restart_ends_sessions_as_reset_and_no_counter_goes_down() {
         sum(&after, "pgconn_top_active_sessions", &[]),
         t["active_total"].as_f64().unwrap()
     );
-    // The fast restart terminated the 15 sessions open before it.
-    let ended = |s: &BTreeMap<String, f64>| sum(s, "pgconn_top_sessions_ended_total", &[]);
-    assert!(ended(&after) >= ended(&before) + 15.0);
+    // The fast restart terminated the 15 sessions open before it (each logged its end).
+    let ended = |s: &BTreeMap<String, f64>| {
+        sum(
+            s,
+            "pgconn_top_sessions_ended_total",
+            &["how=\"terminated\""],
+        )
+    };
+    assert_eq!(ended(&after), ended(&before) + 15.0);
+}
+
+#[test]
+fn a_crash_ends_only_its_servers_sessions_as_reset() {
+    let m = Metrics::new(Dims::default(), DEFAULT_CAP, 60);
+    m.add_source(0, "a");
+    m.add_source(1, "b");
+    let auth = EventKind::Authorized { replication: false };
+    for source in [0, 1] {
+        m.event(source, &ev(1_000, 7, EventKind::Received, b"u"));
+        m.event(source, &ev(1_001, 7, auth, b"u"));
+    }
+    let crash = EventKind::Server(crate::model::ServerChange::CrashReset);
+    m.event(0, &ev(2_000, 1, crash, b"u"));
+    // The pid serves a new session on b: the old one was lost.
+    m.event(1, &ev(3_000, 7, EventKind::Received, b"u"));
+    let s = samples(&m.render(Exposition::Prometheus));
+    let ended = |server: &str, how: &str| {
+        let (sv, h) = (format!("server=\"{server}\""), format!("how=\"{how}\""));
+        sum(&s, "pgconn_top_sessions_ended_total", &[&sv, &h])
+    };
+    assert_eq!(ended("a", "reset"), 1.0);
+    assert_eq!(ended("b", "reset"), 0.0);
+    assert_eq!(ended("b", "lost"), 1.0);
+    assert_eq!(m.state().active_by_server(), vec![0, 0]);
 }
 
 fn ev<'a>(t: i64, pid: u32, kind: EventKind<'a>, user: &'a [u8]) -> ConnectionEvent<'a> {
