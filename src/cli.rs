@@ -69,7 +69,7 @@ pub struct Cli {
     #[arg(long)]
     pub demo: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9187; loopback unless named).
-    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_addr)]
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_addr, conflicts_with = "once")]
     pub metrics: Option<std::net::SocketAddr>,
     /// Labels of the session metrics: database,user,application (host opt-in).
     #[arg(long, value_name = "DIMS", default_value = "database,user,application", value_parser = crate::metrics::parse_dims)]
