@@ -65,7 +65,7 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
     }
     if !cli.paths.is_empty() {
         // `name=path` labels a server (source::label); each path expands on its own.
-        let (mut inputs, mut servers) = (Vec::new(), Vec::new());
+        let (mut inputs, mut named) = (Vec::new(), Vec::new());
         let mut seen: Vec<SourceSpec> = Vec::new();
         for arg in &cli.paths {
             let (server, path) = source::label::split(arg);
@@ -77,14 +77,11 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
                 }
                 seen.push(s.clone());
                 let l = label(&s);
-                servers.push(
-                    server
-                        .clone()
-                        .unwrap_or_else(|| source::label::server_name(&l)),
-                );
+                named.push((server.clone(), l.clone()));
                 inputs.push((l, Input::Follow(s)));
             }
         }
+        let servers = source::label::server_names(&named);
         return Ok(Plan {
             inputs,
             prefix: cli.prefix.clone(),
@@ -100,10 +97,9 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
                 .into_iter()
                 .map(|s| (label(&s), Input::Follow(s)))
                 .collect();
-            let servers = inputs
-                .iter()
-                .map(|(l, _)| source::label::server_name(l))
-                .collect();
+            let named: Vec<(Option<String>, String)> =
+                inputs.iter().map(|(l, _)| (None, l.clone())).collect();
+            let servers = source::label::server_names(&named);
             Ok(Plan {
                 inputs,
                 prefix: cli.prefix.clone().or(d.log_line_prefix),

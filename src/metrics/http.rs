@@ -6,7 +6,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
@@ -81,7 +81,10 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Metrics) {
                 let r = respond(&metrics, &req);
                 async move { Ok::<_, Infallible>(r) }
             });
+            // A client that never finishes its request headers is dropped.
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
         });

@@ -44,6 +44,36 @@ pub fn server_name(label: &str) -> String {
     }
 }
 
+/// Server names of sources given as (label, source path): the label, else [`server_name`];
+/// unlabelled sources in different directories whose names agree get their directory's name in
+/// front (`main/postgresql`, `replica/postgresql`).
+pub fn server_names(sources: &[(Option<String>, String)]) -> Vec<String> {
+    let plain: Vec<String> = sources.iter().map(|(_, p)| server_name(p)).collect();
+    let parent = |p: &str| {
+        Path::new(p)
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+            .map(str::to_string)
+    };
+    sources
+        .iter()
+        .enumerate()
+        .map(|(i, (label, path))| {
+            if let Some(l) = label {
+                return l.clone();
+            }
+            let clash = sources.iter().enumerate().any(|(j, (l, p))| {
+                j != i && l.is_none() && plain[j] == plain[i] && parent(p) != parent(path)
+            });
+            match (clash, parent(path)) {
+                (true, Some(d)) => format!("{d}/{}", plain[i]),
+                _ => plain[i].clone(),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +102,15 @@ mod tests {
             "postgresql-16-main"
         );
         assert_eq!(server_name("-"), "stdin");
+        let names = server_names(&[
+            (None, "/a/main/postgresql.log".into()),
+            (None, "/b/replica/postgresql.log".into()),
+            (Some("prod".into()), "/c/postgresql.log".into()),
+            (None, "/d/other.log".into()),
+        ]);
+        assert_eq!(
+            names,
+            ["main/postgresql", "replica/postgresql", "prod", "other"]
+        );
     }
 }
