@@ -27,11 +27,30 @@ pub fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
         .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))
 }
 
-/// Which format an `Accept` header asks for.
+/// Which format an `Accept` header asks for: OpenMetrics when the client names it with a
+/// quality (`q=`) at least that of the text format (`text/plain`, or `*/*` failing that).
 pub fn negotiate(accept: Option<&HeaderValue>) -> Exposition {
-    match accept.and_then(|v| v.to_str().ok()) {
-        Some(a) if a.contains("application/openmetrics-text") => Exposition::OpenMetrics,
-        _ => Exposition::Prometheus,
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return Exposition::Prometheus;
+    };
+    let (mut openmetrics, mut text, mut any) = (0.0f32, None, 0.0f32);
+    for item in accept.split(',') {
+        let mut parts = item.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "application/openmetrics-text" => openmetrics = openmetrics.max(q),
+            "text/plain" => text = Some(text.unwrap_or(0.0f32).max(q)),
+            "*/*" => any = any.max(q),
+            _ => {}
+        }
+    }
+    match openmetrics > 0.0 && openmetrics >= text.unwrap_or(any) {
+        true => Exposition::OpenMetrics,
+        false => Exposition::Prometheus,
     }
 }
 
@@ -88,5 +107,30 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Metrics) {
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_header_chooses_the_format() {
+        let n = |a: &'static str| negotiate(Some(&HeaderValue::from_static(a)));
+        // What Prometheus 2.x sends.
+        let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(n(prom), Exposition::OpenMetrics);
+        assert_eq!(n("application/openmetrics-text"), Exposition::OpenMetrics);
+        assert_eq!(n("text/plain;version=0.0.4"), Exposition::Prometheus);
+        assert_eq!(n("*/*"), Exposition::Prometheus);
+        assert_eq!(
+            n("text/plain;q=1, application/openmetrics-text;q=0.2"),
+            Exposition::Prometheus
+        );
+        assert_eq!(
+            n("application/openmetrics-text;q=0"),
+            Exposition::Prometheus
+        );
+        assert_eq!(negotiate(None), Exposition::Prometheus);
     }
 }
