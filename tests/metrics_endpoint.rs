@@ -1,7 +1,7 @@
 //! The metrics endpoint end to end: the alerting rules pass promtool, and a real Prometheus
 //! scraping `pgconn-top --serve` every second sees each server's truth, accepts every query of
 //! the Grafana dashboard, fires the leak alert, parses hostile label values, and sees no counter
-//! go down across a restart in a followed log.
+//! go down across a restart in a followed log; a clear (`c`) in the dashboard leaves them.
 //!
 //! Needs `promtool` and `prometheus` (Debian package `prometheus`); without them the tests skip,
 //! unless `CI=true`, where that is a failure.
@@ -410,4 +410,42 @@ fn prometheus_scrapes_two_servers_and_sees_their_truth() {
         "only berlin restarted"
     );
     drop(top);
+}
+
+#[test]
+fn clear_in_the_dashboard_leaves_the_metrics() {
+    use pgconn_top::engine::{Engine, EngineConfig};
+    use pgconn_top::metrics::{Dims, Exposition, Metrics, DEFAULT_CAP};
+    use pgconn_top::ui::{fixed_clock, App, UiOptions};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let mut engine = Engine::new(EngineConfig::default());
+    let metrics = Metrics::new(Dims::default(), DEFAULT_CAP, 60);
+    metrics.add_source(0, "berlin");
+    engine.set_observer(metrics.observer());
+    let id = engine.add_source("postgresql.log");
+    let log = std::fs::File::open(corpus("pg15-debian-berlin", "postgresql.log")).unwrap();
+    engine.read_to_end(id, log).unwrap();
+    engine.observe_batch();
+    let before = metrics.render(Exposition::Prometheus);
+    assert!(before.contains("pgconn_top_sessions_started_total{server=\"berlin\""));
+    let opts = UiOptions {
+        clock: fixed_clock(engine.store.now().millis),
+        color: false,
+        ..UiOptions::default()
+    };
+    let mut app = App::new(engine, &opts);
+    for c in ['c', 'y'] {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    let connects: u64 = app
+        .engine
+        .store
+        .combo_stats()
+        .iter()
+        .map(|c| c.connects)
+        .sum();
+    assert_eq!(connects, 0, "the dashboard's counters were cleared");
+    app.engine.observe_batch();
+    assert_eq!(metrics.render(Exposition::Prometheus), before);
 }
