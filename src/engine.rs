@@ -64,7 +64,7 @@ impl Engine {
         }
     }
 
-    /// Tells `observer` of every event from now on.
+    /// Tells `observer` of every event from now on (replays then run on one thread).
     pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
         self.observer = Some(observer);
     }
@@ -215,6 +215,10 @@ impl Engine {
     /// apart, on every core. False (and nothing changed) for anything else: wrapped records,
     /// csvlog / jsonlog, a prefix the sample cannot tell yet.
     pub(crate) fn parallel_ready(&mut self, id: u16, sample: &[u8], eof: bool) -> bool {
+        if self.observer.is_some() {
+            // Parallel replay applies events to the store directly: the observer would miss them.
+            return false;
+        }
         let Engine {
             sources,
             cfg,

@@ -104,6 +104,14 @@ fn corpus_figures_equal_the_truth_per_server() {
 }
 
 #[test]
+fn a_parallel_replay_reaches_the_metrics_too() {
+    let (mut engine, m) = engine(&["berlin"]);
+    let f = std::fs::File::open(corpus("pg15-debian-berlin", "postgresql.log")).unwrap();
+    crate::replay::replay_open_files(&mut engine, 0, std::iter::once(Ok(f))).unwrap();
+    assert_eq!(m.state().active_by_server(), vec![15]);
+}
+
+#[test]
 fn a_clear_of_the_store_leaves_the_counters() {
     let (mut engine, m) = engine(&["berlin"]);
     let f = std::fs::File::open(corpus("pg15-debian-berlin", "postgresql.log")).unwrap();
