@@ -123,6 +123,7 @@ impl Metrics {
 
     /// The server's `max_connections`, when something learnt it.
     pub fn set_max_connections(&self, server: &str, n: u64) {
+        let server = names::label_value(server.as_bytes());
         let mut st = self.state();
         if let Some(s) = st.servers.iter_mut().find(|s| s.name == server) {
             s.max_connections = Some(n);

@@ -136,11 +136,13 @@ impl State {
     /// Source `source` (its engine index) belongs to server `name`; sources of one name share
     /// one server.
     pub fn add_source(&mut self, source: u16, name: &str) {
+        // A file's name can hold control characters too.
+        let name = super::names::label_value(name.as_bytes());
         let server = match self.servers.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
                 self.servers.push(ServerFigures {
-                    name: name.to_string(),
+                    name: name.clone(),
                     up: true,
                     ..ServerFigures::default()
                 });
