@@ -72,6 +72,15 @@ pub struct Cli {
     /// The server's max_connections, when its configuration cannot be read.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9187; loopback unless named).
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_addr, conflicts_with = "once")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Labels of the session metrics: database,user,application (host opt-in).
+    #[arg(long, value_name = "DIMS", default_value = "database,user,application", value_parser = crate::metrics::parse_dims)]
+    pub metrics_labels: crate::metrics::Dims,
+    /// Follow the logs headless and only serve the metrics (--metrics, default 127.0.0.1:9187).
+    #[arg(long, conflicts_with_all = ["once", "stream"])]
+    pub serve: bool,
 }
 
 /// How many events the feed keeps: at least one.

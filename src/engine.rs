@@ -31,11 +31,22 @@ pub struct EngineConfig {
     pub store: StoreConfig,
 }
 
+/// Told of every connection event the store gets, and of the engine after each batch
+/// (the metrics of `--metrics` keep their own counters this way).
+pub trait Observer: Send + std::fmt::Debug {
+    /// One event, right after the store applied it.
+    fn event(&mut self, source: u16, ev: &crate::model::ConnectionEvent<'_>);
+    /// A batch of input was applied: a moment to read figures off the engine.
+    fn batch(&mut self, engine: &Engine);
+}
+
 /// Sources and the store they feed.
 #[derive(Debug)]
 pub struct Engine {
     pub store: Store,
     sources: Vec<Source>,
+    /// Told of every event (metrics), when set.
+    observer: Option<Box<dyn Observer>>,
     cfg: EngineConfig,
     /// The prefix from the server's configuration (discovery), when no flag gave one.
     configured_prefix: Option<String>,
@@ -47,8 +58,22 @@ impl Engine {
         Engine {
             store: Store::new(cfg.store),
             sources: Vec::new(),
+            observer: None,
             cfg,
             configured_prefix: None,
+        }
+    }
+
+    /// Tells `observer` of every event from now on (replays then run on one thread).
+    pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(observer);
+    }
+
+    /// Lets the observer, if any, read the engine after a batch of input.
+    pub fn observe_batch(&mut self) {
+        if let Some(mut o) = self.observer.take() {
+            o.batch(self);
+            self.observer = Some(o);
         }
     }
 
@@ -140,6 +165,7 @@ impl Engine {
             sources,
             cfg,
             configured_prefix,
+            observer,
         } = self;
         let src = &mut sources[id as usize];
         let plan = decide::Defaults {
@@ -168,7 +194,7 @@ impl Engine {
         };
         let mut work = std::mem::take(slot);
         if src.decoder.is_some() {
-            let n = slices::decode(store, id, src, &work, eof);
+            let n = slices::decode(store, observer.as_deref_mut(), id, src, &work, eof);
             work.drain(..n);
         }
         if work.len() > MAX_ENTRY && src.decoder.is_some() {
@@ -189,6 +215,10 @@ impl Engine {
     /// apart, on every core. False (and nothing changed) for anything else: wrapped records,
     /// csvlog / jsonlog, a prefix the sample cannot tell yet.
     pub(crate) fn parallel_ready(&mut self, id: u16, sample: &[u8], eof: bool) -> bool {
+        if self.observer.is_some() {
+            // Parallel replay applies events to the store directly: the observer would miss them.
+            return false;
+        }
         let Engine {
             sources,
             cfg,
@@ -374,8 +404,14 @@ impl Engine {
 
     /// Decodes complete entries of `buf` for a decided plain source; returns bytes used.
     fn decode_direct(&mut self, id: u16, buf: &[u8], eof: bool) -> usize {
-        let Engine { store, sources, .. } = self;
-        slices::decode(store, id, &mut sources[id as usize], buf, eof)
+        let Engine {
+            store,
+            sources,
+            observer,
+            ..
+        } = self;
+        let src = &mut sources[id as usize];
+        slices::decode(store, observer.as_deref_mut(), id, src, buf, eof)
     }
 
     /// Reads a whole file into a new source labelled by its path.

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod envelope;
 pub mod feedline;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod replay;

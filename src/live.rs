@@ -30,6 +30,8 @@ pub struct Plan {
     pub demo: bool,
     /// A sentence for the header (e.g. why the demo is shown).
     pub notice: Option<String>,
+    /// The server each input belongs to (its `name=` label, else its file's name).
+    pub servers: Vec<String>,
 }
 
 fn source_format(f: FormatArg) -> source::Format {
@@ -56,36 +58,54 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
         prefix: None,
         demo: true,
         notice,
+        servers: vec!["demo".into()],
     };
     if cli.demo {
         return Ok(demo(None));
     }
     if !cli.paths.is_empty() {
-        let specs =
-            expand_paths(&cli.paths, source_format(cli.format)).map_err(|e| e.to_string())?;
-        let inputs = specs
-            .into_iter()
-            .map(|s| (label(&s), Input::Follow(s)))
-            .collect();
+        // `name=path` labels a server (source::label); each path expands on its own.
+        let (mut inputs, mut named) = (Vec::new(), Vec::new());
+        let mut seen: Vec<SourceSpec> = Vec::new();
+        for arg in &cli.paths {
+            let (server, path) = source::label::split(arg);
+            let specs =
+                expand_paths(&[path], source_format(cli.format)).map_err(|e| e.to_string())?;
+            for s in specs {
+                if seen.contains(&s) {
+                    continue;
+                }
+                seen.push(s.clone());
+                let l = label(&s);
+                named.push((server.clone(), l.clone()));
+                inputs.push((l, Input::Follow(s)));
+            }
+        }
+        let servers = source::label::server_names(&named);
         return Ok(Plan {
             inputs,
             prefix: cli.prefix.clone(),
             demo: false,
             notice: None,
+            servers,
         });
     }
     match discover() {
         Ok(d) => {
-            let inputs = d
+            let inputs: Vec<(String, Input)> = d
                 .sources
                 .into_iter()
                 .map(|s| (label(&s), Input::Follow(s)))
                 .collect();
+            let named: Vec<(Option<String>, String)> =
+                inputs.iter().map(|(l, _)| (None, l.clone())).collect();
+            let servers = source::label::server_names(&named);
             Ok(Plan {
                 inputs,
                 prefix: cli.prefix.clone().or(d.log_line_prefix),
                 demo: false,
                 notice: None,
+                servers,
             })
         }
         Err(e @ SourceError::NoLogFound { .. }) if demo_fallback => Ok(demo(Some(e.to_string()))),
@@ -125,6 +145,7 @@ pub struct Live {
 pub fn start(cli: &Cli, demo_fallback: bool) -> Result<Live, String> {
     let mut plan = plan(cli, demo_fallback)?;
     let mut engine = engine_for(cli, &plan);
+    crate::metrics::attach(cli, &plan.servers, &mut engine)?;
     let (tx, input) = mpsc::channel(256);
     if let Some(message) = plan.notice.take() {
         let _ = tx.try_send(SourceMsg::Status { source: 0, message });
@@ -167,7 +188,7 @@ pub fn apply(engine: &mut Engine, msg: SourceMsg) -> Option<String> {
             engine.sources()[id].label
         )
     };
-    match msg {
+    let said = match msg {
         SourceMsg::Status { message, .. } => Some(message),
         _ if !known => None,
         SourceMsg::Lines { bytes, .. } => engine
@@ -183,7 +204,9 @@ pub fn apply(engine: &mut Engine, msg: SourceMsg) -> Option<String> {
             .err()
             .map(|e| undetected(engine, e)),
         SourceMsg::Progress { .. } => None,
-    }
+    };
+    engine.observe_batch();
+    said
 }
 
 /// How long a connect waits before it is printed, so that a refusal logged right after it

@@ -159,6 +159,12 @@ fn main() -> ExitCode {
     if cli.once {
         return run_once(&cli);
     }
+    if cli.serve {
+        let Some(rt) = runtime() else {
+            return ExitCode::from(2);
+        };
+        return rt.block_on(pgconn_top::metrics::serve(cli));
+    }
     if cli.stream {
         let Some(rt) = runtime() else {
             return ExitCode::from(2);

@@ -13,7 +13,14 @@ const SLICE: usize = 16 << 10;
 
 /// Decodes the complete entries of `buf` (all of it with `eof`) for source `id`; returns the
 /// bytes used.
-pub(super) fn decode(store: &mut Store, id: u16, src: &mut Source, buf: &[u8], eof: bool) -> usize {
+pub(super) fn decode(
+    store: &mut Store,
+    mut observer: Option<&mut (dyn super::Observer + 'static)>,
+    id: u16,
+    src: &mut Source,
+    buf: &[u8],
+    eof: bool,
+) -> usize {
     let mut pos = 0;
     loop {
         let rest = &buf[pos..];
@@ -35,6 +42,9 @@ pub(super) fn decode(store: &mut Store, id: u16, src: &mut Source, buf: &[u8], e
         let mut sink = |ev: &crate::model::ConnectionEvent<'_>| {
             *events += 1;
             store.apply(id, ev);
+            if let Some(o) = observer.as_deref_mut() {
+                o.event(id, ev);
+            }
         };
         let mut n = dec.decode(&rest[..cut], eof || !last, &mut sink);
         if n == 0 && !last {

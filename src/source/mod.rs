@@ -14,6 +14,7 @@ pub mod error;
 mod file;
 pub mod follow;
 pub mod glob;
+pub mod label;
 pub mod rotated;
 pub mod seek;
 pub mod stdin;
