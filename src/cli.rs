@@ -51,6 +51,9 @@ pub struct Cli {
     /// Only this client host (`[local]` for the Unix socket).
     #[arg(long)]
     pub host: Option<String>,
+    /// Only this server (a source's `name=` label, else its file's name).
+    #[arg(long)]
+    pub server: Option<String>,
     /// History bucket: 1m, 5m, 15m or 1h.
     #[arg(long, default_value = "15m", value_parser = parse_bucket)]
     pub bucket: u32,
@@ -123,7 +126,7 @@ pub fn parse_duration_secs(s: &str) -> Result<u32, String> {
 }
 
 impl Cli {
-    /// The filter from `--db --user --app --host` (each an exact name).
+    /// The filter from `--db --user --app --host --server` (each an exact name).
     pub fn filter(&self) -> Filter {
         let mut f = Filter::default();
         for (dim, v) in [
@@ -131,6 +134,7 @@ impl Cli {
             (Dim::User, &self.user),
             (Dim::Application, &self.app),
             (Dim::Host, &self.host),
+            (Dim::Server, &self.server),
         ] {
             if let Some(v) = v {
                 f.set(dim, Some(Cond::exact(v.as_bytes())));

@@ -77,7 +77,18 @@ pub fn describe(store: &Store, e: &FeedEvent) -> String {
     }
 }
 
-/// `2026-11-27 20:21:03 [+] rails connected from ...`.
+/// `prod: ` with more than one server (the event's server, visible-safe), else nothing.
+pub fn server_prefix(store: &Store, e: &FeedEvent) -> String {
+    if !store.is_fleet() {
+        return String::new();
+    }
+    let names = store.names();
+    let c = names.combo_of(e.combo);
+    format!("{}: ", display_name(names, c.server))
+}
+
+/// `2026-11-27 20:21:03 [+] rails connected from ...`; with more than one server
+/// `2026-11-27 20:21:03 [+] prod: rails connected from ...`.
 pub fn text_line(store: &Store, e: &FeedEvent) -> String {
     let pid = if matches!(e.kind, FeedKind::Reset { .. }) {
         String::new()
@@ -85,14 +96,16 @@ pub fn text_line(store: &Store, e: &FeedEvent) -> String {
         format!(" pid {}", e.pid)
     };
     format!(
-        "{} {} {}{pid}",
+        "{} {} {}{}{pid}",
         local_clock(e.time),
         marker(e),
+        server_prefix(store, e),
         describe(store, e)
     )
 }
 
-/// The event as one JSON object (names kept intact, invalid UTF-8 replaced).
+/// The event as one JSON object (names kept intact, invalid UTF-8 replaced); with more than
+/// one server it carries `server` (a reset too).
 pub fn json_line(store: &Store, e: &FeedEvent) -> Value {
     let names = store.names();
     let c = names.combo_of(e.combo);
@@ -118,6 +131,9 @@ pub fn json_line(store: &Store, e: &FeedEvent) -> Value {
         "reason": reason,
         "source": e.source,
     });
+    if store.is_fleet() {
+        v["server"] = json!(lossy(names.name(c.server)));
+    }
     if let FeedKind::Reset { ended, change } = e.kind {
         v["ended"] = json!(ended);
         v["change"] = json!(change_text(change));

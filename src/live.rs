@@ -117,6 +117,12 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
 /// configuration sets (read during discovery), else inferred per source from its lines.
 pub fn engine_for(cli: &Cli, plan: &Plan) -> Engine {
     let mut engine = Engine::new(cli.engine_config());
+    // Source ids follow the inputs' order: each source's server name is its dimension.
+    for (id, name) in plan.servers.iter().enumerate() {
+        engine
+            .store
+            .set_server_name(crate::model::SourceId(id as u16), name);
+    }
     let specs = plan.inputs.iter().filter_map(|(_, i)| match i {
         Input::Follow(s) => Some(s),
         Input::Demo => None,
@@ -276,7 +282,8 @@ fn print_feed(
     hold: bool,
     out: &mut impl Write,
 ) -> std::io::Result<bool> {
-    let resolved = cli.filter().resolve(engine.store.names());
+    let filter = cli.filter();
+    let matcher = engine.store.feed_matcher(&filter);
     let now = Instant::now();
     for e in engine.store.feed().after(*printed) {
         let arrived = arrivals
@@ -290,8 +297,7 @@ fn print_feed(
             return Ok(true);
         }
         *printed = e.seq;
-        let reset = matches!(e.kind, FeedKind::Reset { .. });
-        if e.refused || !(reset || resolved.matches(&engine.store.names().combo_of(e.combo))) {
+        if e.refused || !matcher.matches(e) {
             continue;
         }
         let line = if cli.json {

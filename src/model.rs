@@ -6,6 +6,17 @@
 pub type Millis = i64;
 
 /// A point in log time: UTC milliseconds plus the zone offset the log printed.
+/// Which source (log) an event came from: its position in the engine's source list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SourceId(pub u16);
+
+impl SourceId {
+    /// The position as an index into per-source vectors.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LogTime {
     /// Milliseconds since the Unix epoch, UTC.

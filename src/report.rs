@@ -6,6 +6,7 @@ use crate::parse::time::{local_clock, rfc3339};
 use crate::sanitize::{lossy, visible};
 use crate::store::filter::Filter;
 use crate::store::intern::{Dim, Name};
+use crate::store::views::Summary;
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
@@ -48,6 +49,9 @@ pub struct ActiveOut {
     pub port: Option<u16>,
     pub since: String,
     pub source: u16,
+    /// The server it is on, with more than one server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 /// The snapshot: small figures as JSON values, the (possibly long) session list as structs,
@@ -78,6 +82,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     let store = &engine.store;
     let f = &opts.filter;
     let s = store.summary(f);
+    let fleet = store.is_fleet();
     let active: Vec<ActiveOut> = store
         .active_sessions(f)
         .iter()
@@ -90,6 +95,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
             port: a.port,
             since: rfc3339(a.since),
             source: a.source,
+            server: a.server.as_ref().filter(|_| fleet).map(|x| lossy(x)),
         })
         .collect();
     let mut by_reason = Map::new();
@@ -115,7 +121,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         .iter()
         .map(|l| {
             let mut v = json!({
-                "dimension": l.dimension.name(),
+                "dimension": l.dimension.key(),
                 "name": lossy(&l.name),
                 "active": l.active,
                 "growth": l.growth,
@@ -125,7 +131,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
                 "share_of_slots_pct": l.share_pct,
                 "slots_ran_out": l.slots_ran_out,
             });
-            v[l.dimension.name()] = json!(lossy(&l.name));
+            v[l.dimension.key()] = json!(lossy(&l.name));
             v
         })
         .collect();
@@ -156,12 +162,8 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     let failures_detail = failures_json(store, f);
     let figures = json!({
         "log_time": (store.now().millis != 0).then(|| rfc3339(store.now())),
-        "filter": {"db": f.text_of(Dim::Database), "user": f.text_of(Dim::User), "app": f.text_of(Dim::Application), "host": f.text_of(Dim::Host)},
+        "filter": filter_json(f, fleet),
         "active_total": s.active_total,
-        "by_database": name_map(&s.by_database),
-        "by_user": name_map(&s.by_user),
-        "by_application": name_map(&s.by_application),
-        "by_host": name_map(&s.by_host),
         "connects": s.connects,
         "disconnects": s.disconnects,
         "lost": s.lost,
@@ -188,10 +190,66 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         "warnings": engine.warnings(),
         "lines": {"read": lines.read, "entries": lines.entries, "unparsed": lines.unparsed},
     });
-    let Value::Object(figures) = figures else {
+    let Value::Object(mut figures) = figures else {
         unreachable!("an object literal")
     };
+    by_dims(&mut figures, &s, fleet);
+    if fleet {
+        let servers: Map<String, Value> = store
+            .summary_by_server(f)
+            .iter()
+            .map(|(name, s)| (lossy(name), server_json(s)))
+            .collect();
+        figures.insert("servers".into(), Value::Object(servers));
+    }
     Snapshot { figures, active }
+}
+
+/// The shown dimensions: every one with more than one server, else all but the server.
+fn shown_dims(fleet: bool) -> impl Iterator<Item = Dim> {
+    Dim::ALL
+        .into_iter()
+        .filter(move |&d| fleet || d != Dim::Server)
+}
+
+/// `by_database`, `by_user`, ... (`by_server` with more than one server) into `m`.
+fn by_dims(m: &mut Map<String, Value>, s: &Summary, fleet: bool) {
+    for d in shown_dims(fleet) {
+        m.insert(format!("by_{}", d.key()), name_map(s.by(d)));
+    }
+}
+
+/// The filter in force, by filter key (`server` only with more than one server or when set).
+fn filter_json(f: &Filter, fleet: bool) -> Value {
+    let mut m = Map::new();
+    for d in Dim::ALL {
+        let text = f.text_of(d);
+        if fleet || d != Dim::Server || text.is_some() {
+            m.insert(d.filter_key().into(), json!(text));
+        }
+    }
+    Value::Object(m)
+}
+
+/// One server's section of `servers`: its totals, failures and client dimensions.
+fn server_json(s: &Summary) -> Value {
+    let mut by_reason = Map::new();
+    for (r, n) in &s.failures_by_reason {
+        by_reason.insert(r.key().to_string(), json!(n));
+    }
+    let mut v = json!({
+        "active_total": s.active_total,
+        "connects": s.connects,
+        "disconnects": s.disconnects,
+        "lost": s.lost,
+        "terminated": s.terminated,
+        "failures_total": s.failures_total,
+        "failures_by_reason": by_reason,
+    });
+    if let Value::Object(m) = &mut v {
+        by_dims(m, s, false);
+    }
+    v
 }
 
 fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {
@@ -204,15 +262,36 @@ fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {
     }
 }
 
+/// The per-server lines of a fleet: active, connects, disconnects, lost, failures.
+fn servers_text(out: &mut String, servers: &[(Name, Summary)]) {
+    let _ = writeln!(
+        out,
+        "\nServers:\n  {:<24} {:>6} {:>8} {:>8} {:>6} {:>8}",
+        "server", "active", "connects", "ends", "lost", "failures"
+    );
+    for (name, s) in servers {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>6} {:>8} {:>8} {:>6} {:>8}",
+            visible(name),
+            s.active_total,
+            s.connects,
+            s.disconnects,
+            s.lost,
+            s.failures_total
+        );
+    }
+}
+
 /// The snapshot as plain text (every name made visible-safe).
 pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
     let store = &engine.store;
     let f = &opts.filter;
     let s = store.summary(f);
     let mut out = String::new();
-    let only_db = [Dim::User, Dim::Application, Dim::Host]
+    let only_db = Dim::ALL
         .iter()
-        .all(|d| f.get(*d).is_none());
+        .all(|&d| d == Dim::Database || f.get(d).is_none());
     let target = match (f.exact_value(Dim::Database), f.is_empty()) {
         (_, true) => String::new(),
         (Some(db), _) if only_db => format!(" to '{}'", visible(db)),
@@ -222,10 +301,13 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
     if store.now().millis != 0 {
         let _ = writeln!(out, "Log time: {}", local_clock(store.now()));
     }
-    table(&mut out, "By database:", &s.by_database);
-    table(&mut out, "By user:", &s.by_user);
-    table(&mut out, "By application:", &s.by_application);
-    table(&mut out, "By host:", &s.by_host);
+    let fleet = store.is_fleet();
+    for d in shown_dims(fleet) {
+        table(&mut out, &format!("By {}:", d.key()), s.by(d));
+    }
+    if fleet {
+        servers_text(&mut out, &store.summary_by_server(f));
+    }
     let _ = writeln!(
         out,
         "\nSession totals: {} connects, {} disconnects, {} lost, {} terminated",
@@ -261,7 +343,7 @@ pub fn text_report(engine: &Engine, opts: &ReportOptions) -> String {
         let _ = writeln!(
             out,
             "  leak suspected: {} {} +{} in {} min ({} open, {} connects, {} ends){}",
-            Dim::key(l.dimension),
+            Dim::filter_key(l.dimension),
             visible(&l.name),
             l.growth,
             l.window_minutes,

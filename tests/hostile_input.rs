@@ -173,7 +173,7 @@ proptest! {
         bytes.truncate(bytes.len() - cut);
         let e = engine_for(&bytes);
         let s = e.store.summary(&Default::default());
-        let by_db: u64 = s.by_database.iter().map(|x| x.1).sum();
+        let by_db: u64 = s.by(pgconn_top::store::intern::Dim::Database).iter().map(|x| x.1).sum();
         prop_assert_eq!(by_db, s.active_total, "by-database sums to the active total");
     }
 }

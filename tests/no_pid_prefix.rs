@@ -4,6 +4,7 @@
 
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::store::filter::Filter;
+use pgconn_top::store::intern::Dim;
 use pgconn_top::synth::{generate, SynthConfig, Truth};
 use std::collections::BTreeMap;
 
@@ -53,12 +54,12 @@ fn check(prefix: &str) {
             .collect()
     };
     assert_eq!(
-        text(&s.by_database),
+        text(s.by(Dim::Database)),
         counts(t.active.values().map(|a| a.database.as_str())),
         "{label}: by database"
     );
     assert_eq!(
-        text(&s.by_user),
+        text(s.by(Dim::User)),
         counts(t.active.values().map(|a| a.user.as_str())),
         "{label}: by user"
     );

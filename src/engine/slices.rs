@@ -41,7 +41,7 @@ pub(super) fn decode(
         let last = cut == rest.len();
         let mut sink = |ev: &crate::model::ConnectionEvent<'_>| {
             *events += 1;
-            store.apply(id, ev);
+            store.apply(crate::model::SourceId(id), ev);
             if let Some(o) = observer.as_deref_mut() {
                 o.event(id, ev);
             }

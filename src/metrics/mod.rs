@@ -174,12 +174,11 @@ impl Metrics {
                 s.leaks.clear();
             }
             for sus in suspects {
-                let dim = match sus.dimension {
-                    crate::store::intern::Dim::Database => 0,
-                    crate::store::intern::Dim::User => 1,
-                    crate::store::intern::Dim::Application => 2,
-                    crate::store::intern::Dim::Host => 3,
-                };
+                // Metric labels are the client dimensions, in `Dim::CLIENT` order.
+                let dim = sus.dimension.index();
+                if dim >= crate::store::intern::Dim::CLIENT.len() {
+                    continue;
+                }
                 let Some(sym) = st.names.find(&sus.name) else {
                     continue;
                 };
@@ -187,7 +186,7 @@ impl Metrics {
                 let text = st.names.text(sym).to_string();
                 for (server, n) in per.into_iter().enumerate() {
                     if n > 0 {
-                        let d = sus.dimension.name();
+                        let d = sus.dimension.key();
                         st.servers[server].leaks.push((d, text.clone(), n));
                     }
                 }

@@ -181,7 +181,7 @@ where
         let mut n = 0u64;
         dec.decode(&buf[..c.len], true, &mut |ev| {
             n += 1;
-            store.apply(source, ev);
+            store.apply(crate::model::SourceId(source), ev);
         });
         store.advance_clock(dec.last_time());
         engine.count_events(source, n);
@@ -318,7 +318,7 @@ fn apply(engine: &mut Engine, source: u16, b: &Batch) {
                 ev.time = before;
             }
         }
-        store.apply(source, &ev);
+        store.apply(crate::model::SourceId(source), &ev);
     }
     dec.absorb(b.state.stats, b.state.last_time);
     store.advance_clock(dec.last_time());

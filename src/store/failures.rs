@@ -276,12 +276,7 @@ impl Store {
     pub fn failure_view(&self, filter: &Filter, sort: FailureSort) -> FailureView {
         let f = filter.resolve(&self.names);
         let now = self.now.millis;
-        let other = Combo {
-            database: OTHER,
-            user: OTHER,
-            application: OTHER,
-            host: OTHER,
-        };
+        let other = Combo::all(OTHER);
         // (user, host, reason) -> (count, first, last, recent)
         let mut rows: HashMap<(Sym, Sym, FailureReason), Sums> = HashMap::new();
         for (&(id, reason), a) in &self.failures.keys {

@@ -1,6 +1,6 @@
-//! The filter (database, user, application, host; AND across dimensions) that narrows every
-//! figure: exact names (raw bytes), `(none)` for no value, `a,b` alternatives, `!=` negation
-//! and `~` regexes.
+//! The filter (one condition per [`Dim`]: database, user, application, host, server; AND
+//! across dimensions) that narrows every figure: exact names (raw bytes), `(none)` for no
+//! value, `a,b` alternatives, `!=` negation and `~` regexes.
 //!
 //! Text form, read by [`Filter::parse`] and written by [`Filter::to_text`]:
 //! `db=production user!=postgres app~^worker host=10.0.0.1,10.0.0.2 app=(none)`. A quoted value
@@ -79,13 +79,13 @@ impl Cond {
 /// The conditions in force, one per dimension; `None` keeps everything for that dimension.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    conds: [Option<Cond>; 4],
+    conds: [Option<Cond>; Dim::COUNT],
 }
 
 /// Why a filter text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("unknown key '{0}': use db=, user=, app= or host=")]
+    #[error("unknown key '{0}': use db=, user=, app=, host= or server=")]
     UnknownKey(String),
     #[error("'{0}' needs the form key=value (or key!=, key~, key!~)")]
     MissingEquals(String),
@@ -99,15 +99,6 @@ pub enum FilterError {
     Repeated(String),
     #[error("'{0}' is not a regex: {1}")]
     Regex(String, String),
-}
-
-fn slot(dim: Dim) -> usize {
-    match dim {
-        Dim::Database => 0,
-        Dim::User => 1,
-        Dim::Application => 2,
-        Dim::Host => 3,
-    }
 }
 
 /// Reads a quoted value after its opening quote; `\xNN` gives a raw byte.
@@ -171,12 +162,12 @@ impl Filter {
 
     /// The condition on one dimension.
     pub fn get(&self, dim: Dim) -> Option<&Cond> {
-        self.conds[slot(dim)].as_ref()
+        self.conds[dim.index()].as_ref()
     }
 
     /// Sets (or with `None` lifts) the condition on one dimension.
     pub fn set(&mut self, dim: Dim, cond: Option<Cond>) {
-        self.conds[slot(dim)] = cond;
+        self.conds[dim.index()] = cond;
     }
 
     /// The filter keeping exactly one name (raw bytes) on one dimension.
@@ -265,16 +256,12 @@ impl Filter {
                 Some('~') => '~',
                 _ => return Err(FilterError::MissingEquals(key)),
             };
-            let dim = match key.as_str() {
-                "db" | "database" => Dim::Database,
-                "user" => Dim::User,
-                "app" | "application" => Dim::Application,
-                "host" => Dim::Host,
-                _ => return Err(FilterError::UnknownKey(key)),
+            let Some(dim) = Dim::from_key(&key) else {
+                return Err(FilterError::UnknownKey(key));
             };
-            let written = format!("{}{}{op}", dim.key(), if negate { "!" } else { "" });
+            let written = format!("{}{}{op}", dim.filter_key(), if negate { "!" } else { "" });
             if f.get(dim).is_some() {
-                return Err(FilterError::Repeated(dim.key().to_string()));
+                return Err(FilterError::Repeated(dim.filter_key().to_string()));
             }
             let mut values = Vec::new();
             if op == '~' {
@@ -326,7 +313,7 @@ impl Filter {
                 continue;
             };
             let eq = if op_of(c) == "=" { "=" } else { "" };
-            parts.push(format!("{}{eq}{t}", dim.key()));
+            parts.push(format!("{}{eq}{t}", dim.filter_key()));
         }
         parts.join(" ")
     }
@@ -347,7 +334,7 @@ impl Filter {
                     }
                     _ => continue,
                 };
-                out.push(format!("no session ever had {} '{missing}'", dim.name()));
+                out.push(format!("no session ever had {} '{missing}'", dim.key()));
             }
         }
         out
@@ -355,7 +342,7 @@ impl Filter {
 
     /// The filter resolved against the interned names, for fast matching.
     pub fn resolve(&self, names: &Interner) -> Resolved {
-        let mut out: [Option<Accept>; 4] = Default::default();
+        let mut out: [Option<Accept>; Dim::COUNT] = Default::default();
         for dim in Dim::ALL {
             let Some(c) = self.get(dim) else { continue };
             let mut syms: Vec<Sym> = Vec::new();
@@ -380,7 +367,7 @@ impl Filter {
             }
             syms.sort_unstable();
             syms.dedup();
-            out[slot(dim)] = Some(Accept {
+            out[dim.index()] = Some(Accept {
                 negate: c.negate,
                 syms,
             });
@@ -427,14 +414,27 @@ struct Accept {
 
 /// A filter ready to test combinations.
 #[derive(Debug, Clone)]
-pub struct Resolved([Option<Accept>; 4]);
+pub struct Resolved([Option<Accept>; Dim::COUNT]);
 
 impl Resolved {
     /// Whether a combination passes.
     pub fn matches(&self, c: &Combo) -> bool {
-        Dim::ALL.iter().all(|&d| match &self.0[slot(d)] {
+        Dim::ALL.iter().all(|&d| match &self.0[d.index()] {
             None => true,
             Some(a) => a.syms.binary_search(&c.get(d)).is_ok() != a.negate,
         })
+    }
+
+    /// Whether one dimension's name passes (the other dimensions are not looked at).
+    pub fn matches_dim(&self, dim: Dim, sym: Sym) -> bool {
+        match &self.0[dim.index()] {
+            None => true,
+            Some(a) => a.syms.binary_search(&sym).is_ok() != a.negate,
+        }
+    }
+
+    /// True when every combination passes.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
     }
 }

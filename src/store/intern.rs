@@ -1,4 +1,5 @@
-//! Interned names and the (database, user, application, host) combinations every figure is kept by.
+//! Interned names, the dimensions ([`Dim`]: database, user, application, host, server) and
+//! their combinations every figure is kept by.
 //!
 //! Names come from an untrusted log, so both tables are capped: past the cap new names fold
 //! into one `(other)` entry and memory stays bounded.
@@ -12,7 +13,7 @@ pub type Name = Arc<[u8]>;
 
 /// An interned name.
 pub type Sym = u32;
-/// Index of a (database, user, application, host) combination.
+/// Index of a combination (one name per [`Dim`]).
 pub type ComboId = u32;
 
 /// The symbol of an unset value (`unknown`).
@@ -25,46 +26,90 @@ const MAX_NAMES: usize = 32_768;
 /// Distinct combinations kept before folding into the all-`(other)` combination.
 const MAX_COMBOS: usize = 16_384;
 
-/// The four dimensions of a combination.
+/// The dimensions of a combination, one symbol each (see [`Dim`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Combo {
     pub database: Sym,
     pub user: Sym,
     pub application: Sym,
     pub host: Sym,
+    /// The server (source label) the session is on; [`UNKNOWN`] when the store was given none.
+    pub server: Sym,
 }
 
-/// Which dimension of a combination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One dimension every figure is kept by: the one list that tables, filters, maps, JSON
+/// sections and metric labels iterate over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dim {
     Database,
     User,
     Application,
     Host,
+    /// The server a session is on (a fleet: several labelled sources).
+    Server,
 }
 
 impl Dim {
-    /// All four, in display order.
-    pub const ALL: [Dim; 4] = [Dim::Database, Dim::User, Dim::Application, Dim::Host];
+    /// How many dimensions there are (the length of per-dimension arrays).
+    pub const COUNT: usize = 5;
 
-    /// The dimension's name in reports (`database`, `user`, `application`, `host`).
-    pub fn name(self) -> &'static str {
+    /// Every dimension, in display order ([`Dim::index`] is the position here).
+    pub const ALL: [Dim; Dim::COUNT] = [
+        Dim::Database,
+        Dim::User,
+        Dim::Application,
+        Dim::Host,
+        Dim::Server,
+    ];
+
+    /// The dimensions that describe the client (all but [`Dim::Server`]): the Summary tables
+    /// and metric labels, where the server is shown on its own.
+    pub const CLIENT: [Dim; 4] = [Dim::Database, Dim::User, Dim::Application, Dim::Host];
+
+    /// The position in [`Dim::ALL`], for per-dimension arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The dimension's name in reports and JSON (`database`, `user`, `application`, `host`,
+    /// `server`; JSON sections are `by_` + this).
+    pub fn key(self) -> &'static str {
         match self {
             Dim::Database => "database",
             Dim::User => "user",
             Dim::Application => "application",
             Dim::Host => "host",
+            Dim::Server => "server",
         }
     }
 
-    /// The filter key of the dimension (`db`, `user`, `app`, `host`).
-    pub fn key(self) -> &'static str {
+    /// The title of its table (`Database`, ...).
+    pub fn title(self) -> &'static str {
+        match self {
+            Dim::Database => "Database",
+            Dim::User => "User",
+            Dim::Application => "Application",
+            Dim::Host => "Host",
+            Dim::Server => "Server",
+        }
+    }
+
+    /// The filter key of the dimension (`db`, `user`, `app`, `host`, `server`).
+    pub fn filter_key(self) -> &'static str {
         match self {
             Dim::Database => "db",
             Dim::User => "user",
             Dim::Application => "app",
             Dim::Host => "host",
+            Dim::Server => "server",
         }
+    }
+
+    /// The dimension a filter key names: [`Dim::filter_key`] or [`Dim::key`].
+    pub fn from_key(key: &str) -> Option<Dim> {
+        Dim::ALL
+            .into_iter()
+            .find(|d| d.filter_key() == key || d.key() == key)
     }
 }
 
@@ -76,7 +121,28 @@ impl Combo {
             Dim::User => self.user,
             Dim::Application => self.application,
             Dim::Host => self.host,
+            Dim::Server => self.server,
         }
+    }
+
+    /// Sets the symbol of one dimension.
+    pub fn set(&mut self, dim: Dim, sym: Sym) {
+        match dim {
+            Dim::Database => self.database = sym,
+            Dim::User => self.user = sym,
+            Dim::Application => self.application = sym,
+            Dim::Host => self.host = sym,
+            Dim::Server => self.server = sym,
+        }
+    }
+
+    /// Every dimension set to `sym`.
+    pub fn all(sym: Sym) -> Combo {
+        let mut c = Combo::default();
+        for d in Dim::ALL {
+            c.set(d, sym);
+        }
+        c
     }
 }
 
@@ -146,11 +212,10 @@ impl Interner {
             return id;
         }
         if self.combos.len() >= MAX_COMBOS {
+            // The fold keeps the server: a fleet's figures still add up per server.
             let other = Combo {
-                database: OTHER,
-                user: OTHER,
-                application: OTHER,
-                host: OTHER,
+                server: c.server,
+                ..Combo::all(OTHER)
             };
             if let Some(&id) = self.by_combo.get(&other) {
                 return id;

@@ -12,7 +12,7 @@ pub mod leaks;
 pub mod views;
 
 use crate::model::{
-    ConnectionEvent, EndCause, EventKind, FailureReason, LogTime, Millis, ServerChange,
+    ConnectionEvent, EndCause, EventKind, FailureReason, LogTime, Millis, ServerChange, SourceId,
 };
 use durations::Durations;
 use feed::{Feed, FeedEvent, FeedKind};
@@ -107,6 +107,8 @@ pub struct Store {
     capacity: capacity::Capacity,
     /// Failed attempts by combination and reason (store::failures).
     failures: failures::Failures,
+    /// The server name of each source, by source id ([`intern::UNKNOWN`] when not given).
+    server_of: Vec<Sym>,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -134,7 +136,52 @@ impl Store {
             cleared_at: Millis::MIN,
             capacity: capacity::Capacity::default(),
             failures: failures::Failures::default(),
+            server_of: Vec::new(),
         }
+    }
+
+    /// Names the server source `source` belongs to (its label): every session, failure and
+    /// feed entry of that source then carries it as its [`intern::Dim::Server`] name. Sources
+    /// with one name share a server. Give names before the source's first event.
+    pub fn set_server_name(&mut self, source: SourceId, name: &str) {
+        let sym = self.names.sym(Some(name.as_bytes()));
+        let i = source.index();
+        if self.server_of.len() <= i {
+            self.server_of.resize(i + 1, intern::UNKNOWN);
+        }
+        self.server_of[i] = sym;
+    }
+
+    /// The server symbol of a source ([`intern::UNKNOWN`] when it was not named).
+    pub fn server_sym(&self, source: u16) -> Sym {
+        self.server_of
+            .get(usize::from(source))
+            .copied()
+            .unwrap_or(intern::UNKNOWN)
+    }
+
+    /// How many distinct server names were given (no allocation: safe per feed line).
+    pub fn server_count(&self) -> usize {
+        let s = &self.server_of;
+        (0..s.len())
+            .filter(|&i| s[i] != intern::UNKNOWN && !s[..i].contains(&s[i]))
+            .count()
+    }
+
+    /// True with more than one server: the server dimension is shown.
+    pub fn is_fleet(&self) -> bool {
+        self.server_count() > 1
+    }
+
+    /// The distinct server names given, in the order first given.
+    pub fn server_names(&self) -> Vec<Sym> {
+        let mut v: Vec<Sym> = Vec::new();
+        for &s in &self.server_of {
+            if s != intern::UNKNOWN && !v.contains(&s) {
+                v.push(s);
+            }
+        }
+        v
     }
 
     /// Clears the statistics (totals, failures, history, the feed) and keeps the sessions that
@@ -195,7 +242,8 @@ impl Store {
     }
 
     /// Applies one event from source `source`.
-    pub fn apply(&mut self, source: u16, ev: &ConnectionEvent<'_>) {
+    pub fn apply(&mut self, source: SourceId, ev: &ConnectionEvent<'_>) {
+        let source = source.0;
         self.advance_clock(ev.time);
         self.applied += 1;
         if self.applied % 4096 == 0 {
@@ -286,6 +334,7 @@ impl Store {
             user: self.names.sym(ev.user),
             application: self.names.sym(ev.application),
             host,
+            server: self.server_sym(source),
         };
         let id = self.combo_id(combo);
         let st = &mut self.stats[id as usize];
@@ -340,6 +389,7 @@ impl Store {
                     user: self.names.sym(ev.user),
                     application: self.names.sym(ev.application),
                     host: self.names.sym(ev.host),
+                    server: self.server_sym(source),
                 };
                 (self.combo_id(combo), millis, None, ev.port)
             }
@@ -401,6 +451,7 @@ impl Store {
                 Some(h) => self.names.sym(Some(h)),
                 None => host.unwrap_or(intern::UNKNOWN),
             },
+            server: self.server_sym(source),
         };
         let id = self.combo_id(combo);
         self.stats[id as usize].failures[reason.index()] += 1;
@@ -442,7 +493,12 @@ impl Store {
             self.end_lost(key, ev.time);
         }
         if ended > 0 || matches!(change, ServerChange::CrashReset | ServerChange::Starting) {
-            self.push_feed(source, ev, 0, FeedKind::Reset { change, ended });
+            // Its combination names only the server, so a `server=` filter finds it.
+            let id = self.combo_id(Combo {
+                server: self.server_sym(source),
+                ..Combo::default()
+            });
+            self.push_feed(source, ev, id, FeedKind::Reset { change, ended });
         }
     }
 

@@ -1,7 +1,8 @@
 //! Read-only figures of the store under a filter: summary, active sessions, history, session times.
 
 use super::durations::Durations;
-use super::filter::Filter;
+use super::feed::{FeedEvent, FeedKind};
+use super::filter::{Filter, Resolved};
 use super::history::Counts;
 use super::intern::{Dim, Name};
 use super::{Phase, Store};
@@ -12,11 +13,9 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub active_total: u64,
-    /// By database, user, application, host: (name, count), largest first.
-    pub by_database: Vec<(Name, u64)>,
-    pub by_user: Vec<(Name, u64)>,
-    pub by_application: Vec<(Name, u64)>,
-    pub by_host: Vec<(Name, u64)>,
+    /// Active sessions by name of each dimension, indexed by [`Dim::index`]: (name, count),
+    /// largest first (read with [`Summary::by`]).
+    pub by: [Vec<(Name, u64)>; Dim::COUNT],
     /// Authorized sessions that were not refused.
     pub connects: u64,
     /// Sessions that ended with a `disconnection` line.
@@ -36,6 +35,29 @@ pub struct Summary {
     pub incomplete: u64,
 }
 
+/// Tests feed entries against a filter resolved once (see [`Store::feed_matcher`]).
+#[derive(Debug)]
+pub struct FeedMatcher<'a> {
+    store: &'a Store,
+    resolved: Resolved,
+}
+
+impl FeedMatcher<'_> {
+    /// Whether the entry passes: its combination does, and a server reset (which names no
+    /// session) when its server does. Refused connects pass like any connect: callers that
+    /// hide them test [`FeedEvent::refused`].
+    pub fn matches(&self, e: &FeedEvent) -> bool {
+        if self.resolved.is_empty() {
+            return true;
+        }
+        let c = self.store.names.combo_of(e.combo);
+        match e.kind {
+            FeedKind::Reset { .. } => self.resolved.matches_dim(Dim::Server, c.server),
+            _ => self.resolved.matches(&c),
+        }
+    }
+}
+
 /// One open session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveSession {
@@ -46,6 +68,8 @@ pub struct ActiveSession {
     /// `None` when the application name was not set.
     pub application: Option<Name>,
     pub host: Name,
+    /// The server (source label) it is on, when the store was given names.
+    pub server: Option<Name>,
     pub port: Option<u16>,
     /// When it was authorized.
     pub since: LogTime,
@@ -73,6 +97,13 @@ pub struct AppDurations {
     pub p99_ms: u64,
 }
 
+impl Summary {
+    /// Active sessions by name of `dim`: (name, count), largest first, then by name.
+    pub fn by(&self, dim: Dim) -> &[(Name, u64)] {
+        &self.by[dim.index()]
+    }
+}
+
 fn sorted(map: HashMap<Name, u64>) -> Vec<(Name, u64)> {
     let mut v: Vec<(Name, u64)> = map.into_iter().filter(|(_, n)| *n > 0).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -80,11 +111,41 @@ fn sorted(map: HashMap<Name, u64>) -> Vec<(Name, u64)> {
 }
 
 impl Store {
+    /// The one test of feed entries against `filter`, shared by the Watch tab and `--stream`.
+    pub fn feed_matcher(&self, filter: &Filter) -> FeedMatcher<'_> {
+        FeedMatcher {
+            store: self,
+            resolved: filter.resolve(&self.names),
+        }
+    }
+
+    /// The feed entries that pass `filter` (see [`FeedMatcher::matches`]), oldest first.
+    pub fn feed_matching(&self, filter: &Filter) -> impl DoubleEndedIterator<Item = &FeedEvent> {
+        let m = self.feed_matcher(filter);
+        self.feed.iter().filter(move |e| m.matches(e))
+    }
+
+    /// The summary of each named server under `filter` (the filter's own `server=` condition
+    /// still applies), in the order the servers were named; empty when none was named.
+    pub fn summary_by_server(&self, filter: &Filter) -> Vec<(Name, Summary)> {
+        let f = filter.resolve(&self.names);
+        self.server_names()
+            .into_iter()
+            .filter(|&s| f.matches_dim(Dim::Server, s))
+            .map(|s| {
+                let name = self.names.name(s).clone();
+                let mut g = filter.clone();
+                g.set(Dim::Server, Some(super::filter::Cond::exact(&name)));
+                (name, self.summary(&g))
+            })
+            .collect()
+    }
+
     /// The summary figures under `filter`.
     pub fn summary(&self, filter: &Filter) -> Summary {
         let f = filter.resolve(&self.names);
         let mut s = Summary::default();
-        let mut dims: [HashMap<Name, u64>; 4] = Default::default();
+        let mut dims: [HashMap<Name, u64>; Dim::COUNT] = Default::default();
         let mut fu: HashMap<Name, u64> = HashMap::new();
         let mut fh: HashMap<Name, u64> = HashMap::new();
         let mut reasons = [0u64; FailureReason::ALL.len()];
@@ -99,9 +160,9 @@ impl Store {
             s.lost += st.lost;
             s.terminated += st.terminated;
             if st.active > 0 {
-                for (i, dim) in Dim::ALL.iter().enumerate() {
-                    *dims[i]
-                        .entry(self.names.name(c.get(*dim)).clone())
+                for dim in Dim::ALL {
+                    *dims[dim.index()]
+                        .entry(self.names.name(c.get(dim)).clone())
                         .or_default() += u64::from(st.active);
                 }
             }
@@ -115,11 +176,7 @@ impl Store {
                 *fh.entry(self.names.name(c.host).clone()).or_default() += failed;
             }
         }
-        let [db, user, app, host] = dims;
-        s.by_database = sorted(db);
-        s.by_user = sorted(user);
-        s.by_application = sorted(app);
-        s.by_host = sorted(host);
+        s.by = dims.map(sorted);
         s.failures_by_reason = FailureReason::ALL
             .iter()
             .zip(reasons)
@@ -164,6 +221,8 @@ impl Store {
                     application: (c.application != super::intern::UNKNOWN)
                         .then(|| self.names.name(c.application).clone()),
                     host: self.names.name(c.host).clone(),
+                    server: (c.server != super::intern::UNKNOWN)
+                        .then(|| self.names.name(c.server).clone()),
                     port: s.port,
                     since: s.since,
                 })

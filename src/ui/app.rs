@@ -292,21 +292,9 @@ impl App {
 
     /// Feed entries that pass the filter, oldest first.
     pub fn visible_feed(&self) -> Vec<FeedEvent> {
-        let store = &self.engine.store;
-        let names = store.names();
-        let f = self.filter.resolve(names);
-        let filtered = !self.filter.is_empty();
-        store
-            .feed()
-            .iter()
-            .filter(|e| {
-                if matches!(e.kind, crate::store::feed::FeedKind::Reset { .. }) {
-                    return true;
-                }
-                !filtered
-                    || ((e.combo as usize) < names.combo_count()
-                        && f.matches(&names.combo_of(e.combo)))
-            })
+        self.engine
+            .store
+            .feed_matching(&self.filter)
             .copied()
             .collect()
     }

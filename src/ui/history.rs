@@ -74,7 +74,7 @@ impl Widget for &HistoryView<'_> {
                     l.growth,
                     l.window_minutes,
                     l.active,
-                    l.dimension.key(),
+                    l.dimension.filter_key(),
                     text::counted(l.connects.max(0) as u64, "connect", "connects"),
                     text::counted(l.disconnects.max(0) as u64, "end", "ends")
                 ),

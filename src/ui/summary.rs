@@ -26,9 +26,9 @@ pub const FAILURE_ROWS: usize = 200;
 
 /// `Active connections: 15`, `Active connections to 'production': 9`, or with the filter text.
 pub fn headline(filter: &Filter, n: u64) -> String {
-    let only_db = [Dim::User, Dim::Application, Dim::Host]
+    let only_db = Dim::ALL
         .iter()
-        .all(|d| filter.get(*d).is_none());
+        .all(|&d| d == Dim::Database || filter.get(d).is_none());
     match filter.exact_value(Dim::Database) {
         _ if filter.is_empty() => format!("Active connections: {n}"),
         Some(db) if only_db => {
@@ -42,12 +42,7 @@ pub fn headline(filter: &Filter, n: u64) -> String {
 }
 
 fn dim_title(d: Dim) -> &'static str {
-    match d {
-        Dim::Database => "Database",
-        Dim::User => "User",
-        Dim::Application => "Application",
-        Dim::Host => "Host",
-    }
+    d.title()
 }
 
 impl SummaryView<'_> {
@@ -306,7 +301,7 @@ impl Widget for &SummaryView<'_> {
             return;
         }
         let s = store.summary(&app.filter);
-        let tables = Dim::ALL.map(|d| dim_rows(store, &app.filter, d));
+        let tables = Dim::CLIENT.map(|d| dim_rows(store, &app.filter, d));
         let tallest = tables.iter().map(Vec::len).max().unwrap_or(0).max(1) as u16;
         let tables_h = (tallest + 2).min(area.height.saturating_sub(6) / 2).max(3);
         let [head, tables_area, rest] = Layout::vertical([
@@ -341,7 +336,7 @@ impl Widget for &SummaryView<'_> {
         ])
         .render(head, buf);
         let cols = Layout::horizontal([Constraint::Fill(1); 4]).split(tables_area);
-        for (i, dim) in Dim::ALL.iter().enumerate() {
+        for (i, dim) in Dim::CLIENT.iter().enumerate() {
             self.dim_table(&tables[i], *dim, cols[i], buf);
         }
         let fail_w = if rest.width >= 100 { 34 } else { 28 };
