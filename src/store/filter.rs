@@ -85,7 +85,7 @@ pub struct Filter {
 /// Why a filter text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("unknown key '{0}': use db=, user=, app=, host= or server=")]
+    #[error("unknown key '{0}': use {keys}", keys = key_list())]
     UnknownKey(String),
     #[error("'{0}' needs the form key=value (or key!=, key~, key!~)")]
     MissingEquals(String),
@@ -99,6 +99,18 @@ pub enum FilterError {
     Repeated(String),
     #[error("'{0}' is not a regex: {1}")]
     Regex(String, String),
+}
+
+/// `db=, user=, app=, host= or server=`: every dimension's filter key.
+fn key_list() -> String {
+    let keys: Vec<String> = Dim::ALL
+        .iter()
+        .map(|d| format!("{}=", d.filter_key()))
+        .collect();
+    match keys.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Reads a quoted value after its opening quote; `\xNN` gives a raw byte.
