@@ -7,7 +7,7 @@ use crate::report::human_ms;
 use crate::sanitize::{lossy, visible};
 use crate::store::feed::{FeedEvent, FeedKind};
 use crate::store::filter::display_name;
-use crate::store::intern::UNKNOWN;
+use crate::store::intern::{Dim, UNKNOWN};
 use crate::store::Store;
 use serde_json::{json, Value};
 
@@ -122,23 +122,23 @@ pub fn json_line(store: &Store, e: &FeedEvent) -> Value {
         "time": rfc3339(e.time),
         "kind": kind,
         "pid": e.pid,
-        "user": opt(c.user),
-        "database": opt(c.database),
-        "application": opt(c.application),
-        "host": opt(c.host),
         "port": e.port,
         "duration_s": duration,
         "reason": reason,
         "source": e.source,
     });
+    for d in Dim::CLIENT {
+        v[d.key()] = json!(opt(c.get(d)));
+    }
     if store.is_fleet() {
         v["server"] = json!(lossy(names.name(c.server)));
     }
     if let FeedKind::Reset { ended, change } = e.kind {
         v["ended"] = json!(ended);
         v["change"] = json!(change_text(change));
-        for k in ["pid", "user", "database", "application", "host"] {
-            v[k] = Value::Null;
+        v["pid"] = Value::Null;
+        for d in Dim::CLIENT {
+            v[d.key()] = Value::Null;
         }
     }
     v

@@ -36,8 +36,8 @@ pub struct Plan {
 
 fn source_format(f: FormatArg) -> source::Format {
     match f {
-        FormatArg::Csvlog => source::Format::Csv,
-        FormatArg::Jsonlog => source::Format::Json,
+        FormatArg::Csvlog => source::Format::Csvlog,
+        FormatArg::Jsonlog => source::Format::Jsonlog,
         _ => source::Format::Stderr,
     }
 }

@@ -8,12 +8,13 @@ use crate::model::FailureReason;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use crate::store::intern::Dim;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The dimension labels, in key order.
-const DIM_LABELS: [&str; 4] = ["database", "user", "application", "host"];
+/// The dimension labels, in key order: the client dimensions (the server is its own label).
+const DIM_LABELS: [Dim; 4] = Dim::CLIENT;
 
 /// Which small tag a metric's key carries.
 #[derive(Clone, Copy)]
@@ -45,7 +46,7 @@ fn labels<'a>(st: &'a State, names: &'a Names, k: &Key, tag: Tag) -> Labels<'a> 
     }
     for (i, &sym) in k.dims.iter().enumerate() {
         if sym != NONE {
-            out.push((DIM_LABELS[i], Cow::Borrowed(names.text(sym))));
+            out.push((DIM_LABELS[i].key(), Cow::Borrowed(names.text(sym))));
         }
     }
     out

@@ -40,20 +40,20 @@ impl Default for Dims {
 
 /// `--metrics-labels`: a comma-separated list of database, user, application, host (or db, app).
 pub fn parse_dims(s: &str) -> Result<Dims, String> {
+    use crate::store::intern::Dim;
     let mut on = [false; 4];
     for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let i = match word {
-            "database" | "db" => 0,
-            "user" => 1,
-            "application" | "app" => 2,
-            "host" => 3,
-            _ => {
+        // The client dimensions, by key or filter key (the server is always a label).
+        match Dim::from_key(word).filter(|d| Dim::CLIENT.contains(d)) {
+            Some(d) => on[d.index()] = true,
+            None => {
+                let all: Vec<&str> = Dim::CLIENT.iter().map(|d| d.key()).collect();
                 return Err(format!(
-                "'{word}' is not a metrics label; choose among database, user, application, host"
-            ))
+                    "'{word}' is not a metrics label; choose among {}",
+                    all.join(", ")
+                ));
             }
-        };
-        on[i] = true;
+        }
     }
     Ok(Dims(on))
 }

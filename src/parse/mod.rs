@@ -20,22 +20,48 @@ use message::{MessageFields, Severity};
 pub use prefix::Prefix;
 use std::sync::OnceLock;
 
-/// The three ways PostgreSQL writes its log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// The three ways PostgreSQL writes its log: the one log-format enum (decoders, sources and
+/// directories of log files all use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// `log_destination = stderr`: `.log` files (or no extension).
+    #[default]
     Stderr,
+    /// `csvlog`: `.csv` files.
     Csvlog,
+    /// `jsonlog`: `.json` files.
     Jsonlog,
 }
 
 impl Format {
-    /// The name used on the command line and in the header.
+    /// The name used on the command line, in the header, in `log_destination` and in
+    /// `current_logfiles`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Stderr => "stderr",
             Format::Csvlog => "csvlog",
             Format::Jsonlog => "jsonlog",
+        }
+    }
+
+    /// Parses a hint: `log`/`stderr`, `csv`/`csvlog`, `json`/`jsonlog` (case-insensitive,
+    /// leading '.' allowed).
+    pub fn from_hint(hint: &str) -> Option<Format> {
+        match hint.trim_start_matches('.').to_ascii_lowercase().as_str() {
+            "log" | "stderr" | "txt" => Some(Format::Stderr),
+            "csv" | "csvlog" => Some(Format::Csvlog),
+            "json" | "jsonlog" => Some(Format::Jsonlog),
+            _ => None,
+        }
+    }
+
+    /// The file extension PostgreSQL uses for this family.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Stderr => "log",
+            Format::Csvlog => "csv",
+            Format::Jsonlog => "json",
         }
     }
 }

@@ -20,47 +20,9 @@ use super::{
 /// A file is complete once the next one has content and it was not modified for this long.
 const SETTLE: Duration = Duration::from_millis(25);
 
-/// Which log format family a directory source follows (one per source).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    /// `log_destination = stderr`: `.log` files (or no extension).
-    #[default]
-    Stderr,
-    /// `csvlog`: `.csv` files.
-    Csv,
-    /// `jsonlog`: `.json` files.
-    Json,
-}
-
-impl Format {
-    /// Parses a hint: `log`/`stderr`, `csv`/`csvlog`, `json`/`jsonlog` (case-insensitive, leading '.' allowed).
-    pub fn from_hint(hint: &str) -> Option<Format> {
-        match hint.trim_start_matches('.').to_ascii_lowercase().as_str() {
-            "log" | "stderr" | "txt" => Some(Format::Stderr),
-            "csv" | "csvlog" => Some(Format::Csv),
-            "json" | "jsonlog" => Some(Format::Json),
-            _ => None,
-        }
-    }
-
-    /// The file extension PostgreSQL uses for this family.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Stderr => "log",
-            Format::Csv => "csv",
-            Format::Json => "json",
-        }
-    }
-
-    /// The name used in `log_destination` and `current_logfiles`.
-    pub fn destination(self) -> &'static str {
-        match self {
-            Format::Stderr => "stderr",
-            Format::Csv => "csvlog",
-            Format::Json => "jsonlog",
-        }
-    }
-}
+/// Which log format family a directory source follows (one per source): the one log-format
+/// enum, [`crate::parse::Format`].
+pub use crate::parse::Format;
 
 /// A log directory to follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,7 +177,7 @@ fn current_logfile(spec: &DirSpec) -> Option<PathBuf> {
     let text = fs::read_to_string(data.join("current_logfiles")).ok()?;
     text.lines().find_map(|l| {
         let (kind, file) = l.split_once(' ')?;
-        (kind == spec.format.destination()).then(|| data.join(file.trim()))
+        (kind == spec.format.name()).then(|| data.join(file.trim()))
     })
 }
 

@@ -13,13 +13,13 @@ fn name_regex_by_family_and_pattern() {
     let re = s.name_regex();
     assert!(re.is_match("postgresql-2024-01-31_235959.log"));
     assert!(!re.is_match("postgresql-2024-01-31_235959.csv"));
-    s.format = Format::Csv;
+    s.format = Format::Csvlog;
     assert!(s.name_regex().is_match("postgresql-2024-01-31_235959.csv"));
-    s.format = Format::Json;
+    s.format = Format::Jsonlog;
     s.filename_pattern = Some("pg-%a".into());
     assert!(s.name_regex().is_match("pg-Mon.json"));
-    assert_eq!(Format::from_hint(".CSV"), Some(Format::Csv));
-    assert_eq!(Format::from_hint("jsonlog"), Some(Format::Json));
+    assert_eq!(Format::from_hint(".CSV"), Some(Format::Csvlog));
+    assert_eq!(Format::from_hint("jsonlog"), Some(Format::Jsonlog));
     assert_eq!(Format::from_hint("xml"), None);
 }
 
@@ -37,14 +37,14 @@ fn expand_paths_kinds() {
         missing.clone(),
         PathBuf::from("-"),
     ];
-    let specs = expand_paths(&args, Format::Csv).unwrap();
+    let specs = expand_paths(&args, Format::Csvlog).unwrap();
     assert_eq!(
         specs,
         vec![
             SourceSpec::Stdin,
             SourceSpec::File(d.path().join("a.log")),
             SourceSpec::File(d.path().join("b.log")),
-            SourceSpec::Dir(DirSpec::new(d.path(), Format::Csv)),
+            SourceSpec::Dir(DirSpec::new(d.path(), Format::Csvlog)),
             SourceSpec::File(missing),
         ]
     );
@@ -62,7 +62,7 @@ fn current_logfiles_is_read() {
         "stderr log/postgresql-1.log\ncsvlog log/postgresql-1.csv\n",
     )
     .unwrap();
-    let mut s = DirSpec::new(d.path().join("log"), Format::Csv);
+    let mut s = DirSpec::new(d.path().join("log"), Format::Csvlog);
     s.data_dir = Some(d.path().to_path_buf());
     assert_eq!(
         current_logfile(&s),

@@ -230,12 +230,12 @@ fn from_cluster(
         .unwrap_or_else(|| data.to_path_buf());
     let dest = s.get("log_destination").map_or("stderr", String::as_str);
     let kinds: Vec<&str> = dest.split(',').map(str::trim).collect();
-    let format = [Format::Stderr, Format::Csv, Format::Json]
+    let format = [Format::Stderr, Format::Csvlog, Format::Jsonlog]
         .into_iter()
         .find(|f| {
             kinds
                 .iter()
-                .any(|k| k.eq_ignore_ascii_case(f.destination()))
+                .any(|k| k.eq_ignore_ascii_case(f.name()))
         })
         .unwrap_or(Format::Stderr);
     let d = Discovery {
