@@ -60,7 +60,10 @@ const DIMS: [&str; 4] = ["by_database", "by_user", "by_application", "by_host"];
 
 /// The figures of one server's section (or a filtered snapshot) equal its truth.
 fn assert_truth(got: &Value, t: &Value, what: &str) {
-    assert_eq!(got["active_total"], t["active_total"], "{what}: active_total");
+    assert_eq!(
+        got["active_total"], t["active_total"],
+        "{what}: active_total"
+    );
     for k in DIMS {
         assert_eq!(got[k], t[k], "{what}: {k}");
     }
@@ -115,7 +118,9 @@ fn two_labelled_servers_each_equal_their_truth() {
     let active = got["active"].as_array().unwrap();
     let on_b = active.iter().filter(|s| s["server"] == "b").count();
     assert_eq!(on_b as u64, tb["active_total"].as_u64().unwrap());
-    assert!(active.iter().all(|s| s["server"] == "a" || s["server"] == "b"));
+    assert!(active
+        .iter()
+        .all(|s| s["server"] == "a" || s["server"] == "b"));
 }
 
 #[test]
@@ -126,10 +131,21 @@ fn the_server_filter_gives_one_servers_truth() {
     with.extend(["--server".to_string(), "a".to_string()]);
     let got = once_json(&with);
     assert_truth(&got, &ta, "--server a");
-    assert_eq!(got["by_server"], serde_json::json!({"a": ta["active_total"]}));
+    assert_eq!(
+        got["by_server"],
+        serde_json::json!({"a": ta["active_total"]})
+    );
     assert_eq!(got["filter"]["server"], "a");
     assert_eq!(got["servers"].as_object().unwrap().len(), 1);
-    assert_eq!(got["history"]["buckets"].as_array().unwrap().iter().map(|b| b["connects"].as_i64().unwrap()).sum::<i64>(), ta["connects"].as_i64().unwrap());
+    assert_eq!(
+        got["history"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["connects"].as_i64().unwrap())
+            .sum::<i64>(),
+        ta["connects"].as_i64().unwrap()
+    );
 }
 
 #[test]
@@ -171,7 +187,12 @@ fn text_snapshot_lists_the_servers() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let section = text.split("By server:").nth(1).expect("a By server table");
-    assert!(section.lines().nth(1).unwrap().trim_start().starts_with('a'));
+    assert!(section
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_start()
+        .starts_with('a'));
     let servers = text.split("\nServers:").nth(1).expect("a Servers section");
     let row = |name: &str| {
         servers
@@ -213,9 +234,17 @@ fn the_feed_filter_keeps_one_servers_events_and_its_resets() {
     let e = engine(&[("a", A_LOG), ("b", B_LOG)]);
     let store = &e.store;
     let all = store.feed_matching(&Filter::default()).count();
-    let on = |s: &str| store.feed_matching(&Filter::exact(Dim::Server, s.as_bytes())).count();
+    let on = |s: &str| {
+        store
+            .feed_matching(&Filter::exact(Dim::Server, s.as_bytes()))
+            .count()
+    };
     assert!(on("a") > 0 && on("b") > 0);
-    assert_eq!(on("a") + on("b"), all, "every entry is on exactly one server");
+    assert_eq!(
+        on("a") + on("b"),
+        all,
+        "every entry is on exactly one server"
+    );
     // b's log has a restart; its reset is b's, not a's.
     let resets = |s: &str| {
         store
@@ -232,7 +261,10 @@ fn the_feed_filter_keeps_one_servers_events_and_its_resets() {
         .count();
     assert_eq!(with_db, resets("a") + resets("b"));
     // Events say their server, in JSON and text.
-    let first_b = store.feed_matching(&Filter::parse("server=b").unwrap()).next().unwrap();
+    let first_b = store
+        .feed_matching(&Filter::parse("server=b").unwrap())
+        .next()
+        .unwrap();
     assert_eq!(feedline::json_line(store, first_b)["server"], "b");
     assert!(feedline::text_line(store, first_b).contains(" b: "));
 }
@@ -240,7 +272,12 @@ fn the_feed_filter_keeps_one_servers_events_and_its_resets() {
 #[test]
 fn stream_json_events_carry_their_server() {
     let mut child = Command::new(BIN)
-        .args(["--stream", "--json", &labelled("a", A_LOG), &labelled("b", B_LOG)])
+        .args([
+            "--stream",
+            "--json",
+            &labelled("a", A_LOG),
+            &labelled("b", B_LOG),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -250,7 +287,10 @@ fn stream_json_events_carry_their_server() {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if tx.send(serde_json::from_str::<Value>(&line).unwrap()).is_err() {
+            if tx
+                .send(serde_json::from_str::<Value>(&line).unwrap())
+                .is_err()
+            {
                 break;
             }
         }
@@ -269,5 +309,5 @@ fn stream_json_events_carry_their_server() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(seen.keys().all(|s| s == "a" || s == "b"), "{seen:?}");
-    assert!(seen.get("a").is_some() && seen.get("b").is_some(), "{seen:?}");
+    assert!(seen.contains_key("a") && seen.contains_key("b"), "{seen:?}");
 }

@@ -232,11 +232,7 @@ fn from_cluster(
     let kinds: Vec<&str> = dest.split(',').map(str::trim).collect();
     let format = [Format::Stderr, Format::Csvlog, Format::Jsonlog]
         .into_iter()
-        .find(|f| {
-            kinds
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(f.name()))
-        })
+        .find(|f| kinds.iter().any(|k| k.eq_ignore_ascii_case(f.name())))
         .unwrap_or(Format::Stderr);
     let d = Discovery {
         sources: Vec::new(),
