@@ -15,6 +15,7 @@ pub mod keys;
 pub mod nav;
 pub mod overlay;
 pub mod rows;
+pub mod servers;
 pub mod state;
 pub mod summary;
 pub mod terminal;

@@ -39,8 +39,12 @@ impl DimRow {
     }
 }
 
-/// Active sessions by name of `dim` under `filter`, largest first, then by name.
+/// Active sessions by name of `dim` under `filter`, largest first, then by name; the servers
+/// are every named server (one with no session too), in the order they were named.
 pub fn dim_rows(store: &Store, filter: &Filter, dim: Dim) -> Vec<DimRow> {
+    if dim == Dim::Server {
+        return super::servers::server_dim_rows(store, filter);
+    }
     let names = store.names();
     let f = filter.resolve(names);
     let mut counts: HashMap<Sym, u64> = HashMap::new();
