@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-/// Whether a character must be shown as an escape rather than drawn.
-fn hidden(c: char) -> bool {
+/// Whether a character must be shown as an escape rather than drawn: control characters
+/// (newline included), and invisible or bidirectional formatting characters.
+pub(crate) fn hidden(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
@@ -17,12 +18,7 @@ pub fn visible(bytes: &[u8]) -> String {
             if c == '\\' {
                 out.push_str("\\\\");
             } else if hidden(c) {
-                let n = c as u32;
-                if n < 0x100 {
-                    let _ = write!(out, "\\x{n:02x}");
-                } else {
-                    let _ = write!(out, "\\u{{{n:x}}}");
-                }
+                push_escape(&mut out, c);
             } else {
                 out.push(c);
             }
@@ -32,6 +28,16 @@ pub fn visible(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Writes a hidden character as the text `\xNN` (below 0x100) or `\u{NNNN}`.
+pub(crate) fn push_escape(out: &mut String, c: char) {
+    let n = c as u32;
+    if n < 0x100 {
+        let _ = write!(out, "\\x{n:02x}");
+    } else {
+        let _ = write!(out, "\\u{{{n:x}}}");
+    }
 }
 
 /// The bytes as text with invalid UTF-8 replaced (for JSON, where escapes are kept intact).

@@ -2,7 +2,6 @@
 //! capped so that a flood of distinct names cannot grow memory.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 /// An interned label value.
 pub type Sym = u32;
@@ -111,13 +110,6 @@ impl Names {
     }
 }
 
-/// Whether a character is replaced by a visible escape in a label value: control characters
-/// (newline included), and invisible or bidirectional formatting characters.
-fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-}
-
 /// A raw name as a label value: invalid UTF-8 becomes U+FFFD, control and formatting
 /// characters become `\xNN` / `\u{NNNN}` text. Quotes and backslashes stay as they are: the
 /// exposition encoder escapes them.
@@ -125,13 +117,8 @@ pub fn label_value(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if hidden(c) {
-            let n = c as u32;
-            if n < 0x100 {
-                let _ = write!(out, "\\x{n:02x}");
-            } else {
-                let _ = write!(out, "\\u{{{n:x}}}");
-            }
+        if crate::sanitize::hidden(c) {
+            crate::sanitize::push_escape(&mut out, c);
         } else {
             out.push(c);
         }
