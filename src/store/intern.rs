@@ -242,3 +242,54 @@ impl Interner {
         self.combos.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dimension_is_at_its_index_with_distinct_keys() {
+        for (i, d) in Dim::ALL.into_iter().enumerate() {
+            assert_eq!(d.index(), i);
+            assert_eq!(Dim::from_key(d.key()), Some(d));
+            assert_eq!(Dim::from_key(d.filter_key()), Some(d));
+        }
+        let mut keys: Vec<&str> = Dim::ALL.iter().map(|d| d.key()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), Dim::COUNT);
+        assert!(Dim::CLIENT.iter().all(|d| *d != Dim::Server));
+        assert_eq!(Dim::from_key("colour"), None);
+    }
+
+    #[test]
+    fn combo_get_reads_what_set_wrote_and_the_fold_keeps_the_server() {
+        let mut c = Combo::default();
+        for (i, d) in Dim::ALL.into_iter().enumerate() {
+            c.set(d, 10 + i as Sym);
+        }
+        for (i, d) in Dim::ALL.into_iter().enumerate() {
+            assert_eq!(c.get(d), 10 + i as Sym);
+        }
+        let mut names = Interner::default();
+        let a = names.sym(Some(b"a"));
+        let b = names.sym(Some(b"b"));
+        for n in 0..MAX_COMBOS as u32 {
+            names.combo(Combo {
+                user: n,
+                server: a,
+                ..Combo::default()
+            });
+        }
+        let past = |server| Combo {
+            user: 7,
+            database: 7,
+            server,
+            ..Combo::default()
+        };
+        let (fa, fb) = (names.combo(past(a)), names.combo(past(b)));
+        assert_ne!(fa, fb, "past the cap each server keeps its own (other)");
+        assert_eq!(names.combo_of(fb).server, b);
+        assert_eq!(names.combo_of(fb).user, OTHER);
+    }
+}

@@ -109,6 +109,8 @@ pub struct Store {
     failures: failures::Failures,
     /// The server name of each source, by source id ([`intern::UNKNOWN`] when not given).
     server_of: Vec<Sym>,
+    /// How many distinct names `server_of` holds.
+    server_count: usize,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -137,6 +139,7 @@ impl Store {
             capacity: capacity::Capacity::default(),
             failures: failures::Failures::default(),
             server_of: Vec::new(),
+            server_count: 0,
         }
     }
 
@@ -150,6 +153,10 @@ impl Store {
             self.server_of.resize(i + 1, intern::UNKNOWN);
         }
         self.server_of[i] = sym;
+        let s = &self.server_of;
+        self.server_count = (0..s.len())
+            .filter(|&i| s[i] != intern::UNKNOWN && !s[..i].contains(&s[i]))
+            .count();
     }
 
     /// The server symbol of a source ([`intern::UNKNOWN`] when it was not named).
@@ -160,12 +167,9 @@ impl Store {
             .unwrap_or(intern::UNKNOWN)
     }
 
-    /// How many distinct server names were given (no allocation: safe per feed line).
+    /// How many distinct server names were given.
     pub fn server_count(&self) -> usize {
-        let s = &self.server_of;
-        (0..s.len())
-            .filter(|&i| s[i] != intern::UNKNOWN && !s[..i].contains(&s[i]))
-            .count()
+        self.server_count
     }
 
     /// True with more than one server: the server dimension is shown.
