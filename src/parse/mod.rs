@@ -54,7 +54,7 @@ pub struct LineStats {
 /// Texts that mark an entry as worth parsing; everything else is skipped unread. Each is
 /// chosen to begin with bytes that are rare in ordinary log lines, so the SIMD prefilter
 /// seldom stops anywhere else.
-const CANDIDATES: [&str; 8] = [
+const CANDIDATES: [&str; 10] = [
     "FATAL",
     "d: host=",         // connection received: host=
     "d: user=",         // connection authorized: user= (also replication)
@@ -63,6 +63,8 @@ const CANDIDATES: [&str; 8] = [
     "starting PostgreSQL ",
     "shutdown request",
     "server processes", // terminating any other active / all server processes terminated
+    "d: identity=",     // connection authenticated: identity= (user= is matched above)
+    "y: setup total=",  // connection ready: setup total= (PostgreSQL 18)
 ];
 
 /// Finds candidate entries: the packed SIMD (Teddy) searcher where the CPU has it, else an

@@ -90,8 +90,11 @@ impl NoPidSessions {
                 self.endings.push_back((cause, time));
                 None
             }
-            EventKind::Received | EventKind::OtherFatal { .. } => None,
-            EventKind::Authorized { replication } => {
+            EventKind::Received
+            | EventKind::OtherFatal { .. }
+            | EventKind::Authenticated { .. }
+            | EventKind::Ready { .. } => None,
+            EventKind::Authorized { replication, .. } => {
                 let pid = self.fresh();
                 if !replication {
                     let key = names_key(user, database);

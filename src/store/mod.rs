@@ -2,11 +2,13 @@
 //! the log's own clock.
 
 pub mod durations;
+pub mod extras;
 pub mod feed;
 pub mod filter;
 pub mod history;
 pub mod intern;
 pub mod leaks;
+pub mod setup;
 pub mod views;
 
 use crate::model::{
@@ -62,6 +64,8 @@ struct Session {
     since: LogTime,
     feed_seq: u64,
     cause: Option<EndCause>,
+    /// Authentication, SSL and setup times, for its details.
+    extra: extras::Extras,
 }
 
 /// Running totals of one combination.
@@ -101,6 +105,10 @@ pub struct Store {
     applied: u64,
     /// Log time of the last clear: history before it is gone.
     cleared_at: Millis,
+    /// PostgreSQL 18 setup times by application and host.
+    setup: setup::SetupStats,
+    /// Identity and SSL texts of the sessions' extras.
+    texts: extras::Texts,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -126,6 +134,8 @@ impl Store {
             untracked: 0,
             applied: 0,
             cleared_at: Millis::MIN,
+            setup: setup::SetupStats::default(),
+            texts: extras::Texts::default(),
         }
     }
 
@@ -140,6 +150,7 @@ impl Store {
         }
         self.history.clear();
         self.feed.clear();
+        self.setup.clear();
         self.incomplete = 0;
         self.untracked = 0;
         self.cleared_at = self.now.millis;
@@ -224,11 +235,16 @@ impl Store {
                     since: ev.time,
                     feed_seq: 0,
                     cause: None,
+                    extra: extras::Extras::default(),
                 };
                 self.sessions.insert(key, s);
             }
-            EventKind::Authorized { replication: false } => self.authorize(source, key, sid, ev),
-            EventKind::Authorized { replication: true } => {
+            EventKind::Authorized {
+                replication: false, ..
+            } => self.authorize(source, key, sid, ev),
+            EventKind::Authorized {
+                replication: true, ..
+            } => {
                 if let Some(s) = self.sessions.get_mut(&key) {
                     s.phase = Phase::Replication;
                 }
@@ -252,19 +268,31 @@ impl Store {
                 }
             }
             EventKind::Server(change) => self.server_change(source, ev, change),
+            EventKind::Authenticated { .. } | EventKind::Ready { .. } => self.extras(key, ev),
         }
     }
 
     fn authorize(&mut self, source: u16, key: (u16, u32), sid: u64, ev: &ConnectionEvent<'_>) {
         let prior = self.sessions.get(&key).copied();
-        let (host, port, received) = match prior {
-            Some(s) if s.phase == Phase::Pending => (s.host, s.port.or(ev.port), s.received),
+        let (host, port, received, mut extra) = match prior {
+            Some(s) if s.phase == Phase::Pending => {
+                (s.host, s.port.or(ev.port), s.received, s.extra)
+            }
             Some(_) => {
                 self.end_lost(key, ev.time);
-                (self.names.sym(ev.host), ev.port, ev.time)
+                let host = self.names.sym(ev.host);
+                (host, ev.port, ev.time, extras::Extras::default())
             }
-            None => (self.names.sym(ev.host), ev.port, ev.time),
+            None => (
+                self.names.sym(ev.host),
+                ev.port,
+                ev.time,
+                extras::Extras::default(),
+            ),
         };
+        if let EventKind::Authorized { ssl, .. } = ev.kind {
+            extra.ssl = self.texts.id(ssl);
+        }
         let host = if host == intern::UNKNOWN {
             self.names.sym(ev.host)
         } else {
@@ -296,6 +324,7 @@ impl Store {
                 since: ev.time,
                 feed_seq: seq,
                 cause: None,
+                extra,
             },
         );
     }

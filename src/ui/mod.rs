@@ -13,6 +13,7 @@ pub mod keys;
 pub mod nav;
 pub mod overlay;
 pub mod rows;
+pub mod setup;
 pub mod state;
 pub mod summary;
 pub mod terminal;

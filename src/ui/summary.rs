@@ -308,13 +308,20 @@ impl Widget for &SummaryView<'_> {
         let s = store.summary(&app.filter);
         let tables = Dim::ALL.map(|d| dim_rows(store, &app.filter, d));
         let tallest = tables.iter().map(Vec::len).max().unwrap_or(0).max(1) as u16;
-        let tables_h = (tallest + 2).min(area.height.saturating_sub(6) / 2).max(3);
-        let [head, tables_area, rest] = Layout::vertical([
+        let setup_h = super::setup::height(app, area.height);
+        let tables_h = (tallest + 2)
+            .min(area.height.saturating_sub(6 + setup_h) / 2)
+            .max(3);
+        let [head, tables_area, setup_area, rest] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(tables_h),
+            Constraint::Length(setup_h),
             Constraint::Min(3),
         ])
         .areas(area);
+        if setup_h > 0 {
+            super::setup::render(app, setup_area, buf);
+        }
         let hints = app.filter.unknown_names(store.names());
         let totals = format!(
             "Sessions: {} · {} · {} lost · {} terminated · {} pending · {} never completed",
