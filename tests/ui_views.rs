@@ -4,8 +4,10 @@
 
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::report::{self, ReportOptions};
-use pgconn_top::ui::{self, fixed_clock, App, UiOptions};
+use pgconn_top::ui::app::Pane;
+use pgconn_top::ui::{self, fixed_clock, App, Mode, UiOptions};
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -194,4 +196,82 @@ fn summary_shows_setup_times_only_when_the_log_has_them() {
         },
     );
     assert!(!screen_text(&a, 120, 36).contains("Connection setup"));
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn session_details_show_authentication_setup_and_log_lines() {
+    let mut a = app18();
+    a.summary.focus = Pane::Sessions;
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.mode, Mode::Details(0, 26489));
+    let s = screen_text(&a, 120, 36);
+    for want in [
+        "Session 26489",
+        "auth method  scram-sha-256",
+        "identity     app_user",
+        "SSL          no",
+        "total 9.809 ms · fork 0.597 ms · authentication 6.715 ms",
+        "log lines",
+        "rails connected from 127.0.0.1",
+    ] {
+        assert!(s.contains(want), "{want}\n{s}");
+    }
+    insta::assert_snapshot!("details_120", s);
+    insta::assert_snapshot!("details_80", screen_text(&a, 80, 24));
+    // The trust session has a method and no identity.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Up);
+    key(&mut a, KeyCode::Enter);
+    let s = screen_text(&a, 120, 36);
+    assert!(s.contains("auth method  trust"), "{s}");
+    assert!(!s.contains("identity"), "{s}");
+}
+
+#[test]
+fn session_details_show_ssl_from_the_authorized_line() {
+    let log = "\
+2026-11-27 10:00:00.000 UTC [7] [unknown]@[unknown] LOG:  connection received: host=10.1.1.1 port=5000
+2026-11-27 10:00:00.010 UTC [7] app@shop LOG:  connection authenticated: identity=\"CN=app,O=x\" method=cert (/etc/pg_hba.conf:9)
+2026-11-27 10:00:00.010 UTC [7] app@shop LOG:  connection authorized: user=app database=shop application_name=web SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)
+2026-11-27 10:00:00.020 UTC [7] app@shop LOG:  connection ready: setup total=20.000 ms, fork=1.000 ms, authentication=12.500 ms
+";
+    let mut engine = Engine::new(EngineConfig {
+        prefix: Some("%m [%p] %q%u@%d ".into()),
+        ..EngineConfig::default()
+    });
+    let id = engine.add_source("ssl.log");
+    engine.read_to_end(id, log.as_bytes()).unwrap();
+    let d = engine
+        .store
+        .session_details(0, 7)
+        .expect("session 7 is open");
+    assert_eq!(
+        d.ssl.as_deref(),
+        Some(&b"protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256"[..])
+    );
+    assert_eq!(d.identity.as_deref(), Some(&b"CN=app,O=x"[..]));
+    assert_eq!(d.method, Some(pgconn_top::model::AuthMethod::Cert));
+    assert_eq!(d.setup.map(|t| t.auth_us), Some(12_500));
+    let now = engine.store.now().millis;
+    let mut a = App::new(
+        engine,
+        &UiOptions {
+            clock: fixed_clock(now),
+            color: false,
+            ..UiOptions::default()
+        },
+    );
+    a.summary.focus = Pane::Sessions;
+    key(&mut a, KeyCode::Enter);
+    let s = screen_text(&a, 120, 36);
+    assert!(
+        s.contains("SSL          protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384"),
+        "{s}"
+    );
+    assert!(s.contains("identity     CN=app,O=x"), "{s}");
 }

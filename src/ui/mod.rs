@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod chrome;
+pub mod details;
 pub mod event;
 pub mod fitline;
 pub mod history;
