@@ -107,6 +107,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
                 "lost": b.lost,
                 "failures": b.failures,
                 "active_end": b.active_end,
+                "active_peak": b.active_peak,
             })
         })
         .collect();

@@ -5,7 +5,7 @@
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::report::{self, ReportOptions};
 use pgconn_top::ui::app::Pane;
-use pgconn_top::ui::{self, fixed_clock, App, Mode, UiOptions};
+use pgconn_top::ui::{self, fixed_clock, App, Mode, Tab, UiOptions};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -274,4 +274,139 @@ fn session_details_show_ssl_from_the_authorized_line() {
         "{s}"
     );
     assert!(s.contains("identity     CN=app,O=x"), "{s}");
+}
+
+/// A log of `(minute, second, pid, app, connects?)` lines: a `connection received` and
+/// `authorized` when connecting, a `disconnection` else.
+fn synth(events: &[(u32, u32, u32, &str, bool)]) -> String {
+    let mut out = String::new();
+    for &(m, s, pid, app, up) in events {
+        let t = format!("2026-11-27 10:{m:02}:{s:02}.000 UTC [{pid}]");
+        if up {
+            out += &format!(
+                "{t} [unknown]@[unknown] LOG:  connection received: host=10.0.0.{} port={}\n",
+                pid % 3,
+                40000 + pid
+            );
+            out += &format!("{t} app@shop LOG:  connection authorized: user=app database=shop application_name={app}\n");
+        } else {
+            out += &format!("{t} app@shop LOG:  disconnection: session time: 0:01:00.000 user=app database=shop host=10.0.0.{} port={}\n", pid % 3, 40000 + pid);
+        }
+    }
+    out
+}
+
+/// The app over a synthetic log, its wall clock at the log's end.
+fn app_of(log: &str) -> App {
+    let mut engine = Engine::new(EngineConfig {
+        prefix: Some("%m [%p] %q%u@%d ".into()),
+        ..EngineConfig::default()
+    });
+    let id = engine.add_source("synthetic.log");
+    engine.read_to_end(id, log.as_bytes()).unwrap();
+    let now = engine.store.now().millis;
+    App::new(
+        engine,
+        &UiOptions {
+            clock: fixed_clock(now),
+            color: false,
+            ..UiOptions::default()
+        },
+    )
+}
+
+/// A burst of 8 `batch` sessions at 10:02 gone by 10:06; `web` grows 1 a minute from 10:00.
+fn burst() -> String {
+    let mut ev = Vec::new();
+    for i in 0..8 {
+        ev.push((2, i, 200 + i, "batch", true));
+    }
+    for i in 0..8 {
+        ev.push((6, i, 200 + i, "batch", false));
+    }
+    for m in 0..20 {
+        ev.push((m, 30, 100 + m, "web", true));
+    }
+    ev.sort_by_key(|e| (e.0, e.1));
+    synth(&ev)
+}
+
+#[test]
+fn history_buckets_keep_their_peak() {
+    let mut a = app_of(&burst());
+    a.tab = Tab::History;
+    let buckets = a
+        .engine
+        .store
+        .history_view(&Default::default(), 900, Some(3600));
+    // 10:00-10:15: 8 batch + up to 15 web at once at most, 15 web at the end.
+    let first = buckets.iter().find(|b| b.connects > 0).unwrap();
+    assert_eq!((first.active_end, first.active_peak), (15, 15));
+    // Per minute the burst shows: 10:02 peaks at 8 batch + 3 web.
+    key(&mut a, KeyCode::Char('b')); // 15m -> 1h
+    key(&mut a, KeyCode::Char('b')); // 1h -> 1m
+    assert_eq!(a.history.bucket_secs, 60);
+    let per_min = a
+        .engine
+        .store
+        .history_view(&Default::default(), 60, Some(3600));
+    let at = |m: i64| {
+        per_min
+            .iter()
+            .find(|b| b.start.millis.rem_euclid(3_600_000) / 60_000 == m)
+            .unwrap()
+    };
+    assert_eq!((at(2).active_peak, at(2).active_end), (11, 11));
+    assert_eq!((at(6).active_peak, at(6).active_end), (14, 7));
+    // Filtered to batch: exact (one combination).
+    let f = pgconn_top::store::filter::Filter::parse("app=batch").unwrap();
+    let b = a.engine.store.history_view(&f, 300, Some(3600));
+    let b5 = b
+        .iter()
+        .find(|x| x.start.millis.rem_euclid(3_600_000) / 60_000 == 5)
+        .unwrap();
+    assert_eq!((b5.active_peak, b5.active_end), (8, 0));
+    let s = screen_text(&a, 120, 36);
+    assert!(s.contains("bar = peak"), "{s}");
+    insta::assert_snapshot!("history_peaks_120", s);
+    insta::assert_snapshot!("history_peaks_80", screen_text(&a, 80, 24));
+    // --once --json gives the peak too.
+    let j = report::json_report(
+        &a.engine,
+        &ReportOptions {
+            bucket_secs: 300,
+            ..Default::default()
+        },
+    );
+    let peaks: Vec<i64> = j["history"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["active_peak"].as_i64().unwrap())
+        .collect();
+    assert_eq!(peaks, vec![13, 14, 15, 20]);
+}
+
+#[test]
+fn summary_rows_have_a_sparkline_of_the_last_hour() {
+    let a = app_of(&burst());
+    let trends = a.engine.store.trends();
+    let names = a.engine.store.names();
+    let now = a.engine.store.now().millis;
+    let batch = names.lookup(b"batch").unwrap();
+    let s = trends
+        .series(pgconn_top::store::intern::Dim::Application, batch, now)
+        .unwrap();
+    // 10:02-10:06 at 8, nothing after; the hour ends at 10:19.
+    assert_eq!(&s[60 - 18..60 - 13], &[8, 8, 8, 8, 8]);
+    assert!(s[60 - 13..].iter().all(|&v| v == 0));
+    let web = names.lookup(b"web").unwrap();
+    let w = trends
+        .series(pgconn_top::store::intern::Dim::Application, web, now)
+        .unwrap();
+    assert_eq!(&w[40..], &(1..=20).collect::<Vec<u16>>()[..]);
+    assert_eq!(pgconn_top::ui::summary::spark(&w, 10), "      ▁▄▆█");
+    let s = screen_text(&a, 120, 36);
+    insta::assert_snapshot!("summary_sparklines_120", s);
+    insta::assert_snapshot!("summary_sparklines_80", screen_text(&a, 80, 24));
 }

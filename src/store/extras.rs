@@ -144,4 +144,9 @@ impl Store {
             lines,
         })
     }
+
+    /// Each name's active peaks over the last hour (the Summary rows' sparklines).
+    pub fn trends(&self) -> &super::trend::Trends {
+        &self.trends
+    }
 }

@@ -9,6 +9,7 @@ pub mod history;
 pub mod intern;
 pub mod leaks;
 pub mod setup;
+pub mod trend;
 pub mod views;
 
 use crate::model::{
@@ -109,6 +110,8 @@ pub struct Store {
     setup: setup::SetupStats,
     /// Identity and SSL texts of the sessions' extras.
     texts: extras::Texts,
+    /// Each name's active peaks over the last hour.
+    trends: trend::Trends,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -136,6 +139,7 @@ impl Store {
             cleared_at: Millis::MIN,
             setup: setup::SetupStats::default(),
             texts: extras::Texts::default(),
+            trends: trend::Trends::default(),
         }
     }
 
@@ -151,6 +155,7 @@ impl Store {
         self.history.clear();
         self.feed.clear();
         self.setup.clear();
+        self.trends.clear(self.now.millis);
         self.incomplete = 0;
         self.untracked = 0;
         self.cleared_at = self.now.millis;
@@ -308,6 +313,7 @@ impl Store {
         let st = &mut self.stats[id as usize];
         st.active += 1;
         st.connects += 1;
+        self.trends.change(ev.time.millis, combo, 1);
         self.history.add(ev.time.millis, id, Counter::Connect, 1);
         let mut fev = *ev;
         fev.port = port;
@@ -341,6 +347,8 @@ impl Store {
                 self.sessions.remove(&key);
                 let st = &mut self.stats[s.combo as usize];
                 st.active = st.active.saturating_sub(1);
+                self.trends
+                    .change(ev.time.millis, self.names.combo_of(s.combo), -1);
                 let seen = u64::try_from(ev.time.millis - s.since.millis).ok();
                 (s.combo, millis.or(seen), s.cause, s.port.or(ev.port))
             }
@@ -397,6 +405,8 @@ impl Store {
                 let st = &mut self.stats[s.combo as usize];
                 st.active = st.active.saturating_sub(1);
                 st.connects = st.connects.saturating_sub(1);
+                self.trends
+                    .change(ev.time.millis, self.names.combo_of(s.combo), -1);
                 if s.since.millis >= self.cleared_at {
                     self.history
                         .add(s.since.millis, s.combo, Counter::Connect, -1);
@@ -470,6 +480,8 @@ impl Store {
             let st = &mut self.stats[s.combo as usize];
             st.active = st.active.saturating_sub(1);
             st.lost += 1;
+            self.trends
+                .change(at.millis, self.names.combo_of(s.combo), -1);
             self.history.add(at.millis, s.combo, Counter::Lost, 1);
         }
     }

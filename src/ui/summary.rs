@@ -16,6 +16,31 @@ use ratatui::widgets::{
     Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
 };
 
+/// The last hour's per-minute peaks in `width` cells, newest at the right, each cell the peak
+/// of its minutes scaled to the row's own highest (a blank: no session at all).
+pub fn spark(series: &[u16], width: usize) -> String {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if width == 0 || series.is_empty() {
+        return String::new();
+    }
+    let per = series.len().div_ceil(width);
+    let cells: Vec<u16> = series
+        .rchunks(per)
+        .rev()
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect();
+    let top = cells.iter().copied().max().unwrap_or(0).max(1);
+    let mut out: String = " ".repeat(width.saturating_sub(cells.len()));
+    for v in cells {
+        out.push(if v == 0 {
+            ' '
+        } else {
+            LEVELS[(usize::from(v) * 8).div_ceil(usize::from(top)).clamp(1, 8) - 1]
+        });
+    }
+    out
+}
+
 /// Draws the Summary tab from the app state.
 pub struct SummaryView<'a> {
     pub app: &'a App,
@@ -73,13 +98,15 @@ impl SummaryView<'_> {
         let inner_w = area.width.saturating_sub(2) as usize;
         let max = rows_data.first().map_or(0, |r| r.count);
         let count_w = text::count(max).len().max(1);
-        // Bars only when there is room for them next to a readable name.
-        let bar_w = if inner_w >= 26 {
-            (inner_w / 4).min(20)
-        } else {
-            0
+        // A sparkline of the last hour on every row that has room; bars too when wide.
+        let (bar_w, spark_w) = match inner_w {
+            44.. => ((inner_w / 6).min(12), (inner_w / 4).min(20)),
+            16.. => (0, (inner_w / 4).clamp(4, 12)),
+            _ => (0, 0),
         };
-        let name_w = inner_w.saturating_sub(bar_w + count_w + 2);
+        let name_w = inner_w.saturating_sub(bar_w + spark_w + count_w + 3);
+        let trends = self.app.engine.store.trends();
+        let now = self.app.engine.store.now().millis;
         let rows: Vec<Row> = rows_data
             .iter()
             .map(|r| {
@@ -91,6 +118,12 @@ impl SummaryView<'_> {
                         Cell::from(name)
                     },
                     Cell::from(Line::from(text::count(r.count)).right_aligned()),
+                    Cell::from(Span::styled(
+                        trends
+                            .series(dim, r.sym, now)
+                            .map_or_else(String::new, |v| spark(&v, spark_w)),
+                        th.connect(),
+                    )),
                     Cell::from(Span::styled(text::bar(r.count, max, bar_w), th.bar())),
                 ])
             })
@@ -106,6 +139,7 @@ impl SummaryView<'_> {
             [
                 Constraint::Length(name_w as u16),
                 Constraint::Length(count_w as u16),
+                Constraint::Length(spark_w as u16),
                 Constraint::Length(bar_w as u16),
             ],
         )
