@@ -199,7 +199,8 @@ fn dashboard_in_tmux() {
     tmux.keys(&["Space"]);
     tmux.wait_text("following");
 
-    tmux.keys(&["/"]);
+    // On Watch `/` searches; `f` filters everywhere.
+    tmux.keys(&["f"]);
     tmux.wait_text("filter:");
     tmux.literal("db=production");
     tmux.keys(&["Enter"]);

@@ -410,3 +410,105 @@ fn summary_rows_have_a_sparkline_of_the_last_hour() {
     insta::assert_snapshot!("summary_sparklines_120", s);
     insta::assert_snapshot!("summary_sparklines_80", screen_text(&a, 80, 24));
 }
+
+fn typed(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// The cells of row `y` drawn reversed (the highlight without colours), as text.
+fn reversed_text(app: &App, w: u16, h: u16) -> Vec<String> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .filter(|&x| {
+                    buf[(x, y)]
+                        .modifier
+                        .contains(ratatui::style::Modifier::REVERSED)
+                })
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn search_in_watch_highlights_and_jumps() {
+    let mut a = app18();
+    a.size = (120, 36);
+    key(&mut a, KeyCode::Char('3'));
+    assert_eq!(a.tab, Tab::Watch);
+    key(&mut a, KeyCode::Char('/'));
+    assert!(matches!(a.mode, Mode::Search(_)), "{:?}", a.mode);
+    typed(&mut a, "SIDEKIQ con");
+    // Readline editing: Ctrl-W drops the last word.
+    a.key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL));
+    key(&mut a, KeyCode::Backspace);
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(a.search.query, "SIDEKIQ");
+    let all = ui::search::matches(&a);
+    let feed = a.visible_feed();
+    let want: Vec<u64> = feed
+        .iter()
+        .filter(|e| {
+            pgconn_top::feedline::describe(&a.engine.store, e)
+                .to_lowercase()
+                .contains("sidekiq")
+        })
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(all, want);
+    assert!(all.len() >= 3, "{all:?}");
+    // The newest match is current; N goes older, n newer, wrapping.
+    assert_eq!(a.search.current, all.last().copied());
+    key(&mut a, KeyCode::Char('N'));
+    assert_eq!(a.search.current, Some(all[all.len() - 2]));
+    key(&mut a, KeyCode::Char('n'));
+    key(&mut a, KeyCode::Char('n'));
+    assert_eq!(a.search.current, Some(all[0]));
+    let s = screen_text(&a, 120, 36);
+    assert!(
+        s.contains(&format!("search \"SIDEKIQ\": 1/{}", all.len())),
+        "{s}"
+    );
+    // The current match is on screen, marked, and every match shown is highlighted.
+    let first = feed.iter().find(|e| e.seq == all[0]).unwrap();
+    assert!(
+        s.contains(&format!(">{}", ui::text::clock(first.time))),
+        "{s}"
+    );
+    let hl = reversed_text(&a, 120, 36);
+    assert!(hl.iter().any(|r| r.contains("sidekiq")), "{hl:?}");
+    insta::assert_snapshot!("watch_search_120", s);
+    insta::assert_snapshot!("watch_search_80", screen_text(&a, 80, 24));
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.search.query, "");
+    assert!(!screen_text(&a, 120, 36).contains("search \""));
+    // `f` still filters on Watch; `/` filters elsewhere.
+    key(&mut a, KeyCode::Char('f'));
+    assert!(matches!(a.mode, Mode::Filter(_)));
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('1'));
+    key(&mut a, KeyCode::Char('/'));
+    assert!(matches!(a.mode, Mode::Filter(_)));
+}
+
+#[test]
+fn a_search_with_no_match_says_so() {
+    let mut a = app18();
+    key(&mut a, KeyCode::Char('3'));
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "no such text");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.search.current, None);
+    key(&mut a, KeyCode::Char('n'));
+    assert_eq!(a.search.current, None);
+    let s = screen_text(&a, 120, 36);
+    assert!(s.contains("search \"no such text\": -/0"), "{s}");
+}

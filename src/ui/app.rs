@@ -28,6 +28,8 @@ pub struct App {
     pub summary: SummaryState,
     pub history: HistoryState,
     pub watch: WatchState,
+    /// The Watch tab's search.
+    pub search: super::search::SearchState,
     pub notes: Vec<SourceNote>,
     pub theme: Theme,
     pub demo: bool,
@@ -75,6 +77,7 @@ impl App {
                 window_secs: WINDOWS[1],
             },
             watch: WatchState::default(),
+            search: Default::default(),
             notes: Vec::new(),
             theme: Theme {
                 color: opts.color,
@@ -214,6 +217,7 @@ impl App {
                 }
                 self.mode = Mode::Normal;
             }
+            Mode::Search(_) => super::search::on_key(self, k),
             Mode::Filter(line) => match input::edit(line, k, &self.filter_history) {
                 Outcome::Editing => {}
                 Outcome::Apply(f) => {
@@ -273,6 +277,9 @@ impl App {
             Action::TogglePause => self.toggle_pause(),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(a),
             Action::Home | Action::End => self.scroll(a),
+            Action::OpenSearch | Action::NextMatch | Action::PrevMatch | Action::ClearSearch => {
+                super::search::act(self, a)
+            }
         }
     }
 

@@ -31,6 +31,13 @@ pub enum Action {
     CycleBucket,
     CycleWindow,
     TogglePause,
+    /// Open the Watch tab's search line.
+    OpenSearch,
+    /// Jump to the next (newer) / previous (older) match.
+    NextMatch,
+    PrevMatch,
+    /// Forget the search.
+    ClearSearch,
 }
 
 /// Where a binding does something.
@@ -42,6 +49,8 @@ pub enum Scope {
     On(Tab),
     /// On the Summary and Watch tabs (moving and scrolling).
     Lists,
+    /// On every tab but one.
+    Except(Tab),
 }
 
 /// One line of the key map.
@@ -78,7 +87,7 @@ const fn b(
 }
 
 use KeyCode as K;
-use Scope::{Global, Lists, On};
+use Scope::{Except, Global, Lists, On};
 
 /// The key map of the normal mode.
 #[rustfmt::skip]
@@ -90,7 +99,8 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('1')], "1/2/3", Action::GoTab(Tab::Summary), "", "Summary / History / Watch tab", Global),
     b(&[K::Char('2')], "2", Action::GoTab(Tab::History), "", "", Global),
     b(&[K::Char('3')], "3", Action::GoTab(Tab::Watch), "", "", Global),
-    b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter (syntax below)", Global),
+    b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter (syntax below)", Except(Tab::Watch)),
+    b(&[K::Char('f')], "f", Action::OpenFilter, "", "filter (also / outside Watch)", Global),
     b(&[K::Char('x'), K::Backspace], "x", Action::ClearFilter, "unfilter", "clear the filter (also Backspace)", Global),
     b(&[K::Char('c')], "c", Action::AskClear, "clear", "clear statistics (asks y/n)", Global),
     b(&[K::Left, K::Char('h')], "←→", Action::FocusLeft, "pane", "move between tables (also h / l)", On(Tab::Summary)),
@@ -107,6 +117,10 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('b')], "b", Action::CycleBucket, "bucket", "bucket size 1m / 5m / 15m / 1h", On(Tab::History)),
     b(&[K::Char('w')], "w", Action::CycleWindow, "window", "window 1h / 6h / 24h", On(Tab::History)),
     b(&[K::Char(' '), K::Char('p')], "space", Action::TogglePause, "pause", "pause / follow the feed (also p)", On(Tab::Watch)),
+    b(&[K::Char('/')], "/", Action::OpenSearch, "search", "search the feed (f filters)", On(Tab::Watch)),
+    b(&[K::Char('n')], "n/N", Action::NextMatch, "next", "next (newer) / previous (older) match", On(Tab::Watch)),
+    b(&[K::Char('N')], "N", Action::PrevMatch, "", "", On(Tab::Watch)),
+    b(&[K::Esc], "Esc", Action::ClearSearch, "", "clear the search", On(Tab::Watch)),
 ];
 
 /// Whether a binding applies on a tab.
@@ -114,6 +128,7 @@ pub fn in_scope(scope: Scope, tab: Tab) -> bool {
     match scope {
         Global => true,
         On(t) => t == tab,
+        Except(t) => t != tab,
         Lists => matches!(tab, Tab::Summary | Tab::Watch),
     }
 }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod nav;
 pub mod overlay;
 pub mod rows;
+pub mod search;
 pub mod setup;
 pub mod state;
 pub mod summary;
@@ -161,6 +162,20 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 .flex(ratatui::layout::Flex::End)
                 .areas(body);
             overlay::FilterLine { app, input }.render(line, buf);
+            if let Some(pos) = overlay::FilterLine::cursor(line, input) {
+                frame.set_cursor_position(pos);
+            }
+        }
+        Mode::Search(input) => {
+            let [line] = Layout::vertical([Constraint::Length(3)])
+                .flex(ratatui::layout::Flex::End)
+                .areas(body);
+            search::SearchLine {
+                theme: app.theme,
+                input,
+            }
+            .render(line, buf);
+            // " search: " is as wide as " filter: ".
             if let Some(pos) = overlay::FilterLine::cursor(line, input) {
                 frame.set_cursor_position(pos);
             }

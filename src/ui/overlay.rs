@@ -40,6 +40,7 @@ fn help_lines(th: Theme) -> Vec<Line<'static>> {
     let groups = [
         ("Everywhere", Scope::Global),
         ("Summary and Watch", Scope::Lists),
+        ("Summary and History", Scope::Except(Tab::Watch)),
         ("Summary", Scope::On(Tab::Summary)),
         ("History", Scope::On(Tab::History)),
         ("Watch", Scope::On(Tab::Watch)),
