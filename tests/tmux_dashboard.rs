@@ -130,6 +130,7 @@ fn assert_restored(tmux: &Tmux) {
         s.lines().any(|l| l.starts_with("EXITED="))
     });
     assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(tmux.format("#{mouse_any_flag}"), "0", "mouse capture left");
     tmux.literal("stty -a | grep -q -e '-icanon' -e '-echo ' && echo MODE=RAW || echo MODE=COOKED");
     tmux.keys(&["Enter"]);
     let s = tmux.wait_text("MODE=");
@@ -220,6 +221,11 @@ fn dashboard_in_tmux() {
     tmux.wait_text("terminal too small (need 60x15, have 50x12)");
     tmux.ok(&["resize-window", "-t", "t", "-x", "60", "-y", "15"]);
     tmux.wait_text("pgconn-top ●");
+    assert_eq!(
+        tmux.format("#{mouse_any_flag}"),
+        "1",
+        "the dashboard takes the mouse"
+    );
     tmux.ok(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
     tmux.wait_text(&format!("Active connections: {active}"));
 

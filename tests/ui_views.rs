@@ -4,10 +4,12 @@
 
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::report::{self, ReportOptions};
-use pgconn_top::ui::app::Pane;
+use pgconn_top::ui::app::{Pane, SortBy};
 use pgconn_top::ui::{self, fixed_clock, App, Mode, Tab, UiOptions};
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::Terminal;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -511,4 +513,97 @@ fn a_search_with_no_match_says_so() {
     assert_eq!(a.search.current, None);
     let s = screen_text(&a, 120, 36);
     assert!(s.contains("search \"no such text\": -/0"), "{s}");
+}
+
+/// Draws the app (so that it knows where things are) and finds `needle` on screen: (x, y).
+fn find_on_screen(app: &App, w: u16, h: u16, needle: &str) -> (u16, u16) {
+    let s = screen_text(app, w, h);
+    for (y, line) in s.lines().enumerate() {
+        if let Some(i) = line.find(needle) {
+            let x = line[..i].chars().count();
+            return (x as u16, y as u16);
+        }
+    }
+    panic!("{needle} not on screen:\n{s}");
+}
+
+fn mouse(app: &mut App, kind: MouseEventKind, (x, y): (u16, u16)) {
+    app.handle(ui::Event::Mouse(MouseEvent {
+        kind,
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+fn click(app: &mut App, at: (u16, u16)) {
+    mouse(app, MouseEventKind::Down(MouseButton::Left), at);
+}
+
+#[test]
+fn mouse_clicks_tabs_rows_and_headers_and_the_wheel_scrolls() {
+    let mut a = app18();
+    a.size = (120, 36);
+    // Tabs.
+    let at = find_on_screen(&a, 120, 36, "2 History");
+    click(&mut a, at);
+    assert_eq!(a.tab, Tab::History);
+    let at = find_on_screen(&a, 120, 36, "1 Summary");
+    click(&mut a, (at.0 + 2, at.1));
+    assert_eq!(a.tab, Tab::Summary);
+    // A row of the Application table: the first click selects, the second filters by it.
+    let at = find_on_screen(&a, 120, 36, "sidekiq ");
+    click(&mut a, at);
+    assert_eq!(
+        a.summary.focus,
+        Pane::By(pgconn_top::store::intern::Dim::Application)
+    );
+    assert_eq!(
+        a.summary.selected[Pane::By(pgconn_top::store::intern::Dim::Application).index()],
+        1
+    );
+    assert!(a.filter.is_empty());
+    click(&mut a, at);
+    assert_eq!(a.filter.to_text(), "app=sidekiq");
+    key(&mut a, KeyCode::Char('x'));
+    // Column headers sort the sessions; the same header again reverses.
+    let at = find_on_screen(&a, 120, 36, "PID     User");
+    let at = (at.0 + 9, at.1);
+    click(&mut a, at);
+    assert_eq!((a.summary.sort, a.summary.reversed), (SortBy::User, false));
+    click(&mut a, at);
+    assert_eq!((a.summary.sort, a.summary.reversed), (SortBy::User, true));
+    let s = screen_text(&a, 120, 36);
+    assert!(s.contains("User ▾"), "{s}");
+    // A session row: select, then open its details; a click closes them.
+    let at = find_on_screen(&a, 120, 36, "26493 ");
+    click(&mut a, at);
+    assert_eq!(a.summary.focus, Pane::Sessions);
+    click(&mut a, at);
+    assert_eq!(a.mode, Mode::Details(0, 26493));
+    click(&mut a, (0, 0));
+    assert_eq!(a.mode, Mode::Normal);
+    // The wheel moves the focused list.
+    let before = a.session_rows()[a.summary.selected[Pane::Sessions.index()]].pid;
+    mouse(&mut a, MouseEventKind::ScrollDown, (10, 10));
+    let after = a.session_rows()[a.summary.selected[Pane::Sessions.index()]].pid;
+    assert_ne!(before, after);
+    mouse(&mut a, MouseEventKind::ScrollUp, (10, 10));
+    assert_eq!(
+        a.session_rows()[a.summary.selected[Pane::Sessions.index()]].pid,
+        before
+    );
+    // On Watch the wheel scrolls the feed back and forth.
+    let at = find_on_screen(&a, 120, 36, "3 Watch");
+    click(&mut a, at);
+    assert_eq!(a.tab, Tab::Watch);
+    mouse(&mut a, MouseEventKind::ScrollUp, (10, 10));
+    assert!(a.watch.anchor.is_some());
+    mouse(&mut a, MouseEventKind::ScrollDown, (10, 10));
+    assert_eq!(a.watch.anchor, None);
+    // Clicks on nothing change nothing; a click on the Failures pane focuses it.
+    key(&mut a, KeyCode::Char('1'));
+    let at = find_on_screen(&a, 120, 36, "password_failed");
+    click(&mut a, at);
+    assert_eq!(a.summary.focus, Pane::Failures);
 }

@@ -30,6 +30,8 @@ pub struct App {
     pub watch: WatchState,
     /// The Watch tab's search.
     pub search: super::search::SearchState,
+    /// Where the last frame drew what, for the mouse.
+    pub hits: super::mouse::Hits,
     pub notes: Vec<SourceNote>,
     pub theme: Theme,
     pub demo: bool,
@@ -78,6 +80,7 @@ impl App {
             },
             watch: WatchState::default(),
             search: Default::default(),
+            hits: Default::default(),
             notes: Vec::new(),
             theme: Theme {
                 color: opts.color,
@@ -126,6 +129,7 @@ impl App {
     pub fn handle(&mut self, ev: Event) {
         match ev {
             Event::Key(k) => self.key(k),
+            Event::Mouse(m) => self.mouse(m),
             Event::Resize(w, h) => {
                 self.size = (w, h);
                 self.dirty = true;

@@ -11,6 +11,7 @@ pub mod fitline;
 pub mod history;
 pub mod input;
 pub mod keys;
+pub mod mouse;
 pub mod nav;
 pub mod overlay;
 pub mod rows;
@@ -123,6 +124,7 @@ impl UiOptions {
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();
     let buf = frame.buffer_mut();
+    app.hits.clear();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         Paragraph::new(format!(
             "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{})",
@@ -139,6 +141,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
+    mouse::note_tabs(&app.hits, tabs);
     chrome::Header { app }.render(head, buf);
     chrome::TabBar { app }.render(tabs, buf);
     match app.tab {

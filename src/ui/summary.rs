@@ -2,6 +2,7 @@
 //! proportional bars, session totals, failures by reason and the open sessions themselves.
 
 use super::app::{App, Pane, SortBy};
+use super::mouse::Target;
 use super::rows::{dim_rows, DimRow};
 use super::state::RowKey;
 use super::text;
@@ -9,7 +10,7 @@ use crate::store::filter::{Filter, NONE_LABEL};
 use crate::store::intern::Dim;
 use crate::store::views::Summary;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
@@ -75,7 +76,35 @@ fn dim_title(d: Dim) -> &'static str {
     }
 }
 
+/// The sessions table's columns, left to right, as the sort they ask for.
+const SORT_COLUMNS: [SortBy; 6] = [
+    SortBy::Pid,
+    SortBy::User,
+    SortBy::Database,
+    SortBy::Application,
+    SortBy::Host,
+    SortBy::Age,
+];
+
 impl SummaryView<'_> {
+    /// Notes for the mouse the pane `area` and its `len` rows shown from `offset`, below
+    /// `header` lines.
+    fn note_rows(&self, pane: Pane, area: Rect, header: u16, len: usize, offset: usize) {
+        let hits = &self.app.hits;
+        hits.add(area, Target::Pane(pane));
+        let inner = area.inner(Margin::new(1, 1));
+        let top = inner.y + header;
+        for k in 0..inner.height.saturating_sub(header) {
+            let n = offset + usize::from(k);
+            if n >= len {
+                break;
+            }
+            hits.add(
+                Rect::new(inner.x, top + k, inner.width, 1),
+                Target::Row(pane, n),
+            );
+        }
+    }
     fn block(&self, title: String, pane: Option<Pane>) -> Block<'static> {
         let th = self.app.theme;
         let focused = pane.is_some_and(|p| p == self.app.summary.focus);
@@ -154,6 +183,7 @@ impl SummaryView<'_> {
         let sel = self.app.selected_in(pane, &keys);
         let mut state = TableState::default().with_selected(Some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
+        self.note_rows(pane, area, 0, rows_data.len(), state.offset());
     }
 
     fn sessions(&self, area: Rect, buf: &mut Buffer) {
@@ -233,6 +263,15 @@ impl SummaryView<'_> {
         let sel = app.selected_in(Pane::Sessions, &keys);
         let mut state = TableState::default().with_selected((!v.is_empty()).then_some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
+        self.note_rows(Pane::Sessions, area, 1, v.len(), state.offset());
+        let cols = Layout::horizontal(widths)
+            .spacing(1)
+            .split(area.inner(Margin::new(1, 1)));
+        for (r, col) in cols.iter().zip(SORT_COLUMNS) {
+            self.app
+                .hits
+                .add(Rect::new(r.x, r.y, r.width + 1, 1), Target::Header(col));
+        }
     }
 
     fn failures(&self, s: &Summary, area: Rect, buf: &mut Buffer) {
@@ -285,6 +324,7 @@ impl SummaryView<'_> {
         } else {
             format!(" Failures ({}) ", text::count(s.failures_total))
         };
+        self.app.hits.add(area, Target::Pane(Pane::Failures));
         Paragraph::new(lines)
             .scroll((top.min(usize::from(u16::MAX)) as u16, 0))
             .block(self.block(title, Some(Pane::Failures)))
