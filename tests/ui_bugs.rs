@@ -312,7 +312,7 @@ fn help_scrolls_on_a_small_terminal() {
     press(&mut a, KeyCode::Up);
     let up = text(&a, 80, 24).join("\n");
     assert_ne!(up, end);
-    assert!(up.contains("scroll · 24-40 of 41"), "{up}");
+    assert!(up.contains("scroll · 25-41 of 42"), "{up}");
     press(&mut a, KeyCode::Home);
     assert_eq!(text(&a, 80, 24), top);
 }

@@ -607,3 +607,168 @@ fn mouse_clicks_tabs_rows_and_headers_and_the_wheel_scrolls() {
     click(&mut a, at);
     assert_eq!(a.summary.focus, Pane::Failures);
 }
+
+/// Reads the one file written in `dir` whose name ends with `ext`.
+fn written(dir: &Path, ext: &str) -> (String, String) {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(ext))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let p = found.pop().unwrap();
+    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+    (name, std::fs::read_to_string(p).unwrap())
+}
+
+#[test]
+fn export_writes_what_each_tab_shows() {
+    let mut a = app18();
+    a.size = (120, 36);
+    key(&mut a, KeyCode::Char('f'));
+    key(&mut a, KeyCode::Char('d')); // replaces the (empty) selection
+    typed(&mut a, "b=production");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.filter.to_text(), "db=production");
+
+    // Summary: the headline figure, the tables and the sessions in the order shown.
+    let dir = tempfile::tempdir().unwrap();
+    a.export_dir = dir.path().to_path_buf();
+    key(&mut a, KeyCode::Char('e'));
+    let (name, body) = written(dir.path(), ".json");
+    assert!(
+        name.starts_with("pgconn-top-summary-20261129-0854") && name.ends_with(".json"),
+        "{name}"
+    );
+    let s = screen_text(&a, 120, 36);
+    assert!(
+        s.contains(&format!(
+            "Summary written to {}",
+            std::path::absolute(dir.path())
+                .unwrap()
+                .join(&name)
+                .display()
+        )),
+        "{s}"
+    );
+    let j: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["tab"], "summary");
+    assert_eq!(j["filter"], "db=production");
+    let shown = a.engine.store.summary(&a.filter).active_total;
+    assert!(
+        s.contains(&format!("Active connections to 'production': {shown}")),
+        "{s}"
+    );
+    assert_eq!(j["active_total"].as_u64(), Some(shown));
+    assert_eq!(j["by_database"], serde_json::json!({"production": shown}));
+    let pids: Vec<u64> = j["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["pid"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let on_screen: Vec<u64> = a.session_rows().iter().map(|x| u64::from(x.pid)).collect();
+    assert_eq!(pids, on_screen);
+    // CSV: the sessions table, one line per session.
+    key(&mut a, KeyCode::Char('E'));
+    let (_, csv) = written(dir.path(), ".csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "pid,user,database,application,host,port,connected_at,age_s"
+    );
+    assert_eq!(lines.len() as u64, shown + 1);
+    assert!(
+        lines[1].starts_with(&format!("{},app_user,production,", on_screen[0])),
+        "{csv}"
+    );
+
+    // History: the buckets of the window.
+    key(&mut a, KeyCode::Char('2'));
+    let dir = tempfile::tempdir().unwrap();
+    a.export_dir = dir.path().to_path_buf();
+    key(&mut a, KeyCode::Char('E'));
+    let (name, csv) = written(dir.path(), ".csv");
+    assert!(name.starts_with("pgconn-top-history-"), "{name}");
+    let buckets = a.engine.store.history_view(
+        &a.filter,
+        a.history.bucket_secs,
+        Some(a.history.window_secs),
+    );
+    assert_eq!(csv.lines().count(), buckets.len() + 1);
+    let last = csv.lines().last().unwrap();
+    let b = buckets.last().unwrap();
+    assert!(
+        last.ends_with(&format!(",{},{}", b.active_peak, b.active_end)),
+        "{last}"
+    );
+
+    // Watch: every entry that passes the filter, as the feed counts them.
+    key(&mut a, KeyCode::Char('3'));
+    let dir = tempfile::tempdir().unwrap();
+    a.export_dir = dir.path().to_path_buf();
+    key(&mut a, KeyCode::Char('e'));
+    let (_, body) = written(dir.path(), ".json");
+    let j: Value = serde_json::from_str(&body).unwrap();
+    let n = j["events"].as_array().unwrap().len();
+    assert!(screen_text(&a, 120, 36).contains(&format!("Live feed ({n} events)")));
+    assert!(j["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["database"] == "production" || e["kind"] == "reset"));
+    key(&mut a, KeyCode::Char('E'));
+    let (_, csv) = written(dir.path(), ".csv");
+    assert_eq!(csv.lines().count(), n + 1);
+    // The next key takes the sentence away.
+    key(&mut a, KeyCode::Char('3'));
+    assert_eq!(a.status, None);
+}
+
+#[test]
+fn export_says_why_it_failed() {
+    let mut a = app18();
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("read-only");
+    std::fs::create_dir(&ro).unwrap();
+    let mut perm = std::fs::metadata(&ro).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o555);
+    std::fs::set_permissions(&ro, perm).unwrap();
+    // Root may write anywhere but in /sys.
+    let target = if std::fs::write(ro.join("probe"), b"").is_ok() {
+        PathBuf::from("/sys")
+    } else {
+        ro
+    };
+    a.export_dir = target.clone();
+    key(&mut a, KeyCode::Char('e'));
+    let msg = a.status.clone().unwrap();
+    assert!(
+        msg.starts_with(&format!(
+            "could not write (permission denied) {}/pgconn-top-summary-",
+            target.display()
+        )),
+        "{msg}"
+    );
+    let s = screen_text(&a, 120, 36);
+    assert!(s.contains("could not write"), "{s}");
+    insta::assert_snapshot!(
+        "export_failed_80",
+        screen_text(&a, 80, 24).replace(&target.display().to_string(), "<dir>")
+    );
+}
+
+#[test]
+fn csv_cells_are_quoted_and_formulas_defused() {
+    let t = (
+        vec!["a", "b"],
+        vec![
+            vec!["x,y".to_string(), "=1+1".to_string()],
+            vec!["say \"hi\"".to_string(), "line\nbreak".to_string()],
+        ],
+    );
+    assert_eq!(
+        ui::export::csv(&t),
+        "a,b\n\"x,y\",'=1+1\n\"say \"\"hi\"\"\",\"line\nbreak\"\n"
+    );
+}

@@ -32,6 +32,10 @@ pub struct App {
     pub search: super::search::SearchState,
     /// Where the last frame drew what, for the mouse.
     pub hits: super::mouse::Hits,
+    /// Where `e` / `E` write (the current directory).
+    pub export_dir: std::path::PathBuf,
+    /// A sentence the footer shows until the next key (where an export went, or why not).
+    pub status: Option<String>,
     pub notes: Vec<SourceNote>,
     pub theme: Theme,
     pub demo: bool,
@@ -81,6 +85,8 @@ impl App {
             watch: WatchState::default(),
             search: Default::default(),
             hits: Default::default(),
+            export_dir: std::path::PathBuf::from("."),
+            status: None,
             notes: Vec::new(),
             theme: Theme {
                 color: opts.color,
@@ -187,6 +193,7 @@ impl App {
             return;
         }
         self.dirty = true;
+        self.status = None;
         if keys::is_interrupt(&k) {
             self.quit = true;
             return;
@@ -281,6 +288,15 @@ impl App {
             Action::TogglePause => self.toggle_pause(),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(a),
             Action::Home | Action::End => self.scroll(a),
+            Action::ExportJson | Action::ExportCsv => {
+                use super::export::{export, Format};
+                let f = if a == Action::ExportJson {
+                    Format::Json
+                } else {
+                    Format::Csv
+                };
+                self.status = Some(export(self, f).1);
+            }
             Action::OpenSearch | Action::NextMatch | Action::PrevMatch | Action::ClearSearch => {
                 super::search::act(self, a)
             }

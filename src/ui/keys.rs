@@ -38,6 +38,9 @@ pub enum Action {
     PrevMatch,
     /// Forget the search.
     ClearSearch,
+    /// Write what the tab shows to a JSON / CSV file.
+    ExportJson,
+    ExportCsv,
 }
 
 /// Where a binding does something.
@@ -103,6 +106,8 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('f')], "f", Action::OpenFilter, "", "filter (also / outside Watch)", Global),
     b(&[K::Char('x'), K::Backspace], "x", Action::ClearFilter, "unfilter", "clear the filter (also Backspace)", Global),
     b(&[K::Char('c')], "c", Action::AskClear, "clear", "clear statistics (asks y/n)", Global),
+    b(&[K::Char('e')], "e/E", Action::ExportJson, "export", "write the tab to a JSON / CSV file here", Global),
+    b(&[K::Char('E')], "E", Action::ExportCsv, "", "", Global),
     b(&[K::Left, K::Char('h')], "←→", Action::FocusLeft, "pane", "move between tables (also h / l)", On(Tab::Summary)),
     b(&[K::Right, K::Char('l')], "→", Action::FocusRight, "", "", On(Tab::Summary)),
     b(&[K::Up, K::Char('k')], "↑↓", Action::Up, "move", "move / scroll (also k / j)", Lists),

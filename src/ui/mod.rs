@@ -7,6 +7,7 @@ pub mod app;
 pub mod chrome;
 pub mod details;
 pub mod event;
+pub mod export;
 pub mod fitline;
 pub mod history;
 pub mod input;
@@ -30,7 +31,7 @@ pub use event::{run, Event};
 use crate::cli::Cli;
 use crate::store::filter::Filter;
 use ratatui::layout::{Constraint, Layout};
-use ratatui::widgets::{Paragraph, Widget};
+use ratatui::widgets::{Clear, Paragraph, Widget};
 use ratatui::Frame;
 use std::sync::Arc;
 
@@ -150,6 +151,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Tab::Watch => (&watch::WatchView { app }).render(body, buf),
     }
     chrome::Footer { app }.render(foot, buf);
+    if let Some(msg) = &app.status {
+        Clear.render(foot, buf);
+        let style = if msg.starts_with("could not") {
+            app.theme.failure()
+        } else {
+            app.theme.key()
+        };
+        Paragraph::new(format!(" {}", text::fit(msg, usize::from(foot.width) - 1)))
+            .style(style)
+            .render(foot, buf);
+    }
     match &app.mode {
         Mode::Normal => {}
         Mode::Help => overlay::Help { app }.render(body, buf),
