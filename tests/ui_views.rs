@@ -772,3 +772,65 @@ fn csv_cells_are_quoted_and_formulas_defused() {
         "a,b\n\"x,y\",'=1+1\n\"say \"\"hi\"\"\",\"line\nbreak\"\n"
     );
 }
+
+/// The app over the built-in demo log (three hours recorded from a real PostgreSQL 15).
+fn demo_app() -> App {
+    let mut engine = Engine::new(EngineConfig {
+        prefix: Some(pgconn_top::source::demo::DEMO_PREFIX.into()),
+        ..EngineConfig::default()
+    });
+    let id = engine.add_source("assets/demo.log");
+    engine
+        .read_to_end(id, pgconn_top::source::demo::DEMO_LOG)
+        .unwrap();
+    let now = engine.store.now().millis;
+    App::new(
+        engine,
+        &UiOptions {
+            clock: fixed_clock(now + 30_000),
+            color: false,
+            ..UiOptions::default()
+        },
+    )
+}
+
+/// The README's text screenshots (`assets/screenshots/*.txt`) are what the views draw today, at
+/// 120x36, from real logs; `UPDATE_SCREENSHOTS=1 cargo test --test ui_views readme` renews them.
+#[test]
+fn readme_screenshots_are_current() {
+    let mut shots: Vec<(&str, String)> = Vec::new();
+    let mut a = app18();
+    a.size = (120, 36);
+    shots.push(("summary-setup-times", screen_text(&a, 120, 36)));
+    a.summary.focus = Pane::Sessions;
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    shots.push(("session-details", screen_text(&a, 120, 36)));
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('3'));
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "sidekiq");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('N'));
+    shots.push(("watch-search", screen_text(&a, 120, 36)));
+    let mut d = demo_app();
+    d.size = (120, 36);
+    shots.push(("summary-sparklines", screen_text(&d, 120, 36)));
+    key(&mut d, KeyCode::Char('2'));
+    shots.push(("history-peaks", screen_text(&d, 120, 36)));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots");
+    let update = std::env::var_os("UPDATE_SCREENSHOTS").is_some();
+    for (name, text) in shots {
+        let path = dir.join(format!("{name}.txt"));
+        if update {
+            std::fs::write(&path, &text).unwrap();
+        } else {
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == text,
+                "{} is stale; UPDATE_SCREENSHOTS=1 cargo test --test ui_views readme renews it. Now:\n{text}",
+                path.display()
+            );
+        }
+    }
+}

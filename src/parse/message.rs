@@ -97,8 +97,11 @@ fn authorized_names(msg: &[u8]) -> Option<(&[u8], bool)> {
     authorized_parts(msg).map(|(body, replication, _)| (body, replication))
 }
 
+/// The names part, whether it is a replication connection, and the SSL text.
+type AuthorizedParts<'a> = (&'a [u8], bool, Option<&'a [u8]>);
+
 /// [`authorized_names`] and the text inside `SSL enabled (...)`, when the session uses SSL.
-fn authorized_parts(msg: &[u8]) -> Option<(&[u8], bool, Option<&[u8]>)> {
+fn authorized_parts(msg: &[u8]) -> Option<AuthorizedParts<'_>> {
     let (mut body, replication) = match after(msg, b"connection authorized: user=") {
         Some(r) => (r, false),
         None => (
