@@ -283,17 +283,13 @@ impl Store {
             Some(s) if s.phase == Phase::Pending => {
                 (s.host, s.port.or(ev.port), s.received, s.extra)
             }
-            Some(_) => {
-                self.end_lost(key, ev.time);
+            other => {
+                if other.is_some() {
+                    self.end_lost(key, ev.time);
+                }
                 let host = self.names.sym(ev.host);
                 (host, ev.port, ev.time, extras::Extras::default())
             }
-            None => (
-                self.names.sym(ev.host),
-                ev.port,
-                ev.time,
-                extras::Extras::default(),
-            ),
         };
         if let EventKind::Authorized { ssl, .. } = ev.kind {
             extra.ssl = self.texts.id(ssl);
