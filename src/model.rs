@@ -223,6 +223,18 @@ pub enum EventKind<'a> {
     OtherFatal { message: &'a [u8] },
 }
 
+impl EventKind<'_> {
+    /// A detail of a session (its authentication, its setup times), not a connection event of
+    /// its own: sources do not count it among their events, so the share of lines that parse
+    /// (which re-opens an inferred prefix) reads as before these lines were understood.
+    pub fn is_detail(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Authenticated { .. } | EventKind::Ready { .. }
+        )
+    }
+}
+
 /// A parsed connection event with everything the line said about its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionEvent<'a> {

@@ -33,7 +33,7 @@ pub(super) fn decode(store: &mut Store, id: u16, src: &mut Source, buf: &[u8], e
         };
         let last = cut == rest.len();
         let mut sink = |ev: &crate::model::ConnectionEvent<'_>| {
-            *events += 1;
+            *events += u64::from(!ev.kind.is_detail());
             store.apply(id, ev);
         };
         let mut n = dec.decode(&rest[..cut], eof || !last, &mut sink);
