@@ -122,14 +122,106 @@ pub enum ServerChange {
     Reinitializing,
 }
 
+/// PostgreSQL 18's `connection ready: setup total=... ms, fork=... ms, authentication=... ms`,
+/// in microseconds (the log prints milliseconds with three decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SetupTimes {
+    /// From the postmaster accepting the connection to the backend being ready.
+    pub total_us: u32,
+    /// Forking the backend.
+    pub fork_us: u32,
+    /// Authenticating the client.
+    pub auth_us: u32,
+}
+
+/// The authentication method of a `connection authenticated` line (PostgreSQL 14+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    Trust,
+    Reject,
+    Md5,
+    Password,
+    ScramSha256,
+    Gss,
+    Sspi,
+    Ident,
+    Peer,
+    Pam,
+    Ldap,
+    Radius,
+    Cert,
+    Bsd,
+    OAuth,
+    /// A method this version does not know.
+    Other,
+}
+
+impl AuthMethod {
+    /// Reads the word after `method=`.
+    pub fn from_word(w: &[u8]) -> AuthMethod {
+        match w {
+            b"trust" => Self::Trust,
+            b"reject" => Self::Reject,
+            b"md5" => Self::Md5,
+            b"password" => Self::Password,
+            b"scram-sha-256" => Self::ScramSha256,
+            b"gss" => Self::Gss,
+            b"sspi" => Self::Sspi,
+            b"ident" => Self::Ident,
+            b"peer" => Self::Peer,
+            b"pam" => Self::Pam,
+            b"ldap" => Self::Ldap,
+            b"radius" => Self::Radius,
+            b"cert" => Self::Cert,
+            b"bsd" => Self::Bsd,
+            b"oauth" => Self::OAuth,
+            _ => Self::Other,
+        }
+    }
+
+    /// The word as pg_hba.conf spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Trust => "trust",
+            Self::Reject => "reject",
+            Self::Md5 => "md5",
+            Self::Password => "password",
+            Self::ScramSha256 => "scram-sha-256",
+            Self::Gss => "gss",
+            Self::Sspi => "sspi",
+            Self::Ident => "ident",
+            Self::Peer => "peer",
+            Self::Pam => "pam",
+            Self::Ldap => "ldap",
+            Self::Radius => "radius",
+            Self::Cert => "cert",
+            Self::Bsd => "bsd",
+            Self::OAuth => "oauth",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// One connection-relevant fact read from the log. Text fields are raw bytes from the log
 /// (possibly invalid UTF-8 and hostile); `None` when the log did not say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind<'a> {
     /// `connection received: host=H [port=P]`.
     Received,
-    /// `connection authorized: user=U database=D [application_name=A]` (and replication).
-    Authorized { replication: bool },
+    /// `connection authorized: user=U database=D [application_name=A]` (and replication);
+    /// `ssl`: what `SSL enabled (...)` said inside its parentheses.
+    Authorized {
+        replication: bool,
+        ssl: Option<&'a [u8]>,
+    },
+    /// `connection authenticated: identity="I" method=M (file:line)` (PostgreSQL 14+); a
+    /// `user="U" method=trust` line has no identity.
+    Authenticated {
+        method: AuthMethod,
+        identity: Option<&'a [u8]>,
+    },
+    /// `connection ready: setup total=... ms, fork=... ms, authentication=... ms` (PostgreSQL 18).
+    Ready { setup: SetupTimes },
     /// `disconnection: session time: H:MM:SS.mmm ...`.
     Disconnected { session_millis: Option<u64> },
     /// A failed connection attempt (FATAL during connection set-up).
@@ -143,6 +235,18 @@ pub enum EventKind<'a> {
     /// The DETAIL of the failure the same process just logged, when it tells the reason better
     /// (`Role "x" does not exist.` after a password failure): `reason` is the better one.
     FailureDetail { reason: FailureReason },
+}
+
+impl EventKind<'_> {
+    /// A detail of a session (its authentication, its setup times), not a connection event of
+    /// its own: sources do not count it among their events, so the share of lines that parse
+    /// (which re-opens an inferred prefix) reads as before these lines were understood.
+    pub fn is_detail(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Authenticated { .. } | EventKind::Ready { .. }
+        )
+    }
 }
 
 /// A parsed connection event with everything the line said about its session.

@@ -113,6 +113,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
                 "lost": b.lost,
                 "failures": b.failures,
                 "active_end": b.active_end,
+                "active_peak": b.active_peak,
             })
         })
         .collect();
@@ -181,6 +182,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         "capacity": capacity,
         "failures_detail": failures_detail,
         "session_times": times,
+        "setup_times": setup_times_json(store),
         "server": {
             "up_since": server.up_since.map(rfc3339),
             "last_restart": server.last_restart.map(rfc3339),
@@ -250,6 +252,28 @@ fn server_json(s: &Summary) -> Value {
         by_dims(m, s, false);
     }
     v
+}
+
+/// PostgreSQL 18 setup times (milliseconds) by application and by host:
+/// `{by_application: {name: {count, total: {p50, p90, p99}, fork: {..}, authentication: {..}}}, by_host: {..}}`.
+pub fn setup_times_json(store: &crate::store::Store) -> Value {
+    use crate::store::setup::{Quantiles, SetupRow};
+    let q = |x: Quantiles| {
+        let ms = |us: u32| f64::from(us) / 1000.0;
+        json!({"p50": ms(x.p50_us), "p90": ms(x.p90_us), "p99": ms(x.p99_us)})
+    };
+    let map = |rows: &[SetupRow]| {
+        let mut m = Map::new();
+        for r in rows {
+            m.insert(
+                lossy(&r.name),
+                json!({"count": r.count, "total": q(r.total), "fork": q(r.fork), "authentication": q(r.authentication)}),
+            );
+        }
+        Value::Object(m)
+    };
+    let t = store.setup_times().table(store.names());
+    json!({"by_application": map(&t.by_application), "by_host": map(&t.by_host)})
 }
 
 fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {

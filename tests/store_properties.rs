@@ -47,7 +47,13 @@ fn apply(store: &mut Store, t: i64, s: &Step) {
             e
         }
         Step::Authorized(p, n) => {
-            let mut e = ev(p, EventKind::Authorized { replication: false });
+            let mut e = ev(
+                p,
+                EventKind::Authorized {
+                    replication: false,
+                    ssl: None,
+                },
+            );
             e.user = Some(NAMES[n]);
             e.database = Some(NAMES[(n + 1) % 4]);
             e.application = (n != 2).then_some(NAMES[(n + 2) % 4]);

@@ -54,6 +54,7 @@ fn assert_restored(tmux: &Tmux) {
         s.lines().any(|l| l.starts_with("EXITED="))
     });
     assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(tmux.format("#{mouse_any_flag}"), "0", "mouse capture left");
     tmux.literal("stty -a | grep -q -e '-icanon' -e '-echo ' && echo MODE=RAW || echo MODE=COOKED");
     tmux.keys(&["Enter"]);
     let s = tmux.wait_text("MODE=");
@@ -121,7 +122,8 @@ fn dashboard_in_tmux() {
     tmux.keys(&["Space"]);
     tmux.wait_text("following");
 
-    tmux.keys(&["/"]);
+    // On Watch `/` searches; `f` filters everywhere.
+    tmux.keys(&["f"]);
     tmux.wait_text("filter:");
     tmux.literal("db=production");
     tmux.keys(&["Enter"]);
@@ -143,6 +145,11 @@ fn dashboard_in_tmux() {
     // The smallest size draws the dashboard; its header keeps the active count first.
     tmux.wait_text("1 Summary   2 History");
     tmux.wait_text(&format!("● {active} active"));
+    assert_eq!(
+        tmux.format("#{mouse_any_flag}"),
+        "1",
+        "the dashboard takes the mouse"
+    );
     tmux.ok(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
     tmux.wait_text(&format!("Active connections: {active}"));
 

@@ -312,7 +312,7 @@ fn help_scrolls_on_a_small_terminal() {
     press(&mut a, KeyCode::Up);
     let up = text(&a, 80, 24).join("\n");
     assert_ne!(up, end);
-    assert!(up.contains("scroll · 21-37 of 38"), "{up}");
+    assert!(up.contains("scroll · 27-43 of 44"), "{up}");
     press(&mut a, KeyCode::Home);
     assert_eq!(text(&a, 80, 24), top);
 }

@@ -40,7 +40,7 @@ pub(super) fn decode(
         };
         let last = cut == rest.len();
         let mut sink = |ev: &crate::model::ConnectionEvent<'_>| {
-            *events += 1;
+            *events += u64::from(!ev.kind.is_detail());
             store.apply(crate::model::SourceId(id), ev);
             if let Some(o) = observer.as_deref_mut() {
                 o.event(id, ev);

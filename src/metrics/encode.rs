@@ -172,6 +172,20 @@ impl Collector for Exposition {
                     .encode_histogram::<NoLabelSet>(h.sum, h.count, &h.pairs(), None)?;
             }
         }
+        {
+            let mut m = enc.encode_descriptor(
+                "pgconn_top_connection_setup_seconds",
+                "Connection setup time (PostgreSQL 18 setup total: fork and authentication included)",
+                None,
+                MetricType::Histogram,
+            )?;
+            let mut all: Vec<_> = st.setup.iter().collect();
+            all.sort_by_key(|(k, _)| **k);
+            for (k, h) in all {
+                m.encode_family(&labels(st, &st.names, k, Tag::None))?
+                    .encode_histogram::<NoLabelSet>(h.sum, h.count, &h.pairs(), None)?;
+            }
+        }
         server_gauge(
             &mut enc,
             st,

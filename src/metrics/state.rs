@@ -3,7 +3,7 @@
 //! Plain synchronous code driven by the log's own clock.
 
 use super::names::{Names, Sym, NONE, UNKNOWN};
-use super::table::{Hist, Key, Table};
+use super::table::{Hist, Key, SetupTime, Table};
 use super::Dims;
 use crate::model::{ConnectionEvent, EndCause, EventKind, FailureReason, ServerChange};
 use std::collections::HashMap;
@@ -102,6 +102,8 @@ pub struct State {
     pub(super) refused: Table<u64>,
     pub(super) failed: Table<u64>,
     pub(super) durations: Table<Hist>,
+    /// PostgreSQL 18 connection setup (`connection ready: setup total=`) by application.
+    pub(super) setup: Table<Hist<SetupTime>>,
 }
 
 fn hash_sid(sid: Option<&[u8]>) -> u64 {
@@ -130,6 +132,7 @@ impl State {
             refused: Table::new(cap),
             failed: Table::new(cap),
             durations: Table::new(cap),
+            setup: Table::new(cap),
         }
     }
 
@@ -223,7 +226,9 @@ impl State {
                 };
                 self.sessions.insert(at, open);
             }
-            EventKind::Authorized { replication: false } => {
+            EventKind::Authorized {
+                replication: false, ..
+            } => {
                 let host = match self.sessions.get(&at).copied() {
                     Some(s) if s.phase == Phase::Pending && s.dims[3] != UNKNOWN => s.dims[3],
                     Some(s) if s.phase == Phase::Pending => self.names.sym(ev.host),
@@ -256,7 +261,9 @@ impl State {
                 };
                 self.sessions.insert(at, open);
             }
-            EventKind::Authorized { replication: true } => {
+            EventKind::Authorized {
+                replication: true, ..
+            } => {
                 if let Some(s) = self.sessions.get_mut(&at) {
                     s.phase = Phase::Replication;
                 }
@@ -281,7 +288,14 @@ impl State {
             }
             // Failures count under the server's own wording (as `truth.json` does); a DETAIL
             // that refines it only feeds the dashboard's failures view.
-            EventKind::FailureDetail { .. } => {}
+            EventKind::FailureDetail { .. } | EventKind::Authenticated { .. } => {}
+            EventKind::Ready { setup } => {
+                let app = self.sessions.get(&at).map_or(UNKNOWN, |s| s.dims[2]);
+                let key = self.key(server, 0, [NONE, NONE, app, NONE]);
+                self.setup
+                    .slot(key)
+                    .observe(f64::from(setup.total_us) / 1e6);
+            }
             EventKind::Server(ServerChange::ShutdownRequested) => {}
             EventKind::Server(_) => {
                 let mine: Vec<(u16, u32)> = self
@@ -393,6 +407,7 @@ impl State {
             t.iter().for_each(|(k, _)| mark(&k.dims));
         }
         self.durations.iter().for_each(|(k, _)| mark(&k.dims));
+        self.setup.iter().for_each(|(k, _)| mark(&k.dims));
         self.names
             .collect(|s| used.get(s as usize).copied().unwrap_or(true));
     }

@@ -79,35 +79,56 @@ impl<V: Default> Table<V> {
     }
 }
 
-/// Upper bounds of the histogram buckets, in seconds (+Inf is added when encoding).
-pub const BOUNDS: [f64; 12] = [
-    0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 14_400.0, 86_400.0,
-];
+/// Upper bounds (seconds) of a histogram's buckets; +Inf is added when encoding.
+pub trait Buckets: Default + Clone + std::fmt::Debug {
+    const BOUNDS: [f64; 12];
+}
+
+/// Buckets for session lengths: 10 ms to a day.
+#[derive(Debug, Clone, Default)]
+pub struct SessionLength;
+
+impl Buckets for SessionLength {
+    const BOUNDS: [f64; 12] = [
+        0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 14_400.0, 86_400.0,
+    ];
+}
+
+/// Buckets for connection setup (PostgreSQL 18 `connection ready`): 0.5 ms to 5 s.
+#[derive(Debug, Clone, Default)]
+pub struct SetupTime;
+
+impl Buckets for SetupTime {
+    const BOUNDS: [f64; 12] = [
+        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
+    ];
+}
 
 /// A histogram of durations in seconds.
 #[derive(Debug, Clone, Default)]
-pub struct Hist {
+pub struct Hist<B: Buckets = SessionLength> {
     pub sum: f64,
     pub count: u64,
     /// Observations per bucket (not cumulative); the last is +Inf.
-    pub buckets: [u64; BOUNDS.len() + 1],
+    pub buckets: [u64; 13],
+    bounds: std::marker::PhantomData<B>,
 }
 
-impl Hist {
+impl<B: Buckets> Hist<B> {
     /// Records one observation.
     pub fn observe(&mut self, secs: f64) {
         self.sum += secs;
         self.count += 1;
-        let i = BOUNDS
+        let i = B::BOUNDS
             .iter()
             .position(|&b| secs <= b)
-            .unwrap_or(BOUNDS.len());
+            .unwrap_or(B::BOUNDS.len());
         self.buckets[i] += 1;
     }
 
     /// (upper bound, count) pairs as the encoder takes them.
     pub fn pairs(&self) -> Vec<(f64, u64)> {
-        BOUNDS
+        B::BOUNDS
             .iter()
             .copied()
             .chain(std::iter::once(f64::INFINITY))
@@ -183,7 +204,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_by_upper_bound() {
-        let mut h = Hist::default();
+        let mut h: Hist = Hist::default();
         h.observe(0.5);
         h.observe(7200.0);
         h.observe(1e9);

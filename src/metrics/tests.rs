@@ -177,7 +177,10 @@ fn a_crash_ends_only_its_servers_sessions_as_reset() {
     let m = Metrics::new(Dims::default(), DEFAULT_CAP, 60);
     m.add_source(0, "a");
     m.add_source(1, "b");
-    let auth = EventKind::Authorized { replication: false };
+    let auth = EventKind::Authorized {
+        replication: false,
+        ssl: None,
+    };
     for source in [0, 1] {
         m.event(source, &ev(1_000, 7, EventKind::Received, b"u"));
         m.event(source, &ev(1_001, 7, auth, b"u"));
@@ -218,7 +221,10 @@ fn hostile_names_are_label_values_escaped_by_the_encoder() {
     let m = Metrics::new(Dims::default(), DEFAULT_CAP, 60);
     m.add_source(0, "prod \"eu\"");
     let hostile: &[u8] = b"a\"b\\c\nd\x1b[31m\xff";
-    let auth = EventKind::Authorized { replication: false };
+    let auth = EventKind::Authorized {
+        replication: false,
+        ssl: None,
+    };
     m.event(0, &ev(1_000, 7, EventKind::Received, hostile));
     m.event(0, &ev(1_001, 7, auth, hostile));
     let fail = EventKind::Failed {
@@ -247,7 +253,10 @@ fn series_stay_at_the_cap_while_100k_names_flow() {
     let cap = 100;
     let m = Metrics::new(Dims::default(), cap, 60);
     m.add_source(0, "prod");
-    let auth = EventKind::Authorized { replication: false };
+    let auth = EventKind::Authorized {
+        replication: false,
+        ssl: None,
+    };
     let fail = EventKind::Failed {
         reason: FailureReason::RoleMissing,
     };
@@ -295,4 +304,35 @@ fn series_stay_at_the_cap_while_100k_names_flow() {
     );
     assert!(sum(&s, "pgconn_top_sessions_started_total", &["user=\"other\""]) > 99_000.0);
     assert!(m.state().names.len() <= 16 * cap);
+}
+
+#[test]
+fn postgresql_18_setup_times_fill_their_histogram() {
+    let (mut engine, m) = engine(&["pg18"]);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus/versions/pg18-all/postgresql.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let ready: Vec<f64> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once("connection ready: setup total=")?
+                .1
+                .split_once(" ms")
+        })
+        .map(|(ms, _)| ms.parse::<f64>().unwrap() / 1000.0)
+        .collect();
+    assert!(!ready.is_empty());
+    engine
+        .read_to_end(0, std::fs::File::open(&path).unwrap())
+        .unwrap();
+    let s = samples(&m.render(Exposition::Prometheus));
+    let metric = "pgconn_top_connection_setup_seconds";
+    let count = sum(&s, &format!("{metric}_count"), &["server=\"pg18\""]);
+    assert_eq!(count, ready.len() as f64);
+    let total = sum(&s, &format!("{metric}_sum"), &["server=\"pg18\""]);
+    let want: f64 = ready.iter().sum();
+    assert!((total - want).abs() < 1e-6, "{total} vs {want}");
+    // The 10 ms bucket holds exactly the setups of 10 ms or less.
+    let le = sum(&s, &format!("{metric}_bucket"), &["le=\"0.01\""]);
+    assert_eq!(le, ready.iter().filter(|&&x| x <= 0.01).count() as f64);
 }

@@ -1,7 +1,7 @@
 //! A log message (the text after `LOG:  ` / `FATAL:  `) turned into a connection event kind
 //! and the names it carries.
 
-use crate::model::{EndCause, EventKind, FailureReason, ServerChange};
+use crate::model::{AuthMethod, EndCause, EventKind, FailureReason, ServerChange, SetupTimes};
 
 /// Names and numbers a message carried, raw bytes borrowed from it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -97,6 +97,14 @@ fn session_time(s: &[u8]) -> Option<u64> {
 /// The names part of a `connection authorized` message (`U database=D application_name=A`,
 /// without the `SSL enabled (...)` / `GSS (...)` tail), and whether it is a replication one.
 fn authorized_names(msg: &[u8]) -> Option<(&[u8], bool)> {
+    authorized_parts(msg).map(|(body, replication, _)| (body, replication))
+}
+
+/// The names part, whether it is a replication connection, and the SSL text.
+type AuthorizedParts<'a> = (&'a [u8], bool, Option<&'a [u8]>);
+
+/// [`authorized_names`] and the text inside `SSL enabled (...)`, when the session uses SSL.
+fn authorized_parts(msg: &[u8]) -> Option<AuthorizedParts<'_>> {
     let (mut body, replication) = match after(msg, b"connection authorized: user=") {
         Some(r) => (r, false),
         None => (
@@ -104,12 +112,67 @@ fn authorized_names(msg: &[u8]) -> Option<(&[u8], bool)> {
             true,
         ),
     };
+    let mut ssl = None;
     for tail in [&b" SSL enabled ("[..], b" GSS ("] {
         if let Some(i) = rfind(body, tail) {
+            if tail[1] == b'S' {
+                let inner = &body[i + tail.len()..];
+                ssl = Some(inner.strip_suffix(b")").unwrap_or(inner));
+            }
             body = &body[..i];
         }
     }
-    Some((body, replication))
+    Some((body, replication, ssl))
+}
+
+/// `12.345` (milliseconds, up to three decimals) in microseconds, saturating.
+fn millis_to_us(s: &[u8]) -> Option<u32> {
+    let end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit() && *c != b'.')
+        .unwrap_or(s.len());
+    let s = &s[..end];
+    let (int, frac) = match memchr::memchr(b'.', s) {
+        Some(d) => (&s[..d], &s[d + 1..]),
+        None => (s, &b""[..]),
+    };
+    if int.is_empty() || int.len() > 9 || frac.iter().any(|c| !c.is_ascii_digit()) {
+        return None;
+    }
+    let mut us: u64 = 0;
+    for &c in int {
+        us = us * 10 + u64::from(c - b'0');
+    }
+    for k in 0..3 {
+        us = us * 10 + frac.get(k).map_or(0, |c| u64::from(c - b'0'));
+    }
+    Some(u32::try_from(us).unwrap_or(u32::MAX))
+}
+
+/// `setup total=10.876 ms, fork=0.444 ms, authentication=0.379 ms` (PostgreSQL 18).
+fn setup_times(rest: &[u8]) -> Option<SetupTimes> {
+    let field = |name: &[u8]| find(rest, name).and_then(|i| millis_to_us(&rest[i + name.len()..]));
+    Some(SetupTimes {
+        total_us: field(b"total=")?,
+        fork_us: field(b"fork=").unwrap_or(0),
+        auth_us: field(b"authentication=").unwrap_or(0),
+    })
+}
+
+/// `identity="I" method=M (file:line)` or `user="U" method=M (...)` (no identity: trust).
+fn authenticated(rest: &[u8]) -> EventKind<'_> {
+    let m = rfind(rest, b" method=");
+    let method = m.map_or(AuthMethod::Other, |i| {
+        let w = &rest[i + 8..];
+        let end = memchr::memchr(b' ', w).unwrap_or(w.len());
+        AuthMethod::from_word(&w[..end])
+    });
+    let identity = rest.strip_prefix(b"identity=\"").and_then(|id| {
+        let end = m.map_or(id.len(), |i| i.saturating_sub(10));
+        let id = id.get(..end)?;
+        Some(id.strip_suffix(b"\"").unwrap_or(id))
+    });
+    EventKind::Authenticated { method, identity }
 }
 
 /// `connection authorized: user=U database=D application_name=A SSL enabled (...)`.
@@ -118,11 +181,12 @@ fn authorized_names(msg: &[u8]) -> Option<(&[u8], bool)> {
 fn authorized<'a>(
     body: &'a [u8],
     replication: bool,
+    ssl: Option<&'a [u8]>,
     known: Known<'_>,
-) -> (EventKind<'static>, MessageFields<'a>) {
+) -> (EventKind<'a>, MessageFields<'a>) {
     let mut body = body;
     if let Some(f) = with_known_names(body, replication, known) {
-        return (EventKind::Authorized { replication }, f);
+        return (EventKind::Authorized { replication, ssl }, f);
     }
     let mut f = MessageFields::default();
     if let Some(i) = find(body, b" application_name=") {
@@ -134,7 +198,7 @@ fn authorized<'a>(
         body = &body[..i];
     }
     f.user = Some(body);
-    (EventKind::Authorized { replication }, f)
+    (EventKind::Authorized { replication, ssl }, f)
 }
 
 /// The user and database an entry's prefix or structured columns gave.
@@ -409,8 +473,13 @@ pub fn classify<'a>(
                     None => f.host = Some(rest),
                 }
                 Some((EventKind::Received, f))
-            } else if let Some((body, replication)) = authorized_names(msg) {
-                Some(authorized(body, replication, known))
+            } else if let Some((body, replication, ssl)) = authorized_parts(msg) {
+                Some(authorized(body, replication, ssl, known))
+            } else if let Some(rest) = after(msg, b"connection authenticated: ") {
+                Some((authenticated(rest), MessageFields::default()))
+            } else if let Some(rest) = after(msg, b"connection ready: setup ") {
+                let setup = setup_times(rest)?;
+                Some((EventKind::Ready { setup }, MessageFields::default()))
             } else if let Some(rest) = after(msg, b"disconnection: session time: ") {
                 Some(disconnection(rest))
             } else {

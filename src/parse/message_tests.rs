@@ -13,7 +13,13 @@ fn authorized_keeps_spaces_and_drops_ssl() {
         Severity::Log,
         "connection authorized: user=readonly database=production application_name=metabase reporting SSL enabled (protocol=TLSv1.3, cipher=X, bits=256)",
     );
-    assert_eq!(k, EventKind::Authorized { replication: false });
+    assert_eq!(
+        k,
+        EventKind::Authorized {
+            replication: false,
+            ssl: Some(&b"protocol=TLSv1.3, cipher=X, bits=256"[..])
+        }
+    );
     assert_eq!(f.application, Some(&b"metabase reporting"[..]));
     let (_, f) = c(
         Severity::Log,
@@ -27,7 +33,13 @@ fn authorized_keeps_spaces_and_drops_ssl() {
         Severity::Log,
         "replication connection authorized: user=rep application_name=walreceiver",
     );
-    assert_eq!(k, EventKind::Authorized { replication: true });
+    assert_eq!(
+        k,
+        EventKind::Authorized {
+            replication: true,
+            ssl: None
+        }
+    );
     assert_eq!(f.user, Some(&b"rep"[..]));
 }
 
@@ -202,4 +214,62 @@ fn a_detail_naming_a_missing_role() {
         );
     }
     assert_eq!(Severity::from_tag(b"DETAIL"), Severity::Detail);
+}
+
+#[test]
+fn authenticated_and_ready_lines_of_pg18() {
+    let (k, _) = c(
+        Severity::Log,
+        "connection authenticated: identity=\"app_user\" method=scram-sha-256 (/var/lib/postgresql/15/main/pg_hba.conf:122)",
+    );
+    assert_eq!(
+        k,
+        EventKind::Authenticated {
+            method: crate::model::AuthMethod::ScramSha256,
+            identity: Some(&b"app_user"[..])
+        }
+    );
+    let (k, _) = c(
+        Severity::Log,
+        "connection authenticated: user=\"postgres\" method=trust (/etc/pg_hba.conf:120)",
+    );
+    assert_eq!(
+        k,
+        EventKind::Authenticated {
+            method: crate::model::AuthMethod::Trust,
+            identity: None
+        }
+    );
+    let (k, _) = c(
+        Severity::Log,
+        "connection ready: setup total=10.876 ms, fork=0.444 ms, authentication=0.379 ms",
+    );
+    assert_eq!(
+        k,
+        EventKind::Ready {
+            setup: crate::model::SetupTimes {
+                total_us: 10_876,
+                fork_us: 444,
+                auth_us: 379
+            }
+        }
+    );
+    // Hostile or cut lines never panic and never invent a time.
+    for m in [
+        "connection ready: setup total=",
+        "connection ready: setup total=x ms",
+        "connection ready: setup total=99999999999.9 ms, fork=.5 ms",
+        "connection authenticated: identity=\"",
+        "connection authenticated: identity=\" method=",
+        "connection authenticated: ",
+    ] {
+        let _ = classify(Severity::Log, m.as_bytes(), None, (None, None));
+    }
+    assert!(classify(
+        Severity::Log,
+        b"connection ready: setup total=x ms",
+        None,
+        (None, None)
+    )
+    .is_none());
 }

@@ -80,7 +80,7 @@ pub struct LineStats {
 /// Texts that mark an entry as worth parsing; everything else is skipped unread. Each is
 /// chosen to begin with bytes that are rare in ordinary log lines, so the SIMD prefilter
 /// seldom stops anywhere else.
-const CANDIDATES: [&str; 9] = [
+const CANDIDATES: [&str; 11] = [
     "FATAL",
     "DETAIL:  Role \"", // a password failure's DETAIL naming a missing role
     "d: host=",         // connection received: host=
@@ -90,6 +90,8 @@ const CANDIDATES: [&str; 9] = [
     "starting PostgreSQL ",
     "shutdown request",
     "server processes", // terminating any other active / all server processes terminated
+    "d: identity=",     // connection authenticated: identity= (user= is matched above)
+    "y: setup total=",  // connection ready: setup total= (PostgreSQL 18)
 ];
 
 /// Finds candidate entries: the packed SIMD (Teddy) searcher where the CPU has it, else an

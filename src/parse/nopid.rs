@@ -92,8 +92,10 @@ impl NoPidSessions {
             }
             EventKind::Received
             | EventKind::OtherFatal { .. }
-            | EventKind::FailureDetail { .. } => None,
-            EventKind::Authorized { replication } => {
+            | EventKind::FailureDetail { .. }
+            | EventKind::Authenticated { .. }
+            | EventKind::Ready { .. } => None,
+            EventKind::Authorized { replication, .. } => {
                 let pid = self.fresh();
                 if !replication {
                     let key = names_key(user, database);

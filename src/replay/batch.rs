@@ -16,7 +16,8 @@ struct Rec {
     pid: u32,
     port: Option<u16>,
     kind: EventKind<'static>,
-    /// session id, user, database, application, host, message of an unknown FATAL.
+    /// session id, user, database, application, host, and the kind's own text (the message of an
+    /// unknown FATAL, an authorized session's SSL, an authenticated identity).
     spans: [Span; 6],
 }
 
@@ -54,7 +55,21 @@ impl Batch {
         };
         let (kind, message) = match ev.kind {
             EventKind::Received => (EventKind::Received, None),
-            EventKind::Authorized { replication } => (EventKind::Authorized { replication }, None),
+            EventKind::Authorized { replication, ssl } => (
+                EventKind::Authorized {
+                    replication,
+                    ssl: None,
+                },
+                ssl,
+            ),
+            EventKind::Authenticated { method, identity } => (
+                EventKind::Authenticated {
+                    method,
+                    identity: None,
+                },
+                identity,
+            ),
+            EventKind::Ready { setup } => (EventKind::Ready { setup }, None),
             EventKind::Disconnected { session_millis } => {
                 (EventKind::Disconnected { session_millis }, None)
             }
@@ -101,6 +116,14 @@ impl Batch {
         let kind = match r.kind {
             EventKind::OtherFatal { .. } => EventKind::OtherFatal {
                 message: self.text(r.spans[5]).unwrap_or_default(),
+            },
+            EventKind::Authorized { replication, .. } => EventKind::Authorized {
+                replication,
+                ssl: self.text(r.spans[5]),
+            },
+            EventKind::Authenticated { method, .. } => EventKind::Authenticated {
+                method,
+                identity: self.text(r.spans[5]),
             },
             other => other,
         };

@@ -180,7 +180,7 @@ where
         };
         let mut n = 0u64;
         dec.decode(&buf[..c.len], true, &mut |ev| {
-            n += 1;
+            n += u64::from(!ev.kind.is_detail());
             store.apply(crate::model::SourceId(source), ev);
         });
         store.advance_clock(dec.last_time());
@@ -310,6 +310,7 @@ fn apply(engine: &mut Engine, source: u16, b: &Batch) {
     };
     let before = dec.last_time();
     let mut untimed = b.state.untimed.iter().copied().peekable();
+    let mut counted = 0u64;
     for k in 0..b.len() {
         let mut ev = b.event(k);
         if untimed.peek() == Some(&(k as u32)) {
@@ -318,9 +319,10 @@ fn apply(engine: &mut Engine, source: u16, b: &Batch) {
                 ev.time = before;
             }
         }
+        counted += u64::from(!ev.kind.is_detail());
         store.apply(crate::model::SourceId(source), &ev);
     }
     dec.absorb(b.state.stats, b.state.last_time);
     store.advance_clock(dec.last_time());
-    engine.count_events(source, b.len() as u64);
+    engine.count_events(source, counted);
 }

@@ -3,12 +3,15 @@
 
 pub mod capacity;
 pub mod durations;
+pub mod extras;
 pub mod failures;
 pub mod feed;
 pub mod filter;
 pub mod history;
 pub mod intern;
 pub mod leaks;
+pub mod setup;
+pub mod trend;
 pub mod views;
 
 use crate::model::{
@@ -64,6 +67,8 @@ struct Session {
     since: LogTime,
     feed_seq: u64,
     cause: Option<EndCause>,
+    /// Authentication, SSL and setup times, for its details.
+    extra: extras::Extras,
 }
 
 /// Running totals of one combination.
@@ -107,6 +112,12 @@ pub struct Store {
     capacity: capacity::Capacity,
     /// Failed attempts by combination and reason (store::failures).
     failures: failures::Failures,
+    /// PostgreSQL 18 setup times by application and host.
+    setup: setup::SetupStats,
+    /// Identity and SSL texts of the sessions' extras.
+    texts: extras::Texts,
+    /// Each name's active peaks over the last hour.
+    trends: trend::Trends,
     /// The server name of each source, by source id ([`intern::UNKNOWN`] when not given).
     server_of: Vec<Sym>,
     /// How many distinct names `server_of` holds.
@@ -138,6 +149,9 @@ impl Store {
             cleared_at: Millis::MIN,
             capacity: capacity::Capacity::default(),
             failures: failures::Failures::default(),
+            setup: setup::SetupStats::default(),
+            texts: extras::Texts::default(),
+            trends: trend::Trends::default(),
             server_of: Vec::new(),
             server_count: 0,
         }
@@ -199,6 +213,8 @@ impl Store {
         }
         self.history.clear();
         self.feed.clear();
+        self.setup.clear();
+        self.trends.clear(self.now.millis);
         self.incomplete = 0;
         self.untracked = 0;
         self.cleared_at = self.now.millis;
@@ -286,11 +302,16 @@ impl Store {
                     since: ev.time,
                     feed_seq: 0,
                     cause: None,
+                    extra: extras::Extras::default(),
                 };
                 self.sessions.insert(key, s);
             }
-            EventKind::Authorized { replication: false } => self.authorize(source, key, sid, ev),
-            EventKind::Authorized { replication: true } => {
+            EventKind::Authorized {
+                replication: false, ..
+            } => self.authorize(source, key, sid, ev),
+            EventKind::Authorized {
+                replication: true, ..
+            } => {
                 if let Some(s) = self.sessions.get_mut(&key) {
                     s.phase = Phase::Replication;
                 }
@@ -315,19 +336,27 @@ impl Store {
             }
             EventKind::Server(change) => self.server_change(source, ev, change),
             EventKind::FailureDetail { reason } => self.failures.detail(source, ev.pid, reason),
+            EventKind::Authenticated { .. } | EventKind::Ready { .. } => self.extras(key, ev),
         }
     }
 
     fn authorize(&mut self, source: u16, key: (u16, u32), sid: u64, ev: &ConnectionEvent<'_>) {
         let prior = self.sessions.get(&key).copied();
-        let (host, port, received) = match prior {
-            Some(s) if s.phase == Phase::Pending => (s.host, s.port.or(ev.port), s.received),
-            Some(_) => {
-                self.end_lost(key, ev.time);
-                (self.names.sym(ev.host), ev.port, ev.time)
+        let (host, port, received, mut extra) = match prior {
+            Some(s) if s.phase == Phase::Pending => {
+                (s.host, s.port.or(ev.port), s.received, s.extra)
             }
-            None => (self.names.sym(ev.host), ev.port, ev.time),
+            other => {
+                if other.is_some() {
+                    self.end_lost(key, ev.time);
+                }
+                let host = self.names.sym(ev.host);
+                (host, ev.port, ev.time, extras::Extras::default())
+            }
         };
+        if let EventKind::Authorized { ssl, .. } = ev.kind {
+            extra.ssl = self.texts.id(ssl);
+        }
         let host = if host == intern::UNKNOWN {
             self.names.sym(ev.host)
         } else {
@@ -344,6 +373,7 @@ impl Store {
         let st = &mut self.stats[id as usize];
         st.active += 1;
         st.connects += 1;
+        self.trends.change(ev.time.millis, combo, 1);
         self.history.add(ev.time.millis, id, Counter::Connect, 1);
         let mut fev = *ev;
         fev.port = port;
@@ -360,6 +390,7 @@ impl Store {
                 since: ev.time,
                 feed_seq: seq,
                 cause: None,
+                extra,
             },
         );
     }
@@ -376,6 +407,8 @@ impl Store {
                 self.sessions.remove(&key);
                 let st = &mut self.stats[s.combo as usize];
                 st.active = st.active.saturating_sub(1);
+                self.trends
+                    .change(ev.time.millis, self.names.combo_of(s.combo), -1);
                 let seen = u64::try_from(ev.time.millis - s.since.millis).ok();
                 (s.combo, millis.or(seen), s.cause, s.port.or(ev.port))
             }
@@ -433,6 +466,8 @@ impl Store {
                 let st = &mut self.stats[s.combo as usize];
                 st.active = st.active.saturating_sub(1);
                 st.connects = st.connects.saturating_sub(1);
+                self.trends
+                    .change(ev.time.millis, self.names.combo_of(s.combo), -1);
                 if s.since.millis >= self.cleared_at {
                     self.history
                         .add(s.since.millis, s.combo, Counter::Connect, -1);
@@ -515,6 +550,8 @@ impl Store {
             let st = &mut self.stats[s.combo as usize];
             st.active = st.active.saturating_sub(1);
             st.lost += 1;
+            self.trends
+                .change(at.millis, self.names.combo_of(s.combo), -1);
             self.history.add(at.millis, s.combo, Counter::Lost, 1);
         }
     }

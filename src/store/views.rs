@@ -85,6 +85,8 @@ pub struct HistoryBucket {
     pub failures: i64,
     /// Active sessions at the end of the bucket.
     pub active_end: i64,
+    /// The most active sessions at any moment of the bucket (see [`super::history::History::peaks`]).
+    pub active_peak: i64,
 }
 
 /// Session-time percentiles of one application.
@@ -262,9 +264,18 @@ impl Store {
             .filter(|(id, _)| keep(*id as u32))
             .map(|(_, st)| i64::from(st.active))
             .sum();
+        let peaks = self.history.peaks(
+            from,
+            now + 1,
+            bucket_ms,
+            offset_ms,
+            filter.is_empty(),
+            keep,
+            active_now,
+        );
         let mut out: Vec<HistoryBucket> = Vec::with_capacity(raw.len());
         let mut active = active_now;
-        for (start, c) in raw.iter().rev() {
+        for ((start, c), peak) in raw.iter().zip(peaks).rev() {
             out.push(HistoryBucket {
                 start: LogTime {
                     millis: *start,
@@ -275,6 +286,7 @@ impl Store {
                 lost: i64::from(c.lost),
                 failures: i64::from(c.failures),
                 active_end: active.max(0),
+                active_peak: peak.max(active.max(0)),
             });
             active -= Counts::net(c);
         }

@@ -30,6 +30,14 @@ pub struct App {
     pub watch: WatchState,
     /// View state of the Failures tab (ui::failures).
     pub failures: super::failures::FailuresState,
+    /// The Watch tab's search.
+    pub search: super::search::SearchState,
+    /// Where the last frame drew what, for the mouse.
+    pub hits: super::mouse::Hits,
+    /// Where `e` / `E` write (the current directory).
+    pub export_dir: std::path::PathBuf,
+    /// A sentence the footer shows until the next key (where an export went, or why not).
+    pub status: Option<String>,
     pub notes: Vec<SourceNote>,
     pub theme: Theme,
     pub demo: bool,
@@ -78,6 +86,10 @@ impl App {
             },
             watch: WatchState::default(),
             failures: Default::default(),
+            search: Default::default(),
+            hits: Default::default(),
+            export_dir: std::path::PathBuf::from("."),
+            status: None,
             notes: Vec::new(),
             theme: Theme {
                 color: opts.color,
@@ -126,6 +138,7 @@ impl App {
     pub fn handle(&mut self, ev: Event) {
         match ev {
             Event::Key(k) => self.key(k),
+            Event::Mouse(m) => self.mouse(m),
             Event::Resize(w, h) => {
                 self.size = (w, h);
                 self.dirty = true;
@@ -183,6 +196,7 @@ impl App {
             return;
         }
         self.dirty = true;
+        self.status = None;
         if keys::is_interrupt(&k) {
             self.quit = true;
             return;
@@ -217,6 +231,7 @@ impl App {
                 }
                 self.mode = Mode::Normal;
             }
+            Mode::Search(_) => super::search::on_key(self, k),
             Mode::Filter(line) => match input::edit(line, k, &self.filter_history) {
                 Outcome::Editing => {}
                 Outcome::Apply(f) => {
@@ -277,6 +292,18 @@ impl App {
             Action::TogglePause => self.toggle_pause(),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(a),
             Action::Home | Action::End => self.scroll(a),
+            Action::ExportJson | Action::ExportCsv => {
+                use super::export::{export, Format};
+                let f = if a == Action::ExportJson {
+                    Format::Json
+                } else {
+                    Format::Csv
+                };
+                self.status = Some(export(self, f).1);
+            }
+            Action::OpenSearch | Action::NextMatch | Action::PrevMatch | Action::ClearSearch => {
+                super::search::act(self, a)
+            }
         }
     }
 

@@ -356,7 +356,7 @@ impl Widget for Footer<'_> {
             ],
             Mode::Details(..) => vec![("Esc Enter", "close"), ("Ctrl-C", "quit")],
             Mode::Confirm => CONFIRM_HELP.to_vec(),
-            Mode::Filter(_) => FILTER_HELP.to_vec(),
+            Mode::Filter(_) | Mode::Search(_) => FILTER_HELP.to_vec(),
         };
         let mut spans = vec![Span::raw(" ")];
         let mut used = 1;

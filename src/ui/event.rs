@@ -27,6 +27,8 @@ pub enum Signal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Key(ct::KeyEvent),
+    /// A click or the wheel (moves, drags and releases are not forwarded).
+    Mouse(ct::MouseEvent),
     Resize(u16, u16),
     /// A batch of messages from the tailer.
     Input(Vec<SourceMsg>),
@@ -52,6 +54,16 @@ fn spawn_terminal_reader(tx: mpsc::Sender<Event>) {
             let ev = match ct::read() {
                 Ok(ct::Event::Key(k)) if k.kind != KeyEventKind::Release => Event::Key(k),
                 Ok(ct::Event::Resize(w, h)) => Event::Resize(w, h),
+                Ok(ct::Event::Mouse(m))
+                    if matches!(
+                        m.kind,
+                        ct::MouseEventKind::Down(_)
+                            | ct::MouseEventKind::ScrollUp
+                            | ct::MouseEventKind::ScrollDown
+                    ) =>
+                {
+                    Event::Mouse(m)
+                }
                 Ok(_) => continue,
                 Err(_) => return,
             };

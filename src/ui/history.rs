@@ -99,12 +99,12 @@ impl Widget for &HistoryView<'_> {
 
         // Bars: the newest buckets that fit, each as wide as the room allows.
         let inner = chart.width.saturating_sub(2) as usize;
-        let max_active = buckets.iter().map(|b| b.active_end).max().unwrap_or(0);
+        let max_peak = buckets.iter().map(|b| b.active_peak).max().unwrap_or(0);
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
             .border_style(th.border())
             .title(Span::styled(
-                format!(" Active connections at the end of each bucket (max {max_active}) "),
+                format!(" Active connections: bar = peak of the bucket (max {max_peak}), number = at its end "),
                 th.title(),
             ));
         if buckets.is_empty() {
@@ -122,14 +122,20 @@ impl Widget for &HistoryView<'_> {
                 .zip(spk)
                 .map(|(b, &s)| {
                     let bar = Bar::default()
-                        .value(b.active_end.max(0) as u64)
-                        .style(if s { th.failure() } else { th.bar() });
+                        .value(b.active_peak.max(0) as u64)
+                        .style(if s { th.failure() } else { th.bar() })
+                        .value_style(th.badge());
+                    let bar = if width >= 2 {
+                        bar.text_value(b.active_end.max(0).to_string())
+                    } else {
+                        bar.text_value(String::new())
+                    };
                     if width >= 5 {
                         bar.label(Line::from(
                             text::clock(b.start).get(..5).unwrap_or("").to_string(),
                         ))
                     } else {
-                        bar.text_value(String::new())
+                        bar
                     }
                 })
                 .collect();
@@ -148,7 +154,8 @@ impl Widget for &HistoryView<'_> {
             "Lost",
             "Net",
             "Failures",
-            "Active",
+            "Peak",
+            "End",
         ])
         .style(th.title());
         let rows: Vec<Row> = buckets
@@ -179,6 +186,7 @@ impl Widget for &HistoryView<'_> {
                     } else {
                         th.dim()
                     }),
+                    right(b.active_peak.to_string()),
                     right(b.active_end.to_string()),
                 ])
             })
@@ -187,12 +195,13 @@ impl Widget for &HistoryView<'_> {
             rows,
             [
                 Constraint::Length(19),
-                Constraint::Length(9),
-                Constraint::Length(12),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(9),
-                Constraint::Length(7),
+                Constraint::Length(8),
+                Constraint::Length(11),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(8),
+                Constraint::Length(5),
+                Constraint::Length(5),
             ],
         )
         .header(header)

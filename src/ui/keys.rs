@@ -31,6 +31,16 @@ pub enum Action {
     CycleBucket,
     CycleWindow,
     TogglePause,
+    /// Open the Watch tab's search line.
+    OpenSearch,
+    /// Jump to the next (newer) / previous (older) match.
+    NextMatch,
+    PrevMatch,
+    /// Forget the search.
+    ClearSearch,
+    /// Write what the tab shows to a JSON / CSV file.
+    ExportJson,
+    ExportCsv,
 }
 
 /// Where a binding does something.
@@ -42,6 +52,8 @@ pub enum Scope {
     On(Tab),
     /// On the Summary and Watch tabs (moving and scrolling).
     Lists,
+    /// On every tab but one.
+    Except(Tab),
 }
 
 /// One line of the key map.
@@ -78,7 +90,7 @@ const fn b(
 }
 
 use KeyCode as K;
-use Scope::{Global, Lists, On};
+use Scope::{Except, Global, Lists, On};
 
 /// The key map of the normal mode.
 #[rustfmt::skip]
@@ -91,9 +103,12 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('2')], "2", Action::GoTab(Tab::History), "", "", Global),
     b(&[K::Char('3')], "3", Action::GoTab(Tab::Watch), "", "", Global),
     b(&[K::Char('4')], "4", Action::GoTab(Tab::Failures), "", "", Global),
-    b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter (syntax below)", Global),
+    b(&[K::Char('/')], "/", Action::OpenFilter, "filter", "filter (syntax below)", Except(Tab::Watch)),
+    b(&[K::Char('f')], "f", Action::OpenFilter, "", "filter (also / outside Watch)", Global),
     b(&[K::Char('x'), K::Backspace], "x", Action::ClearFilter, "unfilter", "clear the filter (also Backspace)", Global),
     b(&[K::Char('c')], "c", Action::AskClear, "clear", "clear statistics (asks y/n)", Global),
+    b(&[K::Char('e')], "e/E", Action::ExportJson, "export", "write the tab to a JSON / CSV file here", Global),
+    b(&[K::Char('E')], "E", Action::ExportCsv, "", "", Global),
     b(&[K::Left, K::Char('h')], "←→", Action::FocusLeft, "pane", "move between tables (also h / l)", On(Tab::Summary)),
     b(&[K::Right, K::Char('l')], "→", Action::FocusRight, "", "", On(Tab::Summary)),
     b(&[K::Up, K::Char('k')], "↑↓", Action::Up, "move", "move / scroll (also k / j)", Lists),
@@ -109,6 +124,10 @@ pub const NORMAL: &[Binding] = &[
     b(&[K::Char('w')], "w", Action::CycleWindow, "window", "window 1h / 6h / 24h", On(Tab::History)),
     b(&[K::Char('s')], "s", Action::CycleSort, "sort", "sort by count / rate / last seen", On(Tab::Failures)),
     b(&[K::Char(' '), K::Char('p')], "space", Action::TogglePause, "pause", "pause / follow the feed (also p)", On(Tab::Watch)),
+    b(&[K::Char('/')], "/", Action::OpenSearch, "search", "search the feed (f filters)", On(Tab::Watch)),
+    b(&[K::Char('n')], "n/N", Action::NextMatch, "next", "next (newer) / previous (older) match", On(Tab::Watch)),
+    b(&[K::Char('N')], "N", Action::PrevMatch, "", "", On(Tab::Watch)),
+    b(&[K::Esc], "Esc", Action::ClearSearch, "", "clear the search", On(Tab::Watch)),
 ];
 
 /// Whether a binding applies on a tab.
@@ -116,6 +135,7 @@ pub fn in_scope(scope: Scope, tab: Tab) -> bool {
     match scope {
         Global => true,
         On(t) => t == tab,
+        Except(t) => t != tab,
         Lists => matches!(tab, Tab::Summary | Tab::Watch | Tab::Failures),
     }
 }

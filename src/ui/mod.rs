@@ -6,16 +6,21 @@
 pub mod app;
 pub mod capacity;
 pub mod chrome;
+pub mod details;
 pub mod event;
+pub mod export;
 pub mod failures;
 pub mod fitline;
 pub mod history;
 pub mod input;
 pub mod keys;
+pub mod mouse;
 pub mod nav;
 pub mod overlay;
 pub mod rows;
+pub mod search;
 pub mod servers;
+pub mod setup;
 pub mod state;
 pub mod summary;
 pub mod terminal;
@@ -29,7 +34,7 @@ pub use event::{run, Event};
 use crate::cli::Cli;
 use crate::store::filter::Filter;
 use ratatui::layout::{Constraint, Layout};
-use ratatui::widgets::{Paragraph, Widget};
+use ratatui::widgets::{Clear, Paragraph, Widget};
 use ratatui::Frame;
 use std::sync::Arc;
 
@@ -123,6 +128,7 @@ impl UiOptions {
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();
     let buf = frame.buffer_mut();
+    app.hits.clear();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         Paragraph::new(format!(
             "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{})",
@@ -139,6 +145,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
+    mouse::note_tabs(&app.hits, tabs);
     chrome::Header { app }.render(head, buf);
     chrome::TabBar { app }.render(tabs, buf);
     match app.tab {
@@ -148,6 +155,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Tab::Failures => (&failures::FailuresView { app }).render(body, buf),
     }
     chrome::Footer { app }.render(foot, buf);
+    if let Some(msg) = &app.status {
+        Clear.render(foot, buf);
+        let style = if msg.starts_with("could not") {
+            app.theme.failure()
+        } else {
+            app.theme.key()
+        };
+        Paragraph::new(format!(" {}", text::fit(msg, usize::from(foot.width) - 1)))
+            .style(style)
+            .render(foot, buf);
+    }
     match &app.mode {
         Mode::Normal => {}
         Mode::Help => overlay::Help { app }.render(body, buf),
@@ -163,6 +181,20 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 .flex(ratatui::layout::Flex::End)
                 .areas(body);
             overlay::FilterLine { app, input }.render(line, buf);
+            if let Some(pos) = overlay::FilterLine::cursor(line, input) {
+                frame.set_cursor_position(pos);
+            }
+        }
+        Mode::Search(input) => {
+            let [line] = Layout::vertical([Constraint::Length(3)])
+                .flex(ratatui::layout::Flex::End)
+                .areas(body);
+            search::SearchLine {
+                theme: app.theme,
+                input,
+            }
+            .render(line, buf);
+            // " search: " is as wide as " filter: ".
             if let Some(pos) = overlay::FilterLine::cursor(line, input) {
                 frame.set_cursor_position(pos);
             }

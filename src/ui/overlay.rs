@@ -2,6 +2,7 @@
 //! filter input line.
 
 use super::app::{App, FilterInput, Tab};
+use super::details;
 use super::keys::{self, Scope, CONFIRM_HELP, FILTER_HELP, FILTER_SYNTAX};
 use super::text;
 use super::theme::Theme;
@@ -39,6 +40,7 @@ fn help_lines(th: Theme) -> Vec<Line<'static>> {
     let groups = [
         ("Everywhere", Scope::Global),
         ("Summary, Watch and Failures", Scope::Lists),
+        ("All tabs but Watch", Scope::Except(Tab::Watch)),
         ("Summary", Scope::On(Tab::Summary)),
         ("History", Scope::On(Tab::History)),
         ("Watch", Scope::On(Tab::Watch)),
@@ -177,10 +179,15 @@ impl Widget for Details<'_> {
                         .map_or_else(String::new, |x| text::name(x.label.as_bytes()));
                     v.push(row("log", Span::raw(label)));
                 }
+                if let Some(d) = app.engine.store.session_details(s.source, s.pid) {
+                    let room = usize::from(area.height.saturating_sub(2)).saturating_sub(v.len());
+                    v.extend(details::lines(app, &d, room));
+                }
                 v
             }
         };
-        let r = centered(area, 60, lines.len() as u16 + 2);
+        let width = if area.width >= 100 { 84 } else { 72 };
+        let r = centered(area, width, lines.len() as u16 + 2);
         Clear.render(r, buf);
         Paragraph::new(lines)
             .block(

@@ -63,6 +63,8 @@ pub enum Mode {
     Details(u16, u32),
     /// The filter input line is open.
     Filter(FilterInput),
+    /// The Watch tab's search line is open.
+    Search(FilterInput),
 }
 
 /// The panes of the Summary tab that take focus.

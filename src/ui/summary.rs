@@ -2,6 +2,7 @@
 //! proportional bars, session totals, failures by reason and the open sessions themselves.
 
 use super::app::{App, Pane, SortBy};
+use super::mouse::Target;
 use super::rows::{dim_rows, DimRow};
 use super::state::RowKey;
 use super::text;
@@ -9,12 +10,37 @@ use crate::store::filter::{Filter, NONE_LABEL};
 use crate::store::intern::Dim;
 use crate::store::views::Summary;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, BorderType, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
 };
+
+/// The last hour's per-minute peaks in `width` cells, newest at the right, each cell the peak
+/// of its minutes scaled to the row's own highest (a blank: no session at all).
+pub fn spark(series: &[u16], width: usize) -> String {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if width == 0 || series.is_empty() {
+        return String::new();
+    }
+    let per = series.len().div_ceil(width);
+    let cells: Vec<u16> = series
+        .rchunks(per)
+        .rev()
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect();
+    let top = cells.iter().copied().max().unwrap_or(0).max(1);
+    let mut out: String = " ".repeat(width.saturating_sub(cells.len()));
+    for v in cells {
+        out.push(if v == 0 {
+            ' '
+        } else {
+            LEVELS[(usize::from(v) * 8).div_ceil(usize::from(top)).clamp(1, 8) - 1]
+        });
+    }
+    out
+}
 
 /// Draws the Summary tab from the app state.
 pub struct SummaryView<'a> {
@@ -45,7 +71,35 @@ fn dim_title(d: Dim) -> &'static str {
     d.title()
 }
 
+/// The sessions table's columns, left to right, as the sort they ask for.
+const SORT_COLUMNS: [SortBy; 6] = [
+    SortBy::Pid,
+    SortBy::User,
+    SortBy::Database,
+    SortBy::Application,
+    SortBy::Host,
+    SortBy::Age,
+];
+
 impl SummaryView<'_> {
+    /// Notes for the mouse the pane `area` and its `len` rows shown from `offset`, below
+    /// `header` lines.
+    fn note_rows(&self, pane: Pane, area: Rect, header: u16, len: usize, offset: usize) {
+        let hits = &self.app.hits;
+        hits.add(area, Target::Pane(pane));
+        let inner = area.inner(Margin::new(1, 1));
+        let top = inner.y + header;
+        for k in 0..inner.height.saturating_sub(header) {
+            let n = offset + usize::from(k);
+            if n >= len {
+                break;
+            }
+            hits.add(
+                Rect::new(inner.x, top + k, inner.width, 1),
+                Target::Row(pane, n),
+            );
+        }
+    }
     fn block(&self, title: String, pane: Option<Pane>) -> Block<'static> {
         let th = self.app.theme;
         let focused = pane.is_some_and(|p| p == self.app.summary.focus);
@@ -68,13 +122,15 @@ impl SummaryView<'_> {
         let inner_w = area.width.saturating_sub(2) as usize;
         let max = rows_data.first().map_or(0, |r| r.count);
         let count_w = text::count(max).len().max(1);
-        // Bars only when there is room for them next to a readable name.
-        let bar_w = if inner_w >= 26 {
-            (inner_w / 4).min(20)
-        } else {
-            0
+        // A sparkline of the last hour on every row that has room; bars too when wide.
+        let (bar_w, spark_w) = match inner_w {
+            44.. => ((inner_w / 6).min(12), (inner_w / 4).min(20)),
+            16.. => (0, (inner_w / 4).clamp(4, 12)),
+            _ => (0, 0),
         };
-        let name_w = inner_w.saturating_sub(bar_w + count_w + 2);
+        let name_w = inner_w.saturating_sub(bar_w + spark_w + count_w + 3);
+        let trends = self.app.engine.store.trends();
+        let now = self.app.engine.store.now().millis;
         let rows: Vec<Row> = rows_data
             .iter()
             .map(|r| {
@@ -86,6 +142,12 @@ impl SummaryView<'_> {
                         Cell::from(name)
                     },
                     Cell::from(Line::from(text::count(r.count)).right_aligned()),
+                    Cell::from(Span::styled(
+                        trends
+                            .series(dim, r.sym, now)
+                            .map_or_else(String::new, |v| spark(&v, spark_w)),
+                        th.connect(),
+                    )),
                     Cell::from(Span::styled(text::bar(r.count, max, bar_w), th.bar())),
                 ])
             })
@@ -101,6 +163,7 @@ impl SummaryView<'_> {
             [
                 Constraint::Length(name_w as u16),
                 Constraint::Length(count_w as u16),
+                Constraint::Length(spark_w as u16),
                 Constraint::Length(bar_w as u16),
             ],
         )
@@ -115,6 +178,7 @@ impl SummaryView<'_> {
         let sel = self.app.selected_in(pane, &keys);
         let mut state = TableState::default().with_selected(Some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
+        self.note_rows(pane, area, 0, rows_data.len(), state.offset());
     }
 
     fn sessions(&self, area: Rect, buf: &mut Buffer) {
@@ -194,6 +258,15 @@ impl SummaryView<'_> {
         let sel = app.selected_in(Pane::Sessions, &keys);
         let mut state = TableState::default().with_selected((!v.is_empty()).then_some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
+        self.note_rows(Pane::Sessions, area, 1, v.len(), state.offset());
+        let cols = Layout::horizontal(widths)
+            .spacing(1)
+            .split(area.inner(Margin::new(1, 1)));
+        for (r, col) in cols.iter().zip(SORT_COLUMNS) {
+            self.app
+                .hits
+                .add(Rect::new(r.x, r.y, r.width + 1, 1), Target::Header(col));
+        }
     }
 
     fn failures(&self, s: &Summary, area: Rect, buf: &mut Buffer) {
@@ -246,6 +319,7 @@ impl SummaryView<'_> {
         } else {
             format!(" Failures ({}) ", text::count(s.failures_total))
         };
+        self.app.hits.add(area, Target::Pane(Pane::Failures));
         Paragraph::new(lines)
             .scroll((top.min(usize::from(u16::MAX)) as u16, 0))
             .block(self.block(title, Some(Pane::Failures)))
@@ -303,13 +377,20 @@ impl Widget for &SummaryView<'_> {
         let s = store.summary(&app.filter);
         let tables = Dim::CLIENT.map(|d| dim_rows(store, &app.filter, d));
         let tallest = tables.iter().map(Vec::len).max().unwrap_or(0).max(1) as u16;
-        let tables_h = (tallest + 2).min(area.height.saturating_sub(6) / 2).max(3);
-        let [head, tables_area, rest] = Layout::vertical([
+        let setup_h = super::setup::height(app, area.height);
+        let tables_h = (tallest + 2)
+            .min(area.height.saturating_sub(6 + setup_h) / 2)
+            .max(3);
+        let [head, tables_area, setup_area, rest] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(tables_h),
+            Constraint::Length(setup_h),
             Constraint::Min(3),
         ])
         .areas(area);
+        if setup_h > 0 {
+            super::setup::render(app, setup_area, buf);
+        }
         let hints = app.filter.unknown_names(store.names());
         let totals = format!(
             "Sessions: {} · {} · {} lost · {} terminated · {} pending · {} never completed",

@@ -1,8 +1,9 @@
-//! The terminal guard: raw mode and the alternate screen while the dashboard runs, restored on
-//! quit, on error, on panic (a panic hook) and on signals (the loop ends and drops the guard).
+//! The terminal guard: raw mode, the alternate screen and mouse capture while the dashboard
+//! runs, restored on quit, on error, on panic (a panic hook) and on signals (the loop ends and
+//! drops the guard).
 
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::crossterm::{cursor, event, execute, terminal};
 use ratatui::Terminal;
 use std::io::{self, Stdout};
 use std::sync::Once;
@@ -12,8 +13,10 @@ pub struct TerminalGuard {
     pub terminal: Terminal<CrosstermBackend<Stdout>>,
 }
 
-/// Puts the terminal back: cooked mode, main screen, visible cursor. Safe to call twice.
+/// Puts the terminal back: no mouse capture, cooked mode, main screen, visible cursor. Safe to
+/// call twice.
 pub fn restore() {
+    let _ = execute!(io::stdout(), event::DisableMouseCapture);
     let _ = terminal::disable_raw_mode();
     let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
 }
@@ -34,7 +37,12 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<TerminalGuard> {
         install_panic_hook();
         terminal::enable_raw_mode()?;
-        if let Err(e) = execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide) {
+        if let Err(e) = execute!(
+            io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide,
+            event::EnableMouseCapture
+        ) {
             restore();
             return Err(e);
         }

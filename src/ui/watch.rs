@@ -2,6 +2,7 @@
 //! the newest entry unless paused or scrolled back.
 
 use super::app::App;
+use super::search;
 use super::text;
 use crate::feedline;
 use crate::store::feed::FeedKind;
@@ -27,6 +28,7 @@ impl Widget for &WatchView<'_> {
             Some(a) => feed.iter().rposition(|e| e.seq <= a).map_or(0, |i| i + 1),
         };
         let top = bottom.saturating_sub(rows);
+        let query = app.search.query.to_ascii_lowercase();
         let lines: Vec<Line> = feed[top..bottom]
             .iter()
             .map(|e| {
@@ -37,13 +39,32 @@ impl Widget for &WatchView<'_> {
                     (FeedKind::Disconnect { .. }, _) => th.disconnect(),
                     (FeedKind::Failed { .. } | FeedKind::Reset { .. }, _) => th.failure(),
                 };
-                Line::from(vec![
-                    Span::styled(format!(" {} ", text::clock(e.time)), th.dim()),
-                    Span::styled(mark, style),
-                    Span::raw(" "),
-                    Span::styled(what, if e.refused { th.dim() } else { th.text() }),
-                    Span::styled(format!("  pid {}", e.pid), th.dim()),
-                ])
+                let current = app.search.current == Some(e.seq);
+                let pieces = vec![
+                    (
+                        format!(
+                            "{}{} ",
+                            if current { ">" } else { " " },
+                            text::clock(e.time)
+                        ),
+                        th.dim(),
+                    ),
+                    (mark.to_string(), style),
+                    (" ".to_string(), th.text()),
+                    (what, if e.refused { th.dim() } else { th.text() }),
+                    (format!("  pid {}", e.pid), th.dim()),
+                ];
+                if query.is_empty() {
+                    Line::from(
+                        pieces
+                            .into_iter()
+                            .map(|(t, st)| Span::styled(t, st))
+                            .collect::<Vec<_>>(),
+                    )
+                } else {
+                    let hl = if current { th.badge() } else { th.selected() };
+                    Line::from(search::highlight(pieces, &query, hl))
+                }
             })
             .collect();
         let unseen = app.unseen();
@@ -62,10 +83,31 @@ impl Widget for &WatchView<'_> {
             Span::styled(format!(" Live feed ({} events) ", feed.len()), th.title()),
             state,
         ]);
-        let block = Block::bordered()
+        let mut block = Block::bordered()
             .border_type(BorderType::Rounded)
             .border_style(th.border())
             .title(title);
+        if !app.search.query.is_empty() {
+            let all = search::matches(app);
+            let at = app
+                .search
+                .current
+                .and_then(|c| all.iter().position(|&s| s == c))
+                .map_or_else(|| "-".to_string(), |i| (i + 1).to_string());
+            block = block.title_bottom(Span::styled(
+                format!(
+                    " search \"{}\": {at}/{} · n/N · Esc clears ",
+                    text::name(app.search.query.as_bytes()),
+                    all.len()
+                ),
+                if all.is_empty() {
+                    th.warning()
+                } else {
+                    th.key()
+                },
+            ));
+        }
+
         if feed.is_empty() {
             Paragraph::new(Span::styled(
                 " no connection event yet; new ones appear here as the log grows",
