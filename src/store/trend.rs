@@ -123,6 +123,7 @@ mod tests {
             user: 6,
             application: 7,
             host: 8,
+            server: 9,
         };
         // Minute 10: up to 3, back to 1. Minute 12: up to 2.
         for _ in 0..3 {
