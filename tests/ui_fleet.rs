@@ -6,11 +6,15 @@ use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::model::SourceId;
 use pgconn_top::store::filter::Filter;
 use pgconn_top::store::intern::Dim;
+use pgconn_top::ui::app::Pane;
 use pgconn_top::ui::servers::{server_rows, ServersPane};
-use pgconn_top::ui::{fixed_clock, App, UiOptions};
+use pgconn_top::ui::{self, fixed_clock, App, Tab, UiOptions};
+use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
+use ratatui::Terminal;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -103,4 +107,114 @@ fn server_pane_draws_one_row_per_server() {
     assert!(lines[0].contains("Server (2)"));
     let row_a: Vec<&str> = lines[2].trim_matches('│').split_whitespace().collect();
     assert_eq!(row_a[..2], ["a", "15"]);
+}
+
+fn screen(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    t
+}
+
+/// The screen as plain lines.
+fn lines(app: &App, w: u16, h: u16) -> Vec<String> {
+    let t = screen(app, w, h);
+    let buf = t.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn on_tab(t: Tab) -> App {
+    let mut a = app(&SERVERS, "");
+    a.tab = t;
+    a
+}
+
+#[test]
+fn summary_with_a_fleet_80x24() {
+    insta::assert_snapshot!(screen(&on_tab(Tab::Summary), 80, 24).backend());
+}
+
+#[test]
+fn summary_with_a_fleet_120x36() {
+    let a = on_tab(Tab::Summary);
+    let l = lines(&a, 120, 36);
+    insta::assert_snapshot!(screen(&a, 120, 36).backend());
+    let row = |name: &str| {
+        l.iter()
+            .find(|x| {
+                x.trim_start_matches(['│', ' '])
+                    .starts_with(&format!("{name} "))
+            })
+            .unwrap_or_else(|| panic!("a row for {name}"))
+            .clone()
+    };
+    assert_eq!(row("a").split_whitespace().nth(1), Some("15"));
+    assert_eq!(row("b").split_whitespace().nth(1), Some("3"));
+}
+
+#[test]
+fn watch_lines_name_their_server() {
+    let a = on_tab(Tab::Watch);
+    insta::assert_snapshot!(screen(&a, 120, 36).backend());
+    let l = lines(&a, 120, 36);
+    let events: Vec<&String> = l.iter().filter(|x| x.contains(" pid ")).collect();
+    assert!(!events.is_empty());
+    // The newest events are b's (its log ends later); each names a server after its marker.
+    for e in &events {
+        let after = e.split("] ").nth(1).unwrap_or_default();
+        assert!(after.starts_with("a ") || after.starts_with("b "), "{e}");
+    }
+}
+
+#[test]
+fn watch_and_summary_are_as_before_with_one_server() {
+    let a = app(&SERVERS[..1], "");
+    let l = lines(&a, 120, 36).join("\n");
+    assert!(!l.contains("Server ("), "no Server pane with one server");
+    let mut w = app(&SERVERS[..1], "");
+    w.tab = Tab::Watch;
+    let l = lines(&w, 120, 36);
+    assert!(l
+        .iter()
+        .filter(|x| x.contains(" pid "))
+        .all(|x| !x.contains("] a ")));
+    // Focus never lands on the hidden pane.
+    let mut f = app(&SERVERS[..1], "");
+    for _ in 0..10 {
+        key(&mut f, KeyCode::Left);
+        assert_ne!(f.summary.focus, Pane::By(Dim::Server));
+    }
+}
+
+#[test]
+fn history_per_server_80x24_and_120x36() {
+    let a = on_tab(Tab::History);
+    insta::assert_snapshot!("history_80x24", screen(&a, 80, 24).backend());
+    insta::assert_snapshot!("history_120x36", screen(&a, 120, 36).backend());
+    let l = lines(&a, 120, 36);
+    assert!(l.iter().any(|x| x.contains("Active per server")));
+}
+
+#[test]
+fn enter_on_a_server_row_filters_by_it() {
+    let mut a = on_tab(Tab::Summary);
+    assert_eq!(a.summary.focus, Pane::By(Dim::Database));
+    key(&mut a, KeyCode::Left);
+    assert_eq!(a.summary.focus, Pane::By(Dim::Server));
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.filter.exact_value(Dim::Server), Some(&b"b"[..]));
+    assert_eq!(a.filter.to_text(), "server=b");
+    let tb = truth("pg15-rds-newyork/truth-after-restart.json");
+    assert_eq!(
+        a.engine.store.summary(&a.filter).active_total,
+        tb["active_total"].as_u64().unwrap()
+    );
+    let l = lines(&a, 120, 36).join("\n");
+    assert!(l.contains("Active connections (server=b): 3"), "{l}");
 }

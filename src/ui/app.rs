@@ -75,8 +75,8 @@ impl App {
             filter: opts.filter.clone(),
             summary: SummaryState {
                 focus: Pane::By(Dim::Database),
-                selected: [0; 6],
-                picked: [None; 6],
+                selected: [0; Pane::ALL.len()],
+                picked: [None; Pane::ALL.len()],
                 sort: SortBy::Age,
                 reversed: false,
             },
@@ -281,11 +281,18 @@ impl App {
                 let p = Pane::ALL.iter().position(|&x| x == self.summary.focus);
                 let p = p.unwrap_or(0);
                 let n = Pane::ALL.len();
-                let q = if a == Action::FocusLeft {
-                    (p + n - 1) % n
-                } else {
-                    (p + 1) % n
-                };
+                let mut q = p;
+                // The Server pane is skipped when it is not shown (one server).
+                loop {
+                    q = if a == Action::FocusLeft {
+                        (q + n - 1) % n
+                    } else {
+                        (q + 1) % n
+                    };
+                    if Pane::ALL[q] != Pane::By(Dim::Server) || self.engine.store.is_fleet() {
+                        break;
+                    }
+                }
                 self.summary.focus = Pane::ALL[q];
             }
             Action::Select => self.select(),

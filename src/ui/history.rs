@@ -89,12 +89,23 @@ impl Widget for &HistoryView<'_> {
             ));
         }
         let chart_h = (area.height.saturating_sub(info.len() as u16) / 2).clamp(4, 14);
-        let [top, chart, table] = Layout::vertical([
+        // A fleet: one sparkline per server below the chart (ui::servers).
+        let servers_h = if store.is_fleet() {
+            (store.server_count() as u16 + 2)
+                .min(area.height.saturating_sub(info.len() as u16 + chart_h + 3))
+        } else {
+            0
+        };
+        let [top, chart, servers_area, table] = Layout::vertical([
             Constraint::Length(info.len() as u16),
             Constraint::Length(chart_h),
+            Constraint::Length(servers_h),
             Constraint::Min(3),
         ])
         .areas(area);
+        if servers_h > 2 {
+            super::servers::ServerHistory { app }.render(servers_area, buf);
+        }
         Paragraph::new(info).render(top, buf);
 
         // Bars: the newest buckets that fit, each as wide as the room allows.

@@ -4,6 +4,7 @@
 //! one server ([`Store::is_fleet`]); with one server nothing here is drawn.
 
 use super::app::App;
+use super::mouse::Target;
 use super::rows::DimRow;
 use super::state::{Pane, RowKey};
 use super::text;
@@ -13,8 +14,7 @@ use crate::store::filter::{display_name, Cond, Filter};
 use crate::store::intern::{Dim, Name, Sym};
 use crate::store::Store;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, BorderType, Cell, Paragraph, Row, Sparkline, StatefulWidget, Table, TableState, Widget,
@@ -102,16 +102,17 @@ pub fn server_dim_rows(store: &Store, filter: &Filter) -> Vec<DimRow> {
         .collect()
 }
 
-/// `prod ` before a Watch line's text with more than one server, else `None`.
-pub fn watch_server<'a>(store: &Store, e: &FeedEvent, style: Style) -> Option<Span<'a>> {
+/// `prod ` (at most 16 columns) before a Watch line's text with more than one server, else
+/// `None`.
+pub fn watch_server(store: &Store, e: &FeedEvent) -> Option<String> {
     if !store.is_fleet() {
         return None;
     }
     let names = store.names();
     let c = names.combo_of(e.combo);
-    Some(Span::styled(
-        format!("{} ", text::fit(&display_name(names, c.server), 16)),
-        style,
+    Some(format!(
+        "{} ",
+        text::fit(&display_name(names, c.server), 16)
     ))
 }
 
@@ -189,6 +190,19 @@ impl Widget for &ServersPane<'_> {
         let sel = app.selected_in(pane, &keys);
         let mut state = TableState::default().with_selected(Some(sel));
         StatefulWidget::render(table, area, buf, &mut state);
+        // For the mouse: the pane, and each row shown below the header.
+        app.hits.add(area, Target::Pane(pane));
+        let inner = area.inner(Margin::new(1, 1));
+        for k in 0..inner.height.saturating_sub(1) {
+            let n = state.offset() + usize::from(k);
+            if n >= data.len() {
+                break;
+            }
+            app.hits.add(
+                Rect::new(inner.x, inner.y + 1 + k, inner.width, 1),
+                Target::Row(pane, n),
+            );
+        }
     }
 }
 
@@ -218,7 +232,20 @@ impl Widget for &ServerHistory<'_> {
             .unwrap_or(0)
             .clamp(4, 16) as u16;
         let lines = Layout::vertical(vec![Constraint::Length(1); rows.len()]).split(inner);
-        for (r, line) in rows.iter().zip(lines.iter()) {
+        let series: Vec<Vec<u64>> = rows
+            .iter()
+            .map(|r| {
+                let f = on_server(&app.filter, &r.name);
+                store
+                    .history_view(&f, h.bucket_secs, Some(h.window_secs))
+                    .iter()
+                    .map(|b| b.active_end.max(0) as u64)
+                    .collect()
+            })
+            .collect();
+        // One scale for every server, so their heights compare.
+        let max = series.iter().flatten().copied().max().unwrap_or(0).max(1);
+        for ((r, values), line) in rows.iter().zip(&series).zip(lines.iter()) {
             let [name, count, spark] = Layout::horizontal([
                 Constraint::Length(label_w + 1),
                 Constraint::Length(6),
@@ -229,20 +256,21 @@ impl Widget for &ServerHistory<'_> {
             Paragraph::new(Line::from(text::count(r.active)).right_aligned())
                 .style(th.title())
                 .render(count, buf);
-            let f = on_server(&app.filter, &r.name);
-            let buckets = store.history_view(&f, h.bucket_secs, Some(h.window_secs));
-            let values: Vec<u64> = buckets.iter().map(|b| b.active_end.max(0) as u64).collect();
             let shown = &values[values
                 .len()
                 .saturating_sub(spark.width.saturating_sub(1) as usize)..];
-            Sparkline::default().data(shown).style(th.bar()).render(
-                Rect {
-                    x: spark.x + 1,
-                    width: spark.width.saturating_sub(1),
-                    ..spark
-                },
-                buf,
-            );
+            Sparkline::default()
+                .data(shown)
+                .max(max)
+                .style(th.bar())
+                .render(
+                    Rect {
+                        x: spark.x + 1,
+                        width: spark.width.saturating_sub(1),
+                        ..spark
+                    },
+                    buf,
+                );
         }
     }
 }

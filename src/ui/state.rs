@@ -77,14 +77,16 @@ pub enum Pane {
 }
 
 impl Pane {
-    /// In focus order.
-    pub const ALL: [Pane; 6] = [
+    /// In focus order (the Server pane, drawn on top, is reached by ← from the first table;
+    /// it shows, and takes focus, only with more than one server).
+    pub const ALL: [Pane; 7] = [
         Pane::By(Dim::Database),
         Pane::By(Dim::User),
         Pane::By(Dim::Application),
         Pane::By(Dim::Host),
         Pane::Sessions,
         Pane::Failures,
+        Pane::By(Dim::Server),
     ];
 
     /// Position in `Pane::ALL`.
@@ -152,9 +154,9 @@ pub struct SummaryState {
     pub focus: Pane,
     /// Selected row (the Failures pane: first line shown) of each pane, in `Pane::ALL` order;
     /// where the selection falls back to when its row is gone.
-    pub selected: [usize; 6],
+    pub selected: [usize; Pane::ALL.len()],
     /// The row each pane's selection holds on to.
-    pub picked: [Option<RowKey>; 6],
+    pub picked: [Option<RowKey>; Pane::ALL.len()],
     pub sort: SortBy,
     /// The sort order is reversed (`r`).
     pub reversed: bool,
@@ -163,8 +165,8 @@ pub struct SummaryState {
 impl SummaryState {
     /// Every selection back to the first row.
     pub fn reset_selection(&mut self) {
-        self.selected = [0; 6];
-        self.picked = [None; 6];
+        self.selected = [0; Pane::ALL.len()];
+        self.picked = [None; Pane::ALL.len()];
     }
 }
 

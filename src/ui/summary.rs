@@ -378,11 +378,20 @@ impl Widget for &SummaryView<'_> {
         let tables = Dim::CLIENT.map(|d| dim_rows(store, &app.filter, d));
         let tallest = tables.iter().map(Vec::len).max().unwrap_or(0).max(1) as u16;
         let setup_h = super::setup::height(app, area.height);
+        // A fleet: the Server pane above the tables (ui::servers).
+        let servers_h = if store.is_fleet() {
+            (store.server_count() as u16 + 3)
+                .min(area.height.saturating_sub(6 + setup_h) / 2)
+                .max(4)
+        } else {
+            0
+        };
         let tables_h = (tallest + 2)
-            .min(area.height.saturating_sub(6 + setup_h) / 2)
+            .min(area.height.saturating_sub(6 + setup_h + servers_h) / 2)
             .max(3);
-        let [head, tables_area, setup_area, rest] = Layout::vertical([
+        let [head, servers_area, tables_area, setup_area, rest] = Layout::vertical([
             Constraint::Length(2),
+            Constraint::Length(servers_h),
             Constraint::Length(tables_h),
             Constraint::Length(setup_h),
             Constraint::Min(3),
@@ -390,6 +399,9 @@ impl Widget for &SummaryView<'_> {
         .areas(area);
         if setup_h > 0 {
             super::setup::render(app, setup_area, buf);
+        }
+        if servers_h > 0 {
+            super::servers::ServersPane { app }.render(servers_area, buf);
         }
         let hints = app.filter.unknown_names(store.names());
         let totals = format!(

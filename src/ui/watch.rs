@@ -51,6 +51,11 @@ impl Widget for &WatchView<'_> {
                     ),
                     (mark.to_string(), style),
                     (" ".to_string(), th.text()),
+                    // A fleet: the server the event is from (ui::servers).
+                    (
+                        super::servers::watch_server(store, e).unwrap_or_default(),
+                        th.title(),
+                    ),
                     (what, if e.refused { th.dim() } else { th.text() }),
                     (format!("  pid {}", e.pid), th.dim()),
                 ];
