@@ -5,6 +5,7 @@
 //! dropped (or, for stdin, at end of stream).
 
 mod chain;
+pub mod command;
 pub mod compressed;
 pub mod conf;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod dir;
 pub mod discover;
 pub mod error;
 mod file;
+pub mod fleet;
 pub mod follow;
 pub mod glob;
 pub mod label;
