@@ -243,11 +243,29 @@ pub fn plan(cli: &Cli, demo_fallback: bool) -> Result<Plan, String> {
     }
 }
 
-/// Adds input `i` of `plan` (labelled `label`) to the engine: its server's reading.
-pub fn add_input(engine: &mut Engine, plan_readings: &[Reading], i: usize, label: &str) -> u16 {
+/// Adds input `i` of a plan (labelled `label`) to the engine, with its server (`servers`:
+/// the plan's server name per input; inputs of one name are one server) and its server's
+/// reading (`readings`, per input).
+pub fn add_input(
+    engine: &mut Engine,
+    readings: &[Reading],
+    servers: &[String],
+    i: usize,
+    label: &str,
+) -> u16 {
     let id = engine.add_source(label);
-    if let Some(r) = plan_readings.get(i) {
+    if let Some(r) = readings.get(i) {
         engine.set_reading(id, r.format, r.prefix.as_deref());
+    }
+    if let Some(name) = servers.get(i) {
+        let index = servers.iter().position(|n| n == name).unwrap_or(i);
+        // The index of the name among the distinct names, in order of first appearance.
+        let distinct = servers[..index]
+            .iter()
+            .enumerate()
+            .filter(|(k, n)| servers[..*k].iter().all(|m| m != *n))
+            .count();
+        engine.store.set_server(id, distinct as u16, name);
     }
     id
 }
@@ -302,7 +320,7 @@ pub fn start(cli: &Cli, demo_fallback: bool) -> Result<Live, String> {
         ..FollowOptions::default()
     };
     for (id, (label, input)) in plan.inputs.into_iter().enumerate() {
-        add_input(&mut engine, &plan.readings, id, &label);
+        add_input(&mut engine, &plan.readings, &plan.servers, id, &label);
         match input {
             Input::Follow(spec) => {
                 source::spawn_source(id, spec, opts.clone(), tx.clone());
@@ -441,7 +459,18 @@ fn print_feed(
             continue;
         }
         let line = if cli.json {
-            feedline::json_line(&engine.store, e).to_string()
+            let mut v = feedline::json_line(&engine.store, e);
+            if v.get("server").is_none() {
+                // The server the event is from (its label), for a fleet in one stream.
+                let store = &engine.store;
+                let name = store
+                    .server_of(e.source)
+                    .and_then(|i| store.servers().get(usize::from(i)))
+                    .map(|s| s.name.as_str())
+                    .filter(|n| !n.is_empty());
+                v["server"] = name.map_or(serde_json::Value::Null, |n| n.into());
+            }
+            v.to_string()
         } else {
             feedline::text_line(&engine.store, e)
         };

@@ -107,7 +107,7 @@ fn run_once(cli: &Cli) -> ExitCode {
     };
     let mut engine = live::engine_for(cli, &plan);
     for (i, (label, input)) in plan.inputs.into_iter().enumerate() {
-        let id = live::add_input(&mut engine, &plan.readings, i, &label);
+        let id = live::add_input(&mut engine, &plan.readings, &plan.servers, i, &label);
         let files = match input {
             live::Input::Command(cmd) => {
                 if let Err(sentence) = read_command(&mut engine, id, &cmd) {

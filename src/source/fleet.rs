@@ -19,7 +19,7 @@ use toml::Spanned;
 pub struct FleetServer {
     /// The server's name (a label: `[A-Za-z0-9_.-]+`).
     pub name: String,
-    /// Where its log is: a path, glob or directory, or `!command`.
+    /// Where its log is: a path, glob or directory (relative to the fleet file), or `!command`.
     pub source: String,
     /// Its `log_line_prefix`, if given.
     pub prefix: Option<String>,
@@ -70,7 +70,15 @@ pub fn load(path: &Path) -> Result<Vec<FleetServer>, FleetError> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text)
+    let mut servers = parse(path, &text)?;
+    // A relative path is read from the fleet file's directory, as a reader of the file expects.
+    let base = path.parent().unwrap_or(Path::new(""));
+    for s in &mut servers {
+        if !s.source.starts_with('!') && Path::new(&s.source).is_relative() && s.source != "-" {
+            s.source = base.join(&s.source).to_string_lossy().into_owned();
+        }
+    }
+    Ok(servers)
 }
 
 /// The 1-based line of byte `at` in `text`.

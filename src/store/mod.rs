@@ -87,6 +87,79 @@ pub struct ServerInfo {
     pub last_crash: Option<LogTime>,
 }
 
+impl ServerInfo {
+    /// Takes in a change the log tells of.
+    fn note(&mut self, change: ServerChange, at: LogTime) {
+        self.last_change = Some((change, at));
+        match change {
+            ServerChange::ShutdownRequested => {}
+            ServerChange::Ready => self.up_since = Some(at),
+            ServerChange::Starting => self.last_restart = Some(at),
+            ServerChange::CrashReset => self.last_crash = Some(at),
+            ServerChange::ShutDown | ServerChange::Reinitializing => self.up_since = None,
+        }
+    }
+}
+
+/// One server's state as its own sources' logs tell it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerState {
+    /// The server's name (empty for a source no name was given for).
+    pub name: String,
+    /// Its restart / crash state.
+    pub info: ServerInfo,
+    /// Its log clock: the newest time its sources logged.
+    pub now: LogTime,
+}
+
+impl ServerState {
+    fn advance(&mut self, t: LogTime) {
+        if t.millis > self.now.millis {
+            self.now = t;
+        }
+    }
+}
+
+/// Servers and which source belongs to which.
+#[derive(Debug, Default)]
+struct Servers {
+    /// By server index.
+    states: Vec<ServerState>,
+    /// By source: its server index.
+    index: Vec<Option<u16>>,
+}
+
+impl Servers {
+    fn set(&mut self, source: u16, server: u16, name: &str) {
+        let (s, i) = (source as usize, server as usize);
+        if self.index.len() <= s {
+            self.index.resize(s + 1, None);
+        }
+        self.index[s] = Some(server);
+        if self.states.len() <= i {
+            self.states.resize_with(i + 1, ServerState::default);
+        }
+        self.states[i].name = name.to_string();
+    }
+
+    /// The state of source `source`'s server; a source never set becomes a server of its own.
+    fn of(&mut self, source: u16) -> &mut ServerState {
+        let s = source as usize;
+        let i = match self.index.get(s).copied().flatten() {
+            Some(i) => i as usize,
+            None => {
+                if self.index.len() <= s {
+                    self.index.resize(s + 1, None);
+                }
+                self.states.push(ServerState::default());
+                self.index[s] = Some((self.states.len() - 1) as u16);
+                self.states.len() - 1
+            }
+        };
+        &mut self.states[i]
+    }
+}
+
 /// Every figure pgconn-top shows, kept incrementally.
 #[derive(Debug)]
 pub struct Store {
@@ -98,6 +171,8 @@ pub struct Store {
     feed: Feed,
     server: ServerInfo,
     now: LogTime,
+    /// Per server: its own state and log clock (see [`Store::set_server`]).
+    servers: Servers,
     incomplete: u64,
     untracked: u64,
     applied: u64,
@@ -128,6 +203,7 @@ impl Store {
             feed: Feed::new(cfg.feed_capacity),
             server: ServerInfo::default(),
             now: LogTime::default(),
+            servers: Servers::default(),
             incomplete: 0,
             untracked: 0,
             applied: 0,
@@ -167,6 +243,31 @@ impl Store {
         }
     }
 
+    /// Moves the log clock, and the clock of source `source`'s server, forward.
+    pub fn advance_clock_of(&mut self, source: u16, t: LogTime) {
+        self.advance_clock(t);
+        self.servers.of(source).advance(t);
+    }
+
+    /// Makes source `source` part of server `server` (an index into the names the caller
+    /// keeps, e.g. the plan's distinct server names), named `name`: sources of one server share
+    /// its restart / crash state and clock, and a restart logged by any of them ends the
+    /// sessions of all of them. A source never set is a server of its own.
+    pub fn set_server(&mut self, source: u16, server: u16, name: &str) {
+        self.servers.set(source, server, name);
+    }
+
+    /// Each server's name, state and log clock, by server index (only servers set with
+    /// [`Store::set_server`] or seen since).
+    pub fn servers(&self) -> &[ServerState] {
+        &self.servers.states
+    }
+
+    /// The server index of source `source`, if it was set or has been seen.
+    pub fn server_of(&self, source: u16) -> Option<u16> {
+        self.servers.index.get(source as usize).copied().flatten()
+    }
+
     fn combo_id(&mut self, c: Combo) -> ComboId {
         let id = self.names.combo(c);
         if self.stats.len() <= id as usize {
@@ -196,7 +297,7 @@ impl Store {
 
     /// Applies one event from source `source`.
     pub fn apply(&mut self, source: u16, ev: &ConnectionEvent<'_>) {
-        self.advance_clock(ev.time);
+        self.advance_clock_of(source, ev.time);
         self.applied += 1;
         if self.applied % 4096 == 0 {
             self.expire_pending();
@@ -414,20 +515,17 @@ impl Store {
     }
 
     fn server_change(&mut self, source: u16, ev: &ConnectionEvent<'_>, change: ServerChange) {
-        self.server.last_change = Some((change, ev.time));
-        match change {
-            ServerChange::ShutdownRequested => return,
-            ServerChange::Ready => {
-                self.server.up_since = Some(ev.time);
-            }
-            ServerChange::Starting => self.server.last_restart = Some(ev.time),
-            ServerChange::CrashReset => self.server.last_crash = Some(ev.time),
-            ServerChange::ShutDown | ServerChange::Reinitializing => self.server.up_since = None,
+        // The figures of every server together (one server: its own), and its own.
+        self.server.note(change, ev.time);
+        self.servers.of(source).info.note(change, ev.time);
+        if change == ServerChange::ShutdownRequested {
+            return;
         }
+        let server = self.server_of(source);
         let keys: Vec<(u16, u32)> = self
             .sessions
             .keys()
-            .filter(|k| k.0 == source)
+            .filter(|k| k.0 == source || (server.is_some() && self.server_of(k.0) == server))
             .copied()
             .collect();
         let mut ended = 0;
