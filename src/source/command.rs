@@ -348,3 +348,67 @@ mod tests {
         assert!(statuses.iter().all(|s| !s.contains('\x1b')));
     }
 }
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+    use crate::engine::{Engine, EngineConfig};
+    use crate::live::apply;
+    use crate::store::filter::Filter;
+
+    /// A command that replays a whole log and exits is restarted; the log comes again each
+    /// time. Sessions are keyed by pid: the open ones are not counted twice (connects are).
+    #[tokio::test]
+    async fn a_restarted_command_resends_its_log_and_active_stays_true() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/corpus/pg15-debian-berlin");
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
+        let log = dir.join("postgresql.log");
+        let cmd = format!(
+            "cat '{}'; echo 'ssh: connect to host db3: \\033]0;x' >&2; exit 3",
+            log.display()
+        );
+        let mut engine = Engine::new(EngineConfig::default());
+        let id = engine.add_source(&format!("!{cmd}"));
+        let (tx, mut rx) = mpsc::channel(64);
+        let opts = CommandOptions {
+            first_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(20),
+            reset_after: Duration::from_secs(60),
+        };
+        let task = tokio::spawn(follow_command(id as usize, cmd, opts, tx));
+        let (mut exits, mut statuses) = (0, Vec::new());
+        let mut once: Option<(usize, u64)> = None;
+        while exits < 3 {
+            let msg = rx.recv().await.unwrap();
+            if let Some(s) = apply(&mut engine, msg) {
+                if s.contains("exited with code 3") {
+                    exits += 1;
+                    let active = engine.store.active_sessions(&Filter::default()).len();
+                    let connects = engine.store.combo_stats().iter().map(|c| c.connects).sum();
+                    once.get_or_insert((active, connects));
+                }
+                statuses.push(s);
+            }
+        }
+        drop(rx);
+        task.await.unwrap();
+        let active = engine.store.active_sessions(&Filter::default()).len();
+        let connects: u64 = engine.store.combo_stats().iter().map(|c| c.connects).sum();
+        let want = truth["active_total"].as_u64().unwrap() as usize;
+        assert_eq!(once.unwrap().0, want, "after the first run");
+        assert_eq!(
+            active, want,
+            "after three runs, the open sessions are not doubled"
+        );
+        // Totals are counted again for every re-sent line (documented, not hidden).
+        assert_eq!(connects, 3 * once.unwrap().1);
+        let exit = statuses.iter().find(|s| s.contains("exited")).unwrap();
+        assert!(
+            exit.contains("exited with code 3; last stderr: ssh: connect to host db3: \\x1b]0;x; restarting in 0.01s"),
+            "{exit}"
+        );
+        assert!(statuses.iter().any(|s| s.contains("restarting in 0.02s")));
+    }
+}

@@ -9,6 +9,7 @@ pub mod filter;
 pub mod history;
 pub mod intern;
 pub mod leaks;
+pub mod servers;
 pub mod views;
 
 use crate::model::{
@@ -18,6 +19,8 @@ use durations::Durations;
 use feed::{Feed, FeedEvent, FeedKind};
 use history::{Counter, History};
 use intern::{Combo, ComboId, Interner, Sym};
+pub use servers::ServerState;
+use servers::Servers;
 
 /// A pending entry with no follow-up for this long (log time) was a client that gave up.
 pub(crate) const PENDING_TIMEOUT_MS: i64 = 60_000;
@@ -85,79 +88,6 @@ pub struct ServerInfo {
     pub up_since: Option<LogTime>,
     pub last_restart: Option<LogTime>,
     pub last_crash: Option<LogTime>,
-}
-
-impl ServerInfo {
-    /// Takes in a change the log tells of.
-    fn note(&mut self, change: ServerChange, at: LogTime) {
-        self.last_change = Some((change, at));
-        match change {
-            ServerChange::ShutdownRequested => {}
-            ServerChange::Ready => self.up_since = Some(at),
-            ServerChange::Starting => self.last_restart = Some(at),
-            ServerChange::CrashReset => self.last_crash = Some(at),
-            ServerChange::ShutDown | ServerChange::Reinitializing => self.up_since = None,
-        }
-    }
-}
-
-/// One server's state as its own sources' logs tell it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServerState {
-    /// The server's name (empty for a source no name was given for).
-    pub name: String,
-    /// Its restart / crash state.
-    pub info: ServerInfo,
-    /// Its log clock: the newest time its sources logged.
-    pub now: LogTime,
-}
-
-impl ServerState {
-    fn advance(&mut self, t: LogTime) {
-        if t.millis > self.now.millis {
-            self.now = t;
-        }
-    }
-}
-
-/// Servers and which source belongs to which.
-#[derive(Debug, Default)]
-struct Servers {
-    /// By server index.
-    states: Vec<ServerState>,
-    /// By source: its server index.
-    index: Vec<Option<u16>>,
-}
-
-impl Servers {
-    fn set(&mut self, source: u16, server: u16, name: &str) {
-        let (s, i) = (source as usize, server as usize);
-        if self.index.len() <= s {
-            self.index.resize(s + 1, None);
-        }
-        self.index[s] = Some(server);
-        if self.states.len() <= i {
-            self.states.resize_with(i + 1, ServerState::default);
-        }
-        self.states[i].name = name.to_string();
-    }
-
-    /// The state of source `source`'s server; a source never set becomes a server of its own.
-    fn of(&mut self, source: u16) -> &mut ServerState {
-        let s = source as usize;
-        let i = match self.index.get(s).copied().flatten() {
-            Some(i) => i as usize,
-            None => {
-                if self.index.len() <= s {
-                    self.index.resize(s + 1, None);
-                }
-                self.states.push(ServerState::default());
-                self.index[s] = Some((self.states.len() - 1) as u16);
-                self.states.len() - 1
-            }
-        };
-        &mut self.states[i]
-    }
 }
 
 /// Every figure pgconn-top shows, kept incrementally.
