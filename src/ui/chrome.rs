@@ -319,7 +319,7 @@ fn fleet_states(app: &App, segs: &mut Vec<Seg>) -> bool {
         let name = text::name(st.name.as_bytes());
         let i = &st.info;
         let (what, style) = match (i.up_since, i.last_crash) {
-            (_, Some(c)) if i.up_since.is_none_or(|u| u.millis <= c.millis) => {
+            (_, Some(c)) if !matches!(i.up_since, Some(u) if u.millis > c.millis) => {
                 (format!("crashed at {}", when(c, st.now)), th.failure())
             }
             (Some(t), _) => (format!("up since {}", when(t, st.now)), th.connect()),
