@@ -404,7 +404,8 @@ pub async fn stream(cli: Cli) -> std::process::ExitCode {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break };
                 if let Some(s) = apply(&mut engine, msg) {
-                    eprintln!("pgconn-top: {s}");
+                    // A command's stderr reaches this sentence: never raw to the terminal.
+                    eprintln!("pgconn-top: {}", crate::sanitize::visible(s.as_bytes()));
                 }
                 arrivals.push_back((engine.store.feed().next_seq(), Instant::now()));
             }

@@ -265,3 +265,85 @@ fn two_real_servers_one_restarts_only_its_sessions_end() {
     let _ = child.wait();
     drop((on_a, on_b, after));
 }
+
+/// The dashboard's header over two servers, one read through a command that fails: the
+/// command's state and its last stderr line (made visible) show on the source line, and the
+/// clock line shows each server's own state.
+#[test]
+fn the_header_shows_a_failing_command_and_each_servers_state() {
+    use pgconn_top::engine::{Engine, EngineConfig};
+    use pgconn_top::source::command::{follow_command, CommandOptions};
+    use pgconn_top::ui::{self, fixed_clock, App, SourceMsg, UiOptions};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let mut engine = Engine::new(EngineConfig::default());
+    let a = engine.add_source("berlin.log");
+    engine.store.set_server(a, 0, "berlin");
+    let berlin = corpus.join("pg15-debian-berlin/postgresql.log");
+    engine
+        .read_to_end(a, std::fs::File::open(berlin).unwrap())
+        .unwrap();
+    let cmd = format!(
+        "cat '{}'; echo 'boom \\033[31m' >&2; exit 3",
+        corpus
+            .join("pg15-rds-newyork/postgresql.after-restart.log")
+            .display()
+    );
+    let b = engine.add_source(&format!("!{cmd}"));
+    engine.store.set_server(b, 1, "nyc");
+    let now = engine.store.now().millis;
+    let mut app = App::new(
+        engine,
+        &UiOptions {
+            clock: fixed_clock(now),
+            color: false,
+            ..UiOptions::default()
+        },
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let opts = CommandOptions {
+            first_backoff: Duration::from_secs(30),
+            ..CommandOptions::default()
+        };
+        let task = tokio::spawn(follow_command(usize::from(b), cmd, opts, tx));
+        loop {
+            let msg = rx.recv().await.unwrap();
+            let done =
+                matches!(&msg, SourceMsg::Status { message, .. } if message.contains("exited"));
+            app.input(msg);
+            if done {
+                break;
+            }
+        }
+        drop(rx);
+        task.await.unwrap();
+    });
+    let (w, h) = (250u16, 30u16);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, &app)).unwrap();
+    let buf = t.backend().buffer();
+    let lines: Vec<String> = (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect();
+    let header = lines[..4].join("\n");
+    assert!(
+        header.contains("exited with code 3, restarting in 30s; last stderr: boom \\x1b[31m"),
+        "{header}"
+    );
+    assert!(!header.contains('\x1b'));
+    assert!(header.contains("berlin up since"), "{header}");
+    assert!(header.contains("nyc up since"), "{header}");
+    let berlin_truth = truth("pg15-debian-berlin", "truth.json");
+    let nyc_truth = truth("pg15-rds-newyork", "truth-after-restart.json");
+    let want = berlin_truth["active_total"].as_u64().unwrap()
+        + nyc_truth["active_total"].as_u64().unwrap();
+    let filter = pgconn_top::store::filter::Filter::default();
+    assert_eq!(app.engine.store.active_sessions(&filter).len() as u64, want);
+}

@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 
 use super::follow::{Closed, Out};
 use super::{SourceId, SourceMsg, SwitchReason};
-use crate::sanitize::visible;
 
 /// The longest stderr line kept for the header, in characters.
 const MAX_STDERR: usize = 160;
@@ -105,7 +104,7 @@ pub fn server_name(cmd: &str) -> String {
     }
 }
 
-/// The last line of standard error, made safe to show, and when it last made a status.
+/// The last line of standard error (cut to [`MAX_STDERR`] characters).
 #[derive(Default)]
 struct Stderr {
     last: Option<String>,
@@ -119,7 +118,7 @@ fn stderr_tail(err: &Mutex<Stderr>) -> String {
     }
 }
 
-/// Reads standard error line by line, keeps the last non-empty line (sanitized and cut) and
+/// Reads standard error line by line, keeps the last non-empty line (cut) and
 /// sends it as the source's status, at most every [`STDERR_EVERY`].
 async fn read_stderr(
     id: SourceId,
@@ -141,13 +140,18 @@ async fn read_stderr(
         if text.is_empty() {
             continue;
         }
-        let shown: String = visible(text).chars().take(MAX_STDERR).collect();
+        // Kept as the command wrote it (cut): every status is made visible where it is shown
+        // (the header, `--stream`'s standard error), once.
+        let shown: String = String::from_utf8_lossy(text)
+            .chars()
+            .take(MAX_STDERR)
+            .collect();
         if let Ok(mut k) = keep.lock() {
             k.last = Some(shown.clone());
         }
         if said.elapsed() >= STDERR_EVERY {
             said = Instant::now();
-            let message = format!("{name}: running; last stderr: {shown}");
+            let message = format!("running; last stderr: {shown} ({name})");
             if tx
                 .send(SourceMsg::Status {
                     source: id,
@@ -194,7 +198,10 @@ async fn run(
     opts: &CommandOptions,
     tx: &mpsc::Sender<SourceMsg>,
 ) -> Result<(), Closed> {
-    let name = format!("`{}`", visible(cmd.as_bytes()));
+    // The command, for the sentences (`--stream` prints them without the source's label).
+    let shown: String = cmd.chars().take(60).collect();
+    let cut = if shown.len() < cmd.len() { "…" } else { "" };
+    let name = format!("`{shown}{cut}`");
     let mut backoff = opts.first_backoff;
     let mut runs = 0u64;
     out.caught_up(0).await?;
@@ -230,10 +237,10 @@ async fn run(
                     1 => String::new(),
                     n => format!(" (run {n})"),
                 };
-                out.status(format!("{name}: running{again}")).await?;
+                out.status(format!("running{again} ({name})")).await?;
                 if let Some(stdout) = child.stdout.take() {
                     if let Err(e) = super::stdin::pump(out, stdout).await? {
-                        out.status(format!("{name}: cannot read its output: {e}"))
+                        out.status(format!("cannot read its output: {e} ({name})"))
                             .await?;
                     }
                 }
@@ -242,16 +249,18 @@ async fn run(
                     // Standard error is read to its end (the child is gone) before it is shown.
                     let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
                 }
-                format!("{}{}", exit_text(status), stderr_tail(&keep))
+                (exit_text(status), stderr_tail(&keep))
             }
-            Err(e) => format!("could not be started: {e}"),
+            Err(e) => (format!("could not be started: {e}"), String::new()),
         };
         if started.elapsed() > opts.reset_after {
             backoff = opts.first_backoff;
         }
         out.status(format!(
-            "{name} {ended}; restarting in {}",
-            secs_text(backoff)
+            "{}, restarting in {}{} ({name})",
+            ended.0,
+            secs_text(backoff),
+            ended.1
         ))
         .await?;
         tokio::select! {
@@ -340,12 +349,13 @@ mod tests {
         let exit = statuses.iter().find(|s| s.contains("exited")).unwrap();
         assert!(
             exit.contains(
-                "exited with code 3; last stderr: bad \\x1b[2J thing; restarting in 0.02s"
+                "exited with code 3, restarting in 0.02s; last stderr: bad \x1b[2J thing ("
             ),
             "{exit}"
         );
         assert!(statuses.iter().any(|s| s.contains("running (run 2)")));
-        assert!(statuses.iter().all(|s| !s.contains('\x1b')));
+        // Raw here: shown through sanitize::visible by the header and by --stream.
+        assert!(crate::sanitize::visible(exit.as_bytes()).contains("bad \\x1b[2J thing"));
     }
 }
 
@@ -406,7 +416,7 @@ mod engine_tests {
         assert_eq!(connects, 3 * once.unwrap().1);
         let exit = statuses.iter().find(|s| s.contains("exited")).unwrap();
         assert!(
-            exit.contains("exited with code 3; last stderr: ssh: connect to host db3: \\x1b]0;x; restarting in 0.01s"),
+            exit.contains("exited with code 3, restarting in 0.01s; last stderr: ssh: connect to host db3: \x1b]0;x ("),
             "{exit}"
         );
         assert!(statuses.iter().any(|s| s.contains("restarting in 0.02s")));

@@ -60,6 +60,7 @@ pub enum SourceMsg {
         total: u64,
     },
     /// Path doesn't exist yet / permission denied / other problem; human-readable sentence; following continues (retry) where it makes sense.
+    /// May hold a command's stderr text: shown only through `sanitize::visible`.
     Status { source: SourceId, message: String },
 }
 

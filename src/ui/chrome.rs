@@ -151,7 +151,11 @@ fn sources(app: &App, max: usize) -> Line<'static> {
     let now = app.engine.store.now();
     for (i, src) in sources.iter().enumerate() {
         let label = text::name(src.label.as_bytes());
-        let base = label.rsplit('/').next().unwrap_or(&label).to_string();
+        let base = match src.label.strip_prefix('!') {
+            // A command source: its program and the host it reaches.
+            Some(cmd) => format!("!{}", crate::source::command::server_name(cmd)),
+            None => label.rsplit('/').next().unwrap_or(&label).to_string(),
+        };
         let warnings = crate::engine::warnings::source_warnings(src);
         let why = match warnings.first() {
             Some(w) if src.format().is_none() => {
