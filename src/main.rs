@@ -106,6 +106,12 @@ fn run_once(cli: &Cli) -> ExitCode {
         }
     };
     let mut engine = live::engine_for(cli, &plan);
+    for (_, note) in &plan.notes {
+        eprintln!(
+            "pgconn-top: {}",
+            pgconn_top::sanitize::visible(note.as_bytes())
+        );
+    }
     for (i, (label, input)) in plan.inputs.into_iter().enumerate() {
         let id = live::add_input(&mut engine, &plan.readings, &plan.servers, i, &label);
         let files = match input {

@@ -347,3 +347,43 @@ fn the_header_shows_a_failing_command_and_each_servers_state() {
     let filter = pgconn_top::store::filter::Filter::default();
     assert_eq!(app.engine.store.active_sessions(&filter).len() as u64, want);
 }
+
+/// A log directory holding one log written three ways (stderr, csvlog, jsonlog) is read once:
+/// its jsonlog files, said on standard error; the figures are the server's, not three times.
+#[test]
+fn a_directory_of_three_destinations_is_read_once() {
+    let corpus =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/pg15-debian-berlin");
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["log", "csv", "json"] {
+        std::fs::copy(
+            corpus.join(format!("postgresql.{ext}")),
+            dir.path()
+                .join(format!("postgresql-2026-11-27_202103.{ext}")),
+        )
+        .unwrap();
+    }
+    let out = Command::new(BIN)
+        .args(["--once", "--json"])
+        .arg(format!("berlin={}", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "holds the same log as jsonlog and csvlog and stderr: reading the jsonlog files only"
+        ),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = truth("pg15-debian-berlin", "truth.json");
+    assert_eq!(v["sources"].as_array().unwrap().len(), 1);
+    assert_eq!(v["sources"][0]["format"], "jsonlog");
+    assert_eq!(v["active_total"], t["active_total"]);
+    assert_eq!(v["connects"], t["connects"]);
+}
