@@ -166,6 +166,21 @@ async fn read_stderr(
     }
 }
 
+/// A command's process group, ended (SIGTERM, then the child itself is killed by
+/// `kill_on_drop`) when its run is over or pgconn-top stops following it.
+struct Group(u32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Ok(pgid) = i32::try_from(self.0) {
+            // SAFETY: kill(2) with a negative pid signals that process group; no memory is shared.
+            unsafe {
+                libc::kill(-pgid, libc::SIGTERM);
+            }
+        }
+    }
+}
+
 /// How a run ended, in words: `exited with code 3`, `killed by signal 9`.
 fn exit_text(status: std::io::Result<std::process::ExitStatus>) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -214,9 +229,13 @@ async fn run(
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group: what the shell started (a pipeline, `tail -F` behind
+            // `ssh`) ends with it, see [`Group`].
+            .process_group(0)
             .spawn();
         let ended = match spawned {
             Ok(mut child) => {
+                let _group = child.id().map(Group);
                 runs += 1;
                 if runs > 1 {
                     // The new run starts its output afresh: no partial entry carries over.
@@ -309,6 +328,33 @@ mod tests {
         assert_eq!(server_name("tail -F -n +1 /var/log/pg.log"), "tail");
         assert_eq!(server_name("sh -c 'cat x; exit 3'"), "sh");
         assert_eq!(server_name("/usr/bin/docker logs -f pg1"), "docker-pg1");
+    }
+
+    /// What the command started ends with it when the source is dropped (pgconn-top exits).
+    #[tokio::test]
+    async fn dropping_the_source_ends_the_commands_process_group() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let cmd = "sleep 300 & echo $!; wait".to_string();
+        let task = tokio::spawn(follow_command(1, cmd, CommandOptions::default(), tx));
+        let pid = loop {
+            if let SourceMsg::Lines { bytes, .. } = rx.recv().await.unwrap() {
+                break String::from_utf8(bytes).unwrap().trim().to_string();
+            }
+        };
+        let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+        assert!(proc.exists());
+        task.abort();
+        let _ = task.await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Gone, or a zombie of a parent that is itself gone (reaped by init).
+        let alive = || {
+            std::fs::read_to_string(proc.join("stat"))
+                .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+        };
+        while alive() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(), "sleep {pid} outlived its source");
     }
 
     #[tokio::test]
