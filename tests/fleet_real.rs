@@ -71,6 +71,45 @@ fn a_fleet_file_of_two_corpus_servers() {
     assert_eq!(sources[0]["how"], "flag");
     assert_eq!(sources[1]["format"], "csvlog");
 
+    // A fleet server whose source is a command, merged with a positional labelled one: with
+    // --once the command runs once and is read to its end.
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let cmd_fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &cmd_fleet,
+        format!(
+            "[[server]]\nname = \"viassh\"\nsource = \"!cat '{}'\"\n",
+            corpus.join("pg15-debian-berlin/postgresql.log").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--once", "--json", "--fleet"])
+        .arg(&cmd_fleet)
+        .arg(format!(
+            "nyc={}",
+            corpus.join("pg15-rds-newyork/postgresql.log").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["viassh", "nyc"]);
+    assert_eq!(v["servers"][0]["active_total"], berlin["active_total"]);
+    let nyc_before = truth("pg15-rds-newyork", "truth.json");
+    assert_eq!(v["servers"][1]["active_total"], nyc_before["active_total"]);
+
     // An error names the file, the line and the key.
     let bad = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
