@@ -190,9 +190,12 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         "warnings": engine.warnings(),
         "lines": {"read": lines.read, "entries": lines.entries, "unparsed": lines.unparsed},
     });
-    let Value::Object(figures) = figures else {
+    let Value::Object(mut figures) = figures else {
         unreachable!("an object literal")
     };
+    if let Some(v) = servers_json(engine, &active) {
+        figures.insert("servers".into(), v);
+    }
     Snapshot { figures, active }
 }
 
@@ -216,6 +219,39 @@ pub fn setup_times_json(store: &crate::store::Store) -> Value {
     };
     let t = store.setup_times().table(store.names());
     json!({"by_application": map(&t.by_application), "by_host": map(&t.by_host)})
+}
+
+/// Per server (when there are several): its name, sources, open sessions (of `active`, the
+/// filtered list), restart / crash state and log clock. None for one server: the top-level
+/// `server` says it all.
+fn servers_json(engine: &Engine, active: &[ActiveOut]) -> Option<Value> {
+    let store = &engine.store;
+    let states = store.servers();
+    if states.iter().filter(|s| !s.name.is_empty()).count() < 2 {
+        return None;
+    }
+    let of = |source: u16| store.server_of(source).map(usize::from);
+    let list: Vec<Value> = states
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let sources: Vec<&str> = (0..engine.sources().len())
+                .filter(|&id| of(id as u16) == Some(i))
+                .map(|id| engine.sources()[id].label.as_str())
+                .collect();
+            let open = active.iter().filter(|a| of(a.source) == Some(i)).count();
+            json!({
+                "name": st.name,
+                "sources": sources,
+                "active_total": open,
+                "log_time": (st.now.millis != 0).then(|| rfc3339(st.now)),
+                "up_since": st.info.up_since.map(rfc3339),
+                "last_restart": st.info.last_restart.map(rfc3339),
+                "last_crash": st.info.last_crash.map(rfc3339),
+            })
+        })
+        .collect();
+    Some(Value::Array(list))
 }
 
 fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {

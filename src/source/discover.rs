@@ -230,7 +230,8 @@ fn from_cluster(
         .unwrap_or_else(|| data.to_path_buf());
     let dest = s.get("log_destination").map_or("stderr", String::as_str);
     let kinds: Vec<&str> = dest.split(',').map(str::trim).collect();
-    let format = [Format::Stderr, Format::Csv, Format::Json]
+    // Several destinations write the same entries: jsonlog, then csvlog, carry exact fields.
+    let format = [Format::Json, Format::Csv, Format::Stderr]
         .into_iter()
         .find(|f| {
             kinds
