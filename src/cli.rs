@@ -22,8 +22,14 @@ pub enum FormatArg {
 #[derive(Debug, Parser)]
 #[command(name = "pgconn-top", version, about, long_about = None)]
 pub struct Cli {
-    /// Log files, globs or directories (`-` for standard input). None: find the local server's log.
+    /// Log files, globs or directories (`-` for standard input), each may be labelled with its
+    /// server (`prod=/var/log/postgresql/`); `'!cmd args'` (or `name='!cmd args'`) reads a
+    /// command's output, restarted when it exits. None: find the local server's log.
     pub paths: Vec<PathBuf>,
+    /// A fleet file (TOML): `[[server]]` tables with name, source, and optionally prefix,
+    /// timezone and format.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
     /// Read every path to its current end, print a snapshot and exit.
     #[arg(long, conflicts_with = "stream")]
     pub once: bool,

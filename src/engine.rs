@@ -87,6 +87,19 @@ impl Engine {
         (self.sources.len() - 1) as u16
     }
 
+    /// Reads source `id` with its server's own format and prefix (a fleet file), before the
+    /// `--format` and `--prefix` flags; `None` leaves that one to the flags and detection.
+    pub fn set_reading(
+        &mut self,
+        id: u16,
+        format: Option<crate::parse::Format>,
+        prefix: Option<&str>,
+    ) {
+        let src = &mut self.sources[id as usize];
+        src.format_set = format;
+        src.prefix_set = prefix.map(str::to_string);
+    }
+
     /// Uses this `log_line_prefix` (the server's configuration) for stderr sources whose
     /// prefix is not yet known, unless `--prefix` gave one.
     pub fn set_prefix(&mut self, prefix: &str) {
@@ -168,9 +181,12 @@ impl Engine {
             observer,
         } = self;
         let src = &mut sources[id as usize];
+        // A server's own prefix (fleet file) stands before the flag; copied out of the source
+        // (once per batch) because the decisions below change the source.
+        let own = src.prefix_set.clone();
         let plan = decide::Defaults {
-            format: cfg.format,
-            flag: cfg.prefix.as_deref(),
+            format: src.format_set.or(cfg.format),
+            flag: own.as_deref().or(cfg.prefix.as_deref()),
             configured: configured_prefix.as_deref(),
         };
         if !decide::envelope(src, eof) {
@@ -243,9 +259,10 @@ impl Engine {
             return false;
         }
         let lines = &sample[..memchr::memrchr(b'\n', sample).map_or(0, |i| i + 1)];
+        let own = src.prefix_set.clone();
         let d = decide::Defaults {
-            format: cfg.format,
-            flag: cfg.prefix.as_deref(),
+            format: src.format_set.or(cfg.format),
+            flag: own.as_deref().or(cfg.prefix.as_deref()),
             configured: configured_prefix.as_deref(),
         };
         match decide::choose(src.ext.as_deref(), &d, "", false, lines) {

@@ -70,6 +70,32 @@ fn prefix_mismatch(engine: &pgconn_top::engine::Engine) -> Option<String> {
     })
 }
 
+/// `--once` over a command source: runs it once through `sh -c` and reads its output to the end.
+fn read_command(engine: &mut pgconn_top::engine::Engine, id: u16, cmd: &str) -> Result<(), String> {
+    let shown = pgconn_top::sanitize::visible(cmd.as_bytes());
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
+    let read = match child.stdout.take() {
+        Some(out) => engine.read_to_end(id, out).map(|_| ()),
+        None => Ok(()),
+    };
+    let status = child.wait();
+    read.map_err(|e| format!("cannot read the output of `{shown}`: {e}"))?;
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => {
+            eprintln!("pgconn-top: `{shown}` ended with {s}; its output so far is counted");
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot wait for `{shown}`: {e}")),
+    }
+}
+
 fn run_once(cli: &Cli) -> ExitCode {
     // The same sources as the live modes: the paths given, else the local server's log.
     let plan = match live::plan(cli, false) {
@@ -80,9 +106,22 @@ fn run_once(cli: &Cli) -> ExitCode {
         }
     };
     let mut engine = live::engine_for(cli, &plan);
-    for (label, input) in plan.inputs {
-        let id = engine.add_source(&label);
+    for (_, note) in &plan.notes {
+        eprintln!(
+            "pgconn-top: {}",
+            pgconn_top::sanitize::visible(note.as_bytes())
+        );
+    }
+    for (i, (label, input)) in plan.inputs.into_iter().enumerate() {
+        let id = live::add_input(&mut engine, &plan.readings, &plan.servers, i, &label);
         let files = match input {
+            live::Input::Command(cmd) => {
+                if let Err(sentence) = read_command(&mut engine, id, &cmd) {
+                    eprintln!("pgconn-top: {sentence}");
+                    return ExitCode::from(2);
+                }
+                continue;
+            }
             live::Input::Demo => {
                 if let Err(e) = engine.read_to_end(id, source::demo::DEMO_LOG) {
                     eprintln!("pgconn-top: {}", explain(Path::new("demo"), &e));

@@ -196,13 +196,8 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
         unreachable!("an object literal")
     };
     by_dims(&mut figures, &s, fleet);
-    if fleet {
-        let servers: Map<String, Value> = store
-            .summary_by_server(f)
-            .iter()
-            .map(|(name, s)| (lossy(name), server_json(s)))
-            .collect();
-        figures.insert("servers".into(), Value::Object(servers));
+    if let Some(v) = servers_json(engine, &active, &store.summary_by_server(f)) {
+        figures.insert("servers".into(), v);
     }
     Snapshot { figures, active }
 }
@@ -274,6 +269,48 @@ pub fn setup_times_json(store: &crate::store::Store) -> Value {
     };
     let t = store.setup_times().table(store.names());
     json!({"by_application": map(&t.by_application), "by_host": map(&t.by_host)})
+}
+
+/// Per server (when there are several): its name, sources, open sessions (of `active`, the
+/// filtered list), restart / crash state and log clock. None for one server: the top-level
+/// `server` says it all.
+/// Each entry also carries the server's figures under the filter (`per`, by name; see
+/// [`server_json`]): connects, disconnects, failures and the client dimensions.
+fn servers_json(engine: &Engine, active: &[ActiveOut], per: &[(Name, Summary)]) -> Option<Value> {
+    let store = &engine.store;
+    let states = store.servers();
+    if states.iter().filter(|s| !s.name.is_empty()).count() < 2 {
+        return None;
+    }
+    let of = |source: u16| store.server_of(source).map(usize::from);
+    let list: Vec<Value> = states
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let sources: Vec<&str> = (0..engine.sources().len())
+                .filter(|&id| of(id as u16) == Some(i))
+                .map(|id| engine.sources()[id].label.as_str())
+                .collect();
+            let open = active.iter().filter(|a| of(a.source) == Some(i)).count();
+            let mut v = json!({
+                "name": st.name,
+                "sources": sources,
+                "active_total": open,
+                "log_time": (st.now.millis != 0).then(|| rfc3339(st.now)),
+                "up_since": st.info.up_since.map(rfc3339),
+                "last_restart": st.info.last_restart.map(rfc3339),
+                "last_crash": st.info.last_crash.map(rfc3339),
+            });
+            let figures = per.iter().find(|(n, _)| &n[..] == st.name.as_bytes());
+            if let (Some((_, s)), Value::Object(m)) = (figures, &mut v) {
+                if let Value::Object(more) = server_json(s) {
+                    m.extend(more);
+                }
+            }
+            v
+        })
+        .collect();
+    Some(Value::Array(list))
 }
 
 fn table(out: &mut String, title: &str, rows: &[(Name, u64)]) {

@@ -5,7 +5,6 @@
 
 use pgconn_top::engine::{Engine, EngineConfig};
 use pgconn_top::feedline;
-use pgconn_top::model::SourceId;
 use pgconn_top::store::filter::Filter;
 use pgconn_top::store::intern::Dim;
 use serde_json::Value;
@@ -22,7 +21,7 @@ const A_TRUTH: &str = "pg15-debian-berlin/truth.json";
 /// Server b: the New York log that ends after a restart (3 open sessions).
 const B_LOG: &str = "pg15-rds-newyork/postgresql.after-restart.log";
 const B_TRUTH: &str = "pg15-rds-newyork/truth-after-restart.json";
-/// A third log (PostgreSQL 17) for sources that share a label.
+/// A third log (PostgreSQL 17), a server of its own beside two sources that share a label.
 const C_LOG: &str = "versions/pg17-debian/postgresql.log";
 const C_TRUTH: &str = "versions/pg17-debian/truth.json";
 
@@ -84,6 +83,16 @@ fn assert_truth(got: &Value, t: &Value, what: &str) {
     }
 }
 
+/// The entry of server `name` in the snapshot's `servers` list.
+fn server<'a>(got: &'a Value, name: &str) -> &'a Value {
+    got["servers"]
+        .as_array()
+        .expect("a servers list")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("server {name} in {}", got["servers"]))
+}
+
 /// Adds two name -> count maps.
 fn merged(a: &Value, b: &Value) -> Value {
     let mut m = a.as_object().unwrap().clone();
@@ -102,10 +111,10 @@ fn two_labelled_servers_each_equal_their_truth() {
         got["by_server"],
         serde_json::json!({"a": ta["active_total"], "b": tb["active_total"]})
     );
-    let servers = got["servers"].as_object().unwrap();
-    assert_eq!(servers.len(), 2);
-    assert_truth(&servers["a"], &ta, "server a");
-    assert_truth(&servers["b"], &tb, "server b");
+    assert_eq!(got["servers"].as_array().unwrap().len(), 2);
+    assert_truth(server(&got, "a"), &ta, "server a");
+    assert_truth(server(&got, "b"), &tb, "server b");
+    assert_eq!(server(&got, "b")["sources"].as_array().unwrap().len(), 1);
     // The whole is the sum of its servers.
     assert_eq!(
         got["active_total"].as_u64().unwrap(),
@@ -136,7 +145,10 @@ fn the_server_filter_gives_one_servers_truth() {
         serde_json::json!({"a": ta["active_total"]})
     );
     assert_eq!(got["filter"]["server"], "a");
-    assert_eq!(got["servers"].as_object().unwrap().len(), 1);
+    // Every server stays listed; only a has sessions and figures under the filter.
+    assert_truth(server(&got, "a"), &ta, "--server a: server a");
+    assert_eq!(server(&got, "b")["active_total"], 0);
+    assert!(server(&got, "b").get("connects").is_none());
     assert_eq!(
         got["history"]["buckets"]
             .as_array()
@@ -150,7 +162,10 @@ fn the_server_filter_gives_one_servers_truth() {
 
 #[test]
 fn sources_with_one_label_share_a_server() {
-    let (ta, tb, tc) = (truth(A_TRUTH), truth(B_TRUTH), truth(C_TRUTH));
+    let (tb, tc) = (truth(B_TRUTH), truth(C_TRUTH));
+    // x's two sources are one server: the restart in B's log (read second) ends the sessions
+    // A's log left open, so x holds exactly B's open sessions, and every dimension of x is
+    // B's; y is untouched by x's restart.
     let got = once_json(&[
         labelled("x", A_LOG),
         labelled("x", B_LOG),
@@ -159,13 +174,14 @@ fn sources_with_one_label_share_a_server() {
     let n = |t: &Value| t["active_total"].as_u64().unwrap();
     assert_eq!(
         got["by_server"],
-        serde_json::json!({"x": n(&ta) + n(&tb), "y": n(&tc)})
+        serde_json::json!({"x": n(&tb), "y": n(&tc)})
     );
-    let x = &got["servers"]["x"];
+    let x = server(&got, "x");
+    assert_eq!(x["sources"].as_array().unwrap().len(), 2);
     for k in DIMS {
-        assert_eq!(x[k], merged(&ta[k], &tb[k]), "server x: {k}");
+        assert_eq!(x[k], tb[k], "server x: {k}");
     }
-    assert_truth(&got["servers"]["y"], &tc, "server y");
+    assert_truth(server(&got, "y"), &tc, "server y");
 }
 
 #[test]
@@ -220,7 +236,7 @@ fn text_snapshot_lists_the_servers() {
 fn engine(logs: &[(&str, &str)]) -> Engine {
     let mut e = Engine::new(EngineConfig::default());
     for (i, (name, rel)) in logs.iter().enumerate() {
-        e.store.set_server_name(SourceId(i as u16), name);
+        e.store.set_server(i as u16, i as u16, name);
         let path = corpus(rel);
         let id = e.add_source(&path.display().to_string());
         e.read_to_end(id, std::fs::File::open(path).unwrap())

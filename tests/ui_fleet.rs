@@ -3,7 +3,6 @@
 //! History tab name their server, and with one server none of it shows.
 
 use pgconn_top::engine::{Engine, EngineConfig};
-use pgconn_top::model::SourceId;
 use pgconn_top::store::filter::Filter;
 use pgconn_top::store::intern::Dim;
 use pgconn_top::ui::app::Pane;
@@ -38,7 +37,7 @@ const SERVERS: [(&str, &str); 2] = [
 fn app(servers: &[(&str, &str)], filter: &str) -> App {
     let mut engine = Engine::new(EngineConfig::default());
     for (i, (name, rel)) in servers.iter().enumerate() {
-        engine.store.set_server_name(SourceId(i as u16), name);
+        engine.store.set_server(i as u16, i as u16, name);
         // A relative label, so the snapshots do not depend on the checkout path.
         let id = engine.add_source(rel);
         engine

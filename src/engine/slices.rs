@@ -51,10 +51,10 @@ pub(super) fn decode(
             // An entry longer than a slice: the rest at once.
             n = dec.decode(rest, eof, &mut sink);
             pos += n;
-            store.advance_clock(dec.last_time());
+            store.advance_clock_of(id, dec.last_time());
             break;
         }
-        store.advance_clock(dec.last_time());
+        store.advance_clock_of(id, dec.last_time());
         pos += n;
         decide::watch_unparsed(src);
         if last {

@@ -77,6 +77,10 @@ pub struct Source {
     pub(super) recheck: bool,
     /// (events, unparsed) when the prefix was last decided, to see the unparsed share climb.
     pub(super) at_decision: (u64, u64),
+    /// The format this source's server is known to write (a fleet file), before `--format`.
+    pub(super) format_set: Option<Format>,
+    /// The prefix this source's server is known to use (a fleet file), before `--prefix`.
+    pub(super) prefix_set: Option<String>,
 }
 
 impl Source {
@@ -100,6 +104,8 @@ impl Source {
             events: 0,
             recheck: false,
             at_decision: (0, 0),
+            format_set: None,
+            prefix_set: None,
         }
     }
 

@@ -301,7 +301,7 @@ pub async fn serve(cli: Cli) -> std::process::ExitCode {
             msg = rx.recv(), if open => match msg {
                 Some(msg) => {
                     if let Some(s) = crate::live::apply(&mut engine, msg) {
-                        eprintln!("pgconn-top: {s}");
+                        eprintln!("pgconn-top: {}", crate::sanitize::visible(s.as_bytes()));
                     }
                 }
                 None => {

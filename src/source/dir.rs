@@ -136,6 +136,19 @@ pub fn expand_paths<P: AsRef<Path>>(
     Ok(out)
 }
 
+/// The log formats whose files (default `postgresql-*` names) are in `dir`, best first:
+/// jsonlog, csvlog, stderr (the first two carry exact fields). A server logging to several
+/// destinations writes the same entries to each: one of them is enough.
+pub fn formats_present(dir: &Path) -> Vec<Format> {
+    [Format::Jsonlog, Format::Csvlog, Format::Stderr]
+        .into_iter()
+        .filter(|&f| {
+            let spec = DirSpec::new(dir, f);
+            list(&spec, &spec.name_regex()).is_ok_and(|v| !v.is_empty())
+        })
+        .collect()
+}
+
 /// A matching file in the directory.
 #[derive(Debug, Clone)]
 struct Entry {

@@ -69,3 +69,18 @@ fn current_logfiles_is_read() {
         Some(d.path().join("log/postgresql-1.csv"))
     );
 }
+
+#[test]
+fn several_destinations_are_read_once_preferring_jsonlog() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(formats_present(d.path()).is_empty());
+    for n in ["postgresql-2026-11-27.log", "postgresql-2026-11-27.csv"] {
+        std::fs::write(d.path().join(n), b"x\n").unwrap();
+    }
+    assert_eq!(formats_present(d.path()), [Format::Csvlog, Format::Stderr]);
+    std::fs::write(d.path().join("postgresql-2026-11-27.json"), b"{}\n").unwrap();
+    assert_eq!(
+        formats_present(d.path()),
+        [Format::Jsonlog, Format::Csvlog, Format::Stderr]
+    );
+}

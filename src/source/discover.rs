@@ -230,7 +230,8 @@ fn from_cluster(
         .unwrap_or_else(|| data.to_path_buf());
     let dest = s.get("log_destination").map_or("stderr", String::as_str);
     let kinds: Vec<&str> = dest.split(',').map(str::trim).collect();
-    let format = [Format::Stderr, Format::Csvlog, Format::Jsonlog]
+    // Several destinations write the same entries: jsonlog, then csvlog, carry exact fields.
+    let format = [Format::Jsonlog, Format::Csvlog, Format::Stderr]
         .into_iter()
         .find(|f| kinds.iter().any(|k| k.eq_ignore_ascii_case(f.name())))
         .unwrap_or(Format::Stderr);

@@ -135,7 +135,7 @@ fn collector_directory_relative_to_data_dir_with_cmdline_override() {
         vec![SourceSpec::Dir(DirSpec {
             dir: data.join("pg_log"),
             filename_pattern: Some("pg-%Y%m%d.log".into()),
-            format: Format::Stderr,
+            format: Format::Jsonlog, // several destinations: jsonlog, it carries exact fields
             data_dir: Some(data.clone()),
         })]
     );

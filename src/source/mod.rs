@@ -5,6 +5,7 @@
 //! dropped (or, for stdin, at end of stream).
 
 mod chain;
+pub mod command;
 pub mod compressed;
 pub mod conf;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod dir;
 pub mod discover;
 pub mod error;
 mod file;
+pub mod fleet;
 pub mod follow;
 pub mod glob;
 pub mod label;
@@ -58,6 +60,7 @@ pub enum SourceMsg {
         total: u64,
     },
     /// Path doesn't exist yet / permission denied / other problem; human-readable sentence; following continues (retry) where it makes sense.
+    /// May hold a command's stderr text: shown only through `sanitize::visible`.
     Status { source: SourceId, message: String },
 }
 

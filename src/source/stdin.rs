@@ -22,8 +22,28 @@ pub async fn follow_reader<R: AsyncRead + Unpin>(
     let _ = run(&mut out, reader).await;
 }
 
-async fn run<R: AsyncRead + Unpin>(out: &mut Out, mut reader: R) -> Result<(), Closed> {
+async fn run<R: AsyncRead + Unpin>(out: &mut Out, reader: R) -> Result<(), Closed> {
     out.caught_up(0).await?;
+    match pump(out, reader).await? {
+        Ok(()) => {
+            out.status("standard input ended; no more lines will arrive".to_string())
+                .await
+        }
+        Err(e) => {
+            out.status(format!(
+                "cannot read standard input: {e}; check the command piped into pgconn-top"
+            ))
+            .await
+        }
+    }
+}
+
+/// Reads `reader` to its end, sending complete lines as they arrive; a last line without '\n'
+/// is sent with one added. The inner result is how the stream ended (its end, or a read error).
+pub(crate) async fn pump<R: AsyncRead + Unpin>(
+    out: &mut Out,
+    mut reader: R,
+) -> Result<std::io::Result<()>, Closed> {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE * 2);
     let mut chunk = vec![0u8; READ_SIZE];
     loop {
@@ -31,11 +51,11 @@ async fn run<R: AsyncRead + Unpin>(out: &mut Out, mut reader: R) -> Result<(), C
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return out
-                    .status(format!(
-                        "cannot read standard input: {e}; check the command piped into pgconn-top"
-                    ))
-                    .await;
+                if !buf.is_empty() {
+                    buf.push(b'\n');
+                    out.lines(buf).await?;
+                }
+                return Ok(Err(e));
             }
         };
         if n == 0 {
@@ -43,9 +63,7 @@ async fn run<R: AsyncRead + Unpin>(out: &mut Out, mut reader: R) -> Result<(), C
                 buf.push(b'\n');
                 out.lines(buf).await?;
             }
-            return out
-                .status("standard input ended; no more lines will arrive".to_string())
-                .await;
+            return Ok(Ok(()));
         }
         let old_len = buf.len();
         buf.extend_from_slice(&chunk[..n]);

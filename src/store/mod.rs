@@ -10,6 +10,7 @@ pub mod filter;
 pub mod history;
 pub mod intern;
 pub mod leaks;
+pub mod servers;
 pub mod setup;
 pub mod trend;
 pub mod views;
@@ -21,6 +22,8 @@ use durations::Durations;
 use feed::{Feed, FeedEvent, FeedKind};
 use history::{Counter, History};
 use intern::{Combo, ComboId, Interner, Sym};
+pub use servers::ServerState;
+use servers::Servers;
 
 /// A pending entry with no follow-up for this long (log time) was a client that gave up.
 pub(crate) const PENDING_TIMEOUT_MS: i64 = 60_000;
@@ -103,6 +106,8 @@ pub struct Store {
     feed: Feed,
     server: ServerInfo,
     now: LogTime,
+    /// Per server: its own state and log clock (see [`Store::set_server`]).
+    servers: Servers,
     incomplete: u64,
     untracked: u64,
     applied: u64,
@@ -143,6 +148,7 @@ impl Store {
             feed: Feed::new(cfg.feed_capacity),
             server: ServerInfo::default(),
             now: LogTime::default(),
+            servers: Servers::default(),
             incomplete: 0,
             untracked: 0,
             applied: 0,
@@ -161,7 +167,11 @@ impl Store {
     /// feed entry of that source then carries it as its [`intern::Dim::Server`] name. Sources
     /// with one name share a server. Give names before the source's first event.
     pub fn set_server_name(&mut self, source: SourceId, name: &str) {
-        let sym = self.names.sym(Some(name.as_bytes()));
+        let sym = if name.is_empty() {
+            intern::UNKNOWN
+        } else {
+            self.names.sym(Some(name.as_bytes()))
+        };
         let i = source.index();
         if self.server_of.len() <= i {
             self.server_of.resize(i + 1, intern::UNKNOWN);
@@ -234,6 +244,34 @@ impl Store {
         }
     }
 
+    /// Moves the log clock, and the clock of source `source`'s server, forward.
+    pub fn advance_clock_of(&mut self, source: u16, t: LogTime) {
+        self.advance_clock(t);
+        self.servers.of(source).advance(t);
+    }
+
+    /// Makes source `source` part of server `server` (an index into the names the caller
+    /// keeps, e.g. the plan's distinct server names), named `name`: sources of one server share
+    /// its restart / crash state and clock, and a restart logged by any of them ends the
+    /// sessions of all of them. A source never set is a server of its own.
+    /// The name is also the source's [`intern::Dim::Server`] value (see
+    /// [`Store::set_server_name`]).
+    pub fn set_server(&mut self, source: u16, server: u16, name: &str) {
+        self.servers.set(source, server, name);
+        self.set_server_name(SourceId(source), name);
+    }
+
+    /// Each server's name, state and log clock, by server index (only servers set with
+    /// [`Store::set_server`] or seen since).
+    pub fn servers(&self) -> &[ServerState] {
+        &self.servers.states
+    }
+
+    /// The server index of source `source`, if it was set or has been seen.
+    pub fn server_of(&self, source: u16) -> Option<u16> {
+        self.servers.index.get(source as usize).copied().flatten()
+    }
+
     fn combo_id(&mut self, c: Combo) -> ComboId {
         let id = self.names.combo(c);
         if self.stats.len() <= id as usize {
@@ -264,7 +302,7 @@ impl Store {
     /// Applies one event from source `source`.
     pub fn apply(&mut self, source: SourceId, ev: &ConnectionEvent<'_>) {
         let source = source.0;
-        self.advance_clock(ev.time);
+        self.advance_clock_of(source, ev.time);
         self.applied += 1;
         if self.applied % 4096 == 0 {
             self.expire_pending();
@@ -504,20 +542,17 @@ impl Store {
     }
 
     fn server_change(&mut self, source: u16, ev: &ConnectionEvent<'_>, change: ServerChange) {
-        self.server.last_change = Some((change, ev.time));
-        match change {
-            ServerChange::ShutdownRequested => return,
-            ServerChange::Ready => {
-                self.server.up_since = Some(ev.time);
-            }
-            ServerChange::Starting => self.server.last_restart = Some(ev.time),
-            ServerChange::CrashReset => self.server.last_crash = Some(ev.time),
-            ServerChange::ShutDown | ServerChange::Reinitializing => self.server.up_since = None,
+        // The figures of every server together (one server: its own), and its own.
+        self.server.note(change, ev.time);
+        self.servers.of(source).info.note(change, ev.time);
+        if change == ServerChange::ShutdownRequested {
+            return;
         }
+        let server = self.server_of(source);
         let keys: Vec<(u16, u32)> = self
             .sessions
             .keys()
-            .filter(|k| k.0 == source)
+            .filter(|k| k.0 == source || (server.is_some() && self.server_of(k.0) == server))
             .copied()
             .collect();
         let mut ended = 0;

@@ -151,7 +151,11 @@ fn sources(app: &App, max: usize) -> Line<'static> {
     let now = app.engine.store.now();
     for (i, src) in sources.iter().enumerate() {
         let label = text::name(src.label.as_bytes());
-        let base = label.rsplit('/').next().unwrap_or(&label).to_string();
+        let base = match src.label.strip_prefix('!') {
+            // A command source: its program and the host it reaches.
+            Some(cmd) => format!("!{}", crate::source::command::server_name(cmd)),
+            None => label.rsplit('/').next().unwrap_or(&label).to_string(),
+        };
         let warnings = crate::engine::warnings::source_warnings(src);
         let why = match warnings.first() {
             Some(w) if src.format().is_none() => {
@@ -262,6 +266,9 @@ fn clocks(app: &App, max: usize) -> Line<'static> {
             Some(vec![Span::raw(state)]),
         ));
     }
+    if fleet_states(app, &mut segs) {
+        return fit(Span::raw(" "), segs, &sep(app), max);
+    }
     let srv = store.server();
     segs.push(match srv.up_since {
         Some(t) => Seg::new(
@@ -302,6 +309,35 @@ fn clocks(app: &App, max: usize) -> Line<'static> {
         )]));
     }
     fit(Span::raw(" "), segs, &sep(app), max)
+}
+
+/// With several servers: each one's own state (`prod up since 09:12:03`, `db3 down or restarting`,
+/// `db3 crashed at 10:01:40`) instead of one server's; false (nothing added) for one server.
+fn fleet_states(app: &App, segs: &mut Vec<Seg>) -> bool {
+    let th = app.theme;
+    let states = app.engine.store.servers();
+    if states.iter().filter(|s| !s.name.is_empty()).count() < 2 {
+        return false;
+    }
+    for st in states.iter().filter(|s| !s.name.is_empty()) {
+        let name = text::name(st.name.as_bytes());
+        let i = &st.info;
+        let (what, style) = match (i.up_since, i.last_crash) {
+            (_, Some(c)) if !matches!(i.up_since, Some(u) if u.millis > c.millis) => {
+                (format!("crashed at {}", when(c, st.now)), th.failure())
+            }
+            (Some(t), _) => (format!("up since {}", when(t, st.now)), th.connect()),
+            (None, _) if i.last_restart.is_some() => {
+                ("down or restarting".to_string(), th.failure())
+            }
+            (None, _) => ("start not in the log".to_string(), th.dim()),
+        };
+        segs.push(Seg::keep(vec![Span::styled(
+            format!("{name} {what}"),
+            style,
+        )]));
+    }
+    true
 }
 
 /// The tab titles with their number keys.

@@ -41,8 +41,8 @@ pub struct ServerRow {
     /// Free connection slots, where the server's capacity is known (`None`: unknown; the
     /// store keeps one capacity for all sources, so a fleet's servers show none yet).
     pub headroom: Option<u32>,
-    /// When the server last became ready, where its log told (`None` until the store keeps a
-    /// per-server state).
+    /// When the server last became ready, where its log told (the store's per-server state,
+    /// [`Store::servers`]).
     pub up_since: Option<LogTime>,
 }
 
@@ -70,6 +70,11 @@ pub fn server_rows(store: &Store, filter: &Filter) -> Vec<ServerRow> {
             let recent = store.history_view(&f, 60, Some(RATE_MINUTES * 60));
             let minutes = recent.len().clamp(1, RATE_MINUTES as usize) as f64;
             let connects: i64 = recent.iter().map(|b| b.connects).sum();
+            let up_since = store
+                .servers()
+                .iter()
+                .find(|st| st.name.as_bytes() == &name[..])
+                .and_then(|st| st.info.up_since);
             ServerRow {
                 sym,
                 label: display_name(names, sym),
@@ -83,7 +88,7 @@ pub fn server_rows(store: &Store, filter: &Filter) -> Vec<ServerRow> {
                 } else {
                     None
                 },
-                up_since: None,
+                up_since,
             }
         })
         .collect()
