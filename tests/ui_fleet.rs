@@ -217,3 +217,57 @@ fn enter_on_a_server_row_filters_by_it() {
     let l = lines(&a, 120, 36).join("\n");
     assert!(l.contains("Active connections (server=b): 3"), "{l}");
 }
+
+/// The cost of the fleet panes with 50 servers (each the Berlin log): the Server pane's rows
+/// and a whole Summary and History frame. A measure, not a check: run with
+/// `cargo test --release --test ui_fleet -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn fifty_servers_frame_cost() {
+    let names: Vec<String> = (0..50).map(|i| format!("s{i:02}")).collect();
+    let servers: Vec<(&str, &str)> = names
+        .iter()
+        .map(|n| (n.as_str(), "pg15-debian-berlin/postgresql.log"))
+        .collect();
+    let mut a = app(&servers, "");
+    let rows = server_rows(&a.engine.store, &a.filter);
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|r| r.active == 15));
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        let n = 20;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        println!(
+            "{what}: {:.2} ms",
+            t.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+        );
+    };
+    time("server_rows, 50 servers", &mut || {
+        std::hint::black_box(server_rows(&a.engine.store, &a.filter));
+    });
+    time("Summary frame 120x36, 50 servers", &mut || {
+        std::hint::black_box(screen(&a, 120, 36));
+    });
+    a.tab = Tab::History;
+    time("History frame 120x36, 50 servers", &mut || {
+        std::hint::black_box(screen(&a, 120, 36));
+    });
+    // For reference: the same 50 logs as one server (no fleet panes).
+    let one: Vec<(&str, &str)> = servers.iter().map(|(_, l)| ("one", *l)).collect();
+    let mut b = app(&one, "");
+    time(
+        "Summary frame 120x36, one server of 50 sources",
+        &mut || {
+            std::hint::black_box(screen(&b, 120, 36));
+        },
+    );
+    b.tab = Tab::History;
+    time(
+        "History frame 120x36, one server of 50 sources",
+        &mut || {
+            std::hint::black_box(screen(&b, 120, 36));
+        },
+    );
+}

@@ -19,6 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, BorderType, Cell, Paragraph, Row, Sparkline, StatefulWidget, Table, TableState, Widget,
 };
+use std::collections::HashMap;
 
 /// The window of the connects/min rate, in minutes of log time.
 pub const RATE_MINUTES: u32 = 5;
@@ -56,9 +57,29 @@ fn on_server(filter: &Filter, name: &[u8]) -> Filter {
 /// Each named server that passes `filter`, in the order the servers were named (rows stay
 /// put while the figures change).
 pub fn server_rows(store: &Store, filter: &Filter) -> Vec<ServerRow> {
+    rows_with(store, filter, true)
+}
+
+/// [`server_rows`]; without `rate`, connects/min is left at 0 (it costs a history walk per
+/// server).
+fn rows_with(store: &Store, filter: &Filter, rate: bool) -> Vec<ServerRow> {
     let names = store.names();
     let resolved = filter.resolve(names);
     let one = store.server_count() == 1;
+    // One pass over the combinations: (active, failures) by server.
+    let mut by: HashMap<Sym, (u64, u64)> = HashMap::new();
+    for (id, st) in store.combo_stats().iter().enumerate() {
+        let failed: u64 = st.failures.iter().sum();
+        if st.active == 0 && failed == 0 {
+            continue;
+        }
+        let c = names.combo_of(id as u32);
+        if resolved.matches(&c) {
+            let e = by.entry(c.server).or_default();
+            e.0 += u64::from(st.active);
+            e.1 += failed;
+        }
+    }
     store
         .server_names()
         .into_iter()
@@ -66,10 +87,15 @@ pub fn server_rows(store: &Store, filter: &Filter) -> Vec<ServerRow> {
         .map(|sym| {
             let name = names.name(sym).clone();
             let f = on_server(filter, &name);
-            let s = store.summary(&f);
-            let recent = store.history_view(&f, 60, Some(RATE_MINUTES * 60));
-            let minutes = recent.len().clamp(1, RATE_MINUTES as usize) as f64;
-            let connects: i64 = recent.iter().map(|b| b.connects).sum();
+            let (active, failures) = by.get(&sym).copied().unwrap_or_default();
+            let connects_per_min = if rate {
+                let recent = store.history_view(&f, 60, Some(RATE_MINUTES * 60));
+                let minutes = recent.len().clamp(1, RATE_MINUTES as usize) as f64;
+                let connects: i64 = recent.iter().map(|b| b.connects).sum();
+                connects.max(0) as f64 / minutes
+            } else {
+                0.0
+            };
             let up_since = store
                 .servers()
                 .iter()
@@ -79,9 +105,9 @@ pub fn server_rows(store: &Store, filter: &Filter) -> Vec<ServerRow> {
                 sym,
                 label: display_name(names, sym),
                 name,
-                active: s.active_total,
-                connects_per_min: connects.max(0) as f64 / minutes,
-                failures: s.failures_total,
+                active,
+                connects_per_min,
+                failures,
                 // One server: the store-wide capacity is that server's.
                 headroom: if one {
                     store.capacity().headroom(store.active_now())
@@ -223,13 +249,15 @@ impl Widget for &ServerHistory<'_> {
         let th = app.theme;
         let store = &app.engine.store;
         let h = app.history;
-        let rows = server_rows(store, &app.filter);
+        let mut rows = rows_with(store, &app.filter, false);
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
             .border_style(th.border())
             .title(Span::styled(" Active per server ", th.title()));
         let inner = block.inner(area);
         block.render(area, buf);
+        // Only the servers that fit get their history walked.
+        rows.truncate(usize::from(inner.height));
         let label_w = rows
             .iter()
             .map(|r| r.label.chars().count())
