@@ -37,3 +37,28 @@ t send-keys -t s 2; wait_for "leak suspected"; shot history-leak
 t send-keys -t s 1; wait_for "Active connections"; shot summary-generated
 t send-keys -t s q
 rm -f "$GEN"
+
+# The incident views, on real logs: capacity in the header and the Failures tab (Berlin corpus,
+# refusals and password failures), PostgreSQL 18 setup times and a session's details, the
+# search in Watch, and two servers in one view.
+t kill-server 2>/dev/null || true
+t new-session -d -s s -x 120 -y 36 "TERM=xterm-256color '$BIN' '$LOG'"
+wait_for "Active connections"
+t send-keys -t s 4; wait_for "Failed attempts"; shot failures
+t send-keys -t s 3; wait_for "Live feed"
+t send-keys -t s / ; t send-keys -t s -l "nologin"; t send-keys -t s Enter; sleep 0.3; shot watch-search
+t send-keys -t s q
+PG18=tests/fixtures/corpus/versions/pg18-all/postgresql.log
+t kill-server 2>/dev/null || true
+sleep 0.5
+t new-session -d -s s -x 120 -y 36 "TERM=xterm-256color '$BIN' '$PG18'"
+wait_for "Active connections"; shot summary-setup-times
+t send-keys -t s Right Right Right Right Enter; wait_for "authentication"; shot session-details
+t send-keys -t s Escape; sleep 0.3; t send-keys -t s 2; wait_for "Peak"; shot history-peaks
+t send-keys -t s q
+t kill-server 2>/dev/null || true
+sleep 0.5
+t new-session -d -s s -x 120 -y 36 "TERM=xterm-256color '$BIN' berlin='$LOG' newyork=tests/fixtures/corpus/pg15-rds-newyork/postgresql.log"
+wait_for "Active connections"; shot fleet-summary
+t send-keys -t s 3; wait_for "Live feed"; shot fleet-watch
+t send-keys -t s q
