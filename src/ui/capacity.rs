@@ -71,6 +71,14 @@ pub fn header_spans(app: &App, filtered: u64) -> Vec<Span<'static>> {
     let store = &app.engine.store;
     let c = store.capacity();
     let active = store.active_now();
+    if store.is_fleet() {
+        // Slots are each server's own; the store learns them for the whole input, so a sum
+        // over servers would read as one server's headroom. The count alone, then.
+        return vec![Span::styled(
+            format!("● {} active", text::count(filtered)),
+            th.title(),
+        )];
+    }
     let level = c.level(active);
     if !app.filter.is_empty() {
         let mut v = vec![Span::styled(
