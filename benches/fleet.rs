@@ -2,9 +2,12 @@
 //! (`pgconn-top --stream --json --metrics ADDR s00=... s49=...`) while a writer appends 2,000
 //! connection events/s in total to them (random servers; connects, disconnects and a few
 //! failures). Prints the binary's CPU (% of one core), peak memory, the time of a `/metrics`
-//! scrape (every second) and the append-to-output latency of sampled events.
+//! scrape (every second) and the append-to-output latency of sampled events. Then the same
+//! load on the dashboard in a tmux pane (filtered to a marker application, Watch tab): its CPU
+//! and the append-to-screen latency of marker events (time until `capture-pane` shows them).
 //!
-//! Run: `cargo build --release && cargo bench --bench fleet` (BENCH_SECS=30, BENCH_SERVERS=50).
+//! Run: `cargo build --release && cargo bench --bench fleet` (BENCH_SECS=30, BENCH_SERVERS=50;
+//! the dashboard phase needs tmux).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -229,6 +232,119 @@ fn main() {
     );
     println!(
         "append-to-output latency ({} sampled disconnects): median {:.1} ms, p99 {:.1} ms",
+        lat.len(),
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat, 0.99)
+    );
+    dashboard(&bin, &args, &mut files, secs.min(20), &mut next_pid);
+}
+
+/// Runs a tmux command on the bench's own server.
+fn tmux(args: &[&str]) -> Option<String> {
+    let out = Command::new("tmux")
+        .args(["-L", "pgconn-top-fleet-bench", "-f", "/dev/null"])
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The dashboard under the same load: CPU and append-to-screen latency of marker events.
+fn dashboard(
+    bin: &Path,
+    args: &[String],
+    files: &mut [std::io::BufWriter<std::fs::File>],
+    secs: u64,
+    next_pid: &mut u64,
+) {
+    if tmux(&["-V"]).is_none() && Command::new("tmux").arg("-V").output().is_err() {
+        println!("dashboard: tmux not installed, phase skipped");
+        return;
+    }
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let cmd = format!("'{}' --app marker {}", bin.display(), quoted.join(" "));
+    let _ = tmux(&["kill-server"]);
+    if tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "b",
+        "-x",
+        "160",
+        "-y",
+        "50",
+        &cmd,
+    ])
+    .is_none()
+    {
+        println!("dashboard: tmux could not start it");
+        return;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = tmux(&["send-keys", "-t", "b", "3"]);
+    let pid: u32 = tmux(&["display-message", "-p", "-t", "b", "#{pane_pid}"])
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let stamp = || {
+        chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+            .to_string()
+    };
+    let servers = files.len();
+    let cpu0 = cpu_secs(pid);
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    let (rate, mut k) = (2_000u64, 0u64);
+    for tick in 0..secs * 10 {
+        let s = stamp();
+        for _ in 0..rate / 10 {
+            k += 1;
+            let i = (k as usize * 7919) % servers;
+            let p = *next_pid;
+            *next_pid += 1;
+            writeln!(files[i], "{s} [{p}] app@db LOG:  disconnection: session time: 0:00:01.000 user=app database=db host=10.0.0.{i} port=5432").unwrap();
+        }
+        // Every half second, one marker connect whose line the screen must show.
+        let marker = (tick % 5 == 0).then(|| {
+            let p = *next_pid;
+            *next_pid += 1;
+            let i = tick as usize % servers;
+            writeln!(files[i], "{s} [{p}] [unknown]@[unknown] LOG:  connection received: host=10.9.9.9 port=5432").unwrap();
+            writeln!(files[i], "{s} [{p}] app@db LOG:  connection authorized: user=app database=db application_name=marker").unwrap();
+            p
+        });
+        for f in files.iter_mut() {
+            f.flush().unwrap();
+        }
+        if let Some(p) = marker {
+            let t = Instant::now();
+            let needle = format!("pid {p}");
+            while t.elapsed() < Duration::from_secs(2) {
+                if tmux(&["capture-pane", "-p", "-t", "b"]).is_some_and(|s| s.contains(&needle)) {
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let due = start + Duration::from_millis(100 * (tick + 1));
+        if let Some(d) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_secs(pid) - cpu0;
+    let peak = peak_kb(pid);
+    let _ = tmux(&["kill-server"]);
+    println!(
+        "dashboard ({servers} servers, 2,000 events/s): CPU {:.1}% of one core, peak RSS {:.1} MB",
+        100.0 * cpu / elapsed,
+        peak as f64 / 1024.0
+    );
+    println!(
+        "append-to-screen latency ({} markers, found by polling tmux): median {:.1} ms, p99 {:.1} ms",
         lat.len(),
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99)
