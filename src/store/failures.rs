@@ -95,7 +95,7 @@ type Last = (u32, ComboId, FailureReason, LogTime);
 /// Every failed attempt, by combination and reason, memory bounded.
 #[derive(Debug, Default)]
 pub struct Failures {
-    keys: HashMap<(ComboId, FailureReason), Acc>,
+    keys: super::FastMap<(ComboId, FailureReason), Acc>,
     /// Per source, the failure logged last, for the DETAIL that may follow it.
     last: Vec<Option<Last>>,
 }

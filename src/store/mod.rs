@@ -26,6 +26,10 @@ use intern::{Combo, ComboId, Interner, Sym};
 pub use servers::ServerState;
 use servers::Servers;
 
+/// A map keyed by what the store makes itself (symbols, combination ids, pids), never by raw
+/// client bytes: a fast seeded hasher.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A pending entry with no follow-up for this long (log time) was a client that gave up.
 pub(crate) const PENDING_TIMEOUT_MS: i64 = 60_000;
 /// Sessions tracked at most (memory bound against logs without disconnections).
@@ -101,7 +105,7 @@ pub struct ServerInfo {
 pub struct Store {
     names: Interner,
     /// Open sessions by (source, pid): a fast seeded hasher for these small keys.
-    sessions: std::collections::HashMap<(u16, u32), Session, foldhash::fast::RandomState>,
+    sessions: FastMap<(u16, u32), Session>,
     stats: Vec<ComboStats>,
     history: History,
     feed: Feed,

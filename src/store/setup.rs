@@ -4,7 +4,6 @@
 
 use super::intern::{self, Name, Sym};
 use crate::model::SetupTimes;
-use std::collections::HashMap;
 
 /// Values below this many microseconds have a bucket each (exact).
 const EXACT: u32 = 32;
@@ -145,13 +144,13 @@ pub struct SetupTable {
 /// Setup-time histograms per application and per host, each map capped at [`MAX_KEYS`].
 #[derive(Debug, Default)]
 pub struct SetupStats {
-    by_application: HashMap<Sym, SetupHistograms>,
-    by_host: HashMap<Sym, SetupHistograms>,
+    by_application: super::FastMap<Sym, SetupHistograms>,
+    by_host: super::FastMap<Sym, SetupHistograms>,
     /// `connection ready` lines counted since the last clear.
     lines: u64,
 }
 
-fn capped(map: &mut HashMap<Sym, SetupHistograms>, key: Sym) -> &mut SetupHistograms {
+fn capped(map: &mut super::FastMap<Sym, SetupHistograms>, key: Sym) -> &mut SetupHistograms {
     let key = if map.len() >= MAX_KEYS && !map.contains_key(&key) {
         intern::OTHER
     } else {
@@ -180,7 +179,7 @@ impl SetupStats {
 
     /// The per-key quantiles, names read from `names`.
     pub fn table(&self, names: &intern::Interner) -> SetupTable {
-        let rows = |map: &HashMap<Sym, SetupHistograms>| {
+        let rows = |map: &super::FastMap<Sym, SetupHistograms>| {
             let mut v: Vec<SetupRow> = map
                 .iter()
                 .map(|(&sym, h)| SetupRow {

@@ -4,7 +4,6 @@
 
 use super::intern::{Combo, Dim, Sym, OTHER};
 use crate::model::Millis;
-use std::collections::HashMap;
 
 /// Minutes a sparkline covers.
 pub const MINUTES: usize = 60;
@@ -64,7 +63,7 @@ impl Trend {
 /// Per dimension, per name: the last hour's active peaks.
 #[derive(Debug, Default)]
 pub struct Trends {
-    by_dim: [HashMap<Sym, Trend>; Dim::COUNT],
+    by_dim: [super::FastMap<Sym, Trend>; Dim::COUNT],
 }
 
 fn dim_index(d: Dim) -> usize {
