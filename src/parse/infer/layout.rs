@@ -80,8 +80,19 @@ pub(super) fn layout(
         match (a, b) {
             (Some(a), Some(b)) if core.is_empty() => {
                 let (la, lb) = (col(&|m| len(m, a)), col(&|m| len(m, b)));
-                if lead.iter().all(|&x| x == lead[0]) {
+                let same = lead.iter().all(|&x| x == lead[0]);
+                if same && lead[0] < 2 {
                     spaces[li].0 = lead[0];
+                } else if same {
+                    // A run of two or more spaces between two values, the same on every line
+                    // seen (often a single line, `[unknown]     [unknown]`): padding whose
+                    // side no line tells. Both sides padded is the reading that also splits
+                    // longer values (`nologin_role   postgres`), where literal spaces would
+                    // leave such lines unread.
+                    let wa = la.iter().copied().max().unwrap_or(0);
+                    pads[a] = -width(wa);
+                    pads[b] = width(lb.iter().copied().max().unwrap_or(0) + lead[0] - 1);
+                    spaces[li].0 = 1;
                 } else if consistent(&la, &lead) {
                     let (w, k) = own(&la, &lead, 1).unwrap_or((0, lead[0]));
                     pads[a] = -width(w);

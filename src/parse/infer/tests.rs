@@ -106,3 +106,31 @@ fn failures_alone_decide() {
 ";
     assert_eq!(setting(log), "%m [%p] %q%u@%d ");
 }
+
+#[test]
+fn one_line_of_padded_names_leaves_room_for_longer_names() {
+    // `%-12u %10d`, and only the first session line has arrived (a follower decides on it):
+    // the run of spaces between the two values is padding, not literal text, so a later
+    // 12-character user with a 3-space gap still splits.
+    let first = "\
+2026-11-29 13:54:10.219 UTC [24707  ]                         LOG:  database system is ready to accept connections
+2026-11-29 13:54:13.303 UTC [24722  ] [unknown]     [unknown] LOG:  connection received: host=[local]
+";
+    let p = Prefix::compile(&setting(first));
+    let later = b"2026-11-29 13:54:14.146 UTC [24762  ] nologin_role   postgres FATAL:  role \"nologin_role\" is not permitted to log in";
+    let s = p.split(later).expect("the later line splits");
+    assert_eq!(s.fields.pid, Some(24762));
+    assert_eq!(
+        (s.fields.user, s.fields.database),
+        (Some(&b"nologin_role"[..]), Some(&b"postgres"[..]))
+    );
+    assert_eq!(s.severity, b"FATAL");
+    let wide = b"2026-11-29 13:54:14.160 UTC [24734  ] alice              shop LOG:  disconnection: session time: 0:00:01.000 user=alice database=shop host=[local]";
+    let s = p
+        .split(wide)
+        .expect("a short name with wide padding splits");
+    assert_eq!(
+        (s.fields.user, s.fields.database),
+        (Some(&b"alice"[..]), Some(&b"shop"[..]))
+    );
+}
