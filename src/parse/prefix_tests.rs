@@ -1,5 +1,6 @@
 //! Tests of [`super`]: the prefix parser on real and hostile lines.
 
+use super::fields::is_severity;
 use super::*;
 
 #[test]
