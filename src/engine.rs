@@ -40,6 +40,23 @@ pub trait Observer: Send + std::fmt::Debug {
     fn batch(&mut self, engine: &Engine);
 }
 
+/// Where decoded events go: the store, then the observer if one is set. Every path that
+/// applies events (following, whole reads, parallel replay) goes through it.
+pub(crate) struct Applier<'a> {
+    pub store: &'a mut Store,
+    observer: Option<&'a mut (dyn Observer + 'static)>,
+}
+
+impl Applier<'_> {
+    /// Applies one event of source `id`.
+    pub fn apply(&mut self, id: u16, ev: &crate::model::ConnectionEvent<'_>) {
+        self.store.apply(crate::model::SourceId(id), ev);
+        if let Some(o) = self.observer.as_deref_mut() {
+            o.event(id, ev);
+        }
+    }
+}
+
 /// Sources and the store they feed.
 #[derive(Debug)]
 pub struct Engine {
@@ -64,7 +81,7 @@ impl Engine {
         }
     }
 
-    /// Tells `observer` of every event from now on (replays then run on one thread).
+    /// Tells `observer` of every event from now on.
     pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
         self.observer = Some(observer);
     }
@@ -210,7 +227,11 @@ impl Engine {
         };
         let mut work = std::mem::take(slot);
         if src.decoder.is_some() {
-            let n = slices::decode(store, observer.as_deref_mut(), id, src, &work, eof);
+            let to = Applier {
+                store,
+                observer: observer.as_deref_mut(),
+            };
+            let n = slices::decode(to, id, src, &work, eof);
             work.drain(..n);
         }
         if work.len() > MAX_ENTRY && src.decoder.is_some() {
@@ -231,10 +252,6 @@ impl Engine {
     /// apart, on every core. False (and nothing changed) for anything else: wrapped records,
     /// csvlog / jsonlog, a prefix the sample cannot tell yet.
     pub(crate) fn parallel_ready(&mut self, id: u16, sample: &[u8], eof: bool) -> bool {
-        if self.observer.is_some() {
-            // Parallel replay applies events to the store directly: the observer would miss them.
-            return false;
-        }
         let Engine {
             sources,
             cfg,
@@ -283,8 +300,12 @@ impl Engine {
     pub(crate) fn replay_parts(
         &mut self,
         id: u16,
-    ) -> (Option<&mut crate::parse::Decoder>, &mut Store) {
-        (self.sources[id as usize].decoder.as_mut(), &mut self.store)
+    ) -> (Option<&mut crate::parse::Decoder>, Applier<'_>) {
+        let to = Applier {
+            store: &mut self.store,
+            observer: self.observer.as_deref_mut(),
+        };
+        (self.sources[id as usize].decoder.as_mut(), to)
     }
 
     /// Counts an entry of source `id` skipped for its length.
@@ -428,7 +449,11 @@ impl Engine {
             ..
         } = self;
         let src = &mut sources[id as usize];
-        slices::decode(store, observer.as_deref_mut(), id, src, buf, eof)
+        let to = Applier {
+            store,
+            observer: observer.as_deref_mut(),
+        };
+        slices::decode(to, id, src, buf, eof)
     }
 
     /// Reads a whole file into a new source labelled by its path.

@@ -6,7 +6,6 @@ use super::decide;
 use super::source::Source;
 use crate::parse::lines::entry_cut;
 use crate::parse::Format;
-use crate::store::Store;
 
 /// Bytes decoded between two looks at the unparsed share.
 const SLICE: usize = 16 << 10;
@@ -14,8 +13,7 @@ const SLICE: usize = 16 << 10;
 /// Decodes the complete entries of `buf` (all of it with `eof`) for source `id`; returns the
 /// bytes used.
 pub(super) fn decode(
-    store: &mut Store,
-    mut observer: Option<&mut (dyn super::Observer + 'static)>,
+    mut to: super::Applier<'_>,
     id: u16,
     src: &mut Source,
     buf: &[u8],
@@ -41,20 +39,17 @@ pub(super) fn decode(
         let last = cut == rest.len();
         let mut sink = |ev: &crate::model::ConnectionEvent<'_>| {
             *events += u64::from(!ev.kind.is_detail());
-            store.apply(crate::model::SourceId(id), ev);
-            if let Some(o) = observer.as_deref_mut() {
-                o.event(id, ev);
-            }
+            to.apply(id, ev);
         };
         let mut n = dec.decode(&rest[..cut], eof || !last, &mut sink);
         if n == 0 && !last {
             // An entry longer than a slice: the rest at once.
             n = dec.decode(rest, eof, &mut sink);
             pos += n;
-            store.advance_clock_of(id, dec.last_time());
+            to.store.advance_clock_of(id, dec.last_time());
             break;
         }
-        store.advance_clock_of(id, dec.last_time());
+        to.store.advance_clock_of(id, dec.last_time());
         pos += n;
         decide::watch_unparsed(src);
         if last {

@@ -336,3 +336,30 @@ fn postgresql_18_setup_times_fill_their_histogram() {
     let le = sum(&s, &format!("{metric}_bucket"), &["le=\"0.01\""]);
     assert_eq!(le, ready.iter().filter(|&&x| x <= 0.01).count() as f64);
 }
+
+#[test]
+fn a_replay_on_every_core_feeds_the_metrics_every_event() {
+    // Several MiB: the replay cuts it into chunks that worker threads decode.
+    let cfg = crate::synth::SynthConfig {
+        minutes: 800,
+        noise_per_minute: 200,
+        ..crate::synth::SynthConfig::default()
+    };
+    let mut log = Vec::new();
+    crate::synth::generate(&cfg, &mut log);
+    assert!(log.len() > 4 << 20, "{} bytes", log.len());
+    let mut f = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut f, &log).unwrap();
+    std::io::Seek::rewind(&mut f).unwrap();
+    let (mut engine, m) = engine(&["gen"]);
+    crate::replay::replay_open_files(&mut engine, 0, std::iter::once(Ok(f))).unwrap();
+    let s = engine
+        .store
+        .summary(&crate::store::filter::Filter::default());
+    assert!(s.connects > 1000, "{}", s.connects);
+    assert_eq!(m.state().active_by_server(), vec![s.active_total as i64]);
+    let text = samples(&m.render(Exposition::Prometheus));
+    let started = sum(&text, "pgconn_top_sessions_started_total", &[]);
+    let refused = sum(&text, "pgconn_top_sessions_refused_total", &[]);
+    assert_eq!(started - refused, s.connects as f64);
+}

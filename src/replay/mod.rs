@@ -175,15 +175,15 @@ where
     }
     let mut buf = Vec::new();
     while let Some(c) = feed.next_chunk(&mut buf) {
-        let (Some(dec), store) = engine.replay_parts(source) else {
+        let (Some(dec), mut to) = engine.replay_parts(source) else {
             break;
         };
         let mut n = 0u64;
         dec.decode(&buf[..c.len], true, &mut |ev| {
             n += u64::from(!ev.kind.is_detail());
-            store.apply(crate::model::SourceId(source), ev);
+            to.apply(source, ev);
         });
-        store.advance_clock(dec.last_time());
+        to.store.advance_clock_of(source, dec.last_time());
         engine.count_events(source, n);
     }
     finish(engine, source, feed)
@@ -305,7 +305,7 @@ fn failed<I, R>(feed: &Mutex<Feed<I, R>>, index: usize, e: std::io::Error) {
 /// Applies one batch as if its chunk had been decoded here: events whose entry had no time take
 /// the newest time seen before them, across chunks.
 fn apply(engine: &mut Engine, source: u16, b: &Batch) {
-    let (Some(dec), store) = engine.replay_parts(source) else {
+    let (Some(dec), mut to) = engine.replay_parts(source) else {
         return;
     };
     let before = dec.last_time();
@@ -320,9 +320,9 @@ fn apply(engine: &mut Engine, source: u16, b: &Batch) {
             }
         }
         counted += u64::from(!ev.kind.is_detail());
-        store.apply(crate::model::SourceId(source), &ev);
+        to.apply(source, &ev);
     }
     dec.absorb(b.state.stats, b.state.last_time);
-    store.advance_clock(dec.last_time());
+    to.store.advance_clock_of(source, dec.last_time());
     engine.count_events(source, counted);
 }
