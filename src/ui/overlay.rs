@@ -242,6 +242,33 @@ pub struct FilterLine<'a> {
     pub input: &'a FilterInput,
 }
 
+/// A one-line text input in a rounded box: `label`, then the typed text (shown as selected
+/// while the first key would replace it), `title` on the border. The filter and the search
+/// share it.
+pub(super) fn input_line<'a>(
+    th: Theme,
+    label: &'a str,
+    input: &FilterInput,
+    title: Span<'a>,
+    border: ratatui::style::Style,
+) -> Paragraph<'a> {
+    let typed = text::name(input.text.as_bytes());
+    Paragraph::new(Line::from(vec![
+        Span::styled(label, th.key()),
+        if input.selected {
+            Span::styled(typed, th.selected())
+        } else {
+            Span::raw(typed)
+        },
+    ]))
+    .block(
+        Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(border)
+            .title(title),
+    )
+}
+
 impl FilterLine<'_> {
     /// Where the cursor goes in `area`.
     pub fn cursor(area: Rect, input: &FilterInput) -> Option<Position> {
@@ -263,21 +290,12 @@ impl Widget for FilterLine<'_> {
                 th.focus(),
             ),
         };
-        let typed = text::name(self.input.text.as_bytes());
-        Paragraph::new(Line::from(vec![
-            Span::styled(" filter: ", th.key()),
-            if self.input.selected {
-                // Selected: the first character typed replaces it.
-                Span::styled(typed, th.selected())
-            } else {
-                Span::raw(typed)
-            },
-        ]))
-        .block(
-            Block::bordered()
-                .border_type(BorderType::Rounded)
-                .border_style(style)
-                .title(Span::styled(title, style)),
+        input_line(
+            th,
+            " filter: ",
+            self.input,
+            Span::styled(title, style),
+            style,
         )
         .render(area, buf);
     }

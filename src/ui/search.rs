@@ -13,8 +13,8 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
+use ratatui::text::Span;
+use ratatui::widgets::{Clear, Widget};
 
 /// What the Watch tab searches for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -190,24 +190,11 @@ impl Widget for SearchLine<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let th = self.theme;
         Clear.render(area, buf);
-        let typed = text::name(self.input.text.as_bytes());
-        Paragraph::new(Line::from(vec![
-            Span::styled(" search: ", th.key()),
-            if self.input.selected {
-                Span::styled(typed, th.selected())
-            } else {
-                Span::raw(typed)
-            },
-        ]))
-        .block(
-            Block::bordered()
-                .border_type(BorderType::Rounded)
-                .border_style(th.focus())
-                .title(Span::styled(
-                    " text in the feed, any case · Enter searches · Esc cancels ",
-                    th.focus(),
-                )),
-        )
-        .render(area, buf);
+        let title = Span::styled(
+            " text in the feed, any case · Enter searches · Esc cancels ",
+            th.focus(),
+        );
+        super::overlay::input_line(th, " search: ", self.input, title, th.focus())
+            .render(area, buf);
     }
 }
