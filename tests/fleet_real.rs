@@ -132,21 +132,7 @@ fn a_fleet_file_of_two_corpus_servers() {
 
 /// A started server logging connections to `pg_ctl -l`'s file, or None (said why).
 fn server(test: &str) -> Option<Server> {
-    let Some(build) = (13..=18).rev().find_map(pg::find_build) else {
-        pg::unavailable(
-            test,
-            "no PostgreSQL server build (initdb, pg_ctl, postgres)",
-        );
-        return None;
-    };
-    let Some(psql) = pg::find_psql() else {
-        pg::unavailable(test, "no psql");
-        return None;
-    };
-    if let Some(why) = pg::cannot_run(&build) {
-        pg::unavailable(test, &why);
-        return None;
-    }
+    let (build, psql) = pg::newest_runnable(test)?;
     let conf = "shared_buffers = '16MB'\nfsync = off\nlogging_collector = off\n\
                 log_connections = on\nlog_disconnections = on\n\
                 log_line_prefix = '%m [%p] %q%u@%d '\nlog_timezone = 'UTC'\n";

@@ -48,21 +48,7 @@ fn server(test: &str, conf: &str, hba: &str) -> Option<Server> {
         pg::unavailable(test, "tmux is not installed");
         return None;
     }
-    let Some(build) = (13..=18).rev().find_map(pg::find_build) else {
-        pg::unavailable(
-            test,
-            "no PostgreSQL server build (initdb, pg_ctl, postgres)",
-        );
-        return None;
-    };
-    let Some(psql) = pg::find_psql() else {
-        pg::unavailable(test, "no psql");
-        return None;
-    };
-    if let Some(why) = pg::cannot_run(&build) {
-        pg::unavailable(test, &why);
-        return None;
-    }
+    let (build, psql) = pg::newest_runnable(test)?;
     let conf = format!(
         "shared_buffers = '16MB'\nfsync = off\nlogging_collector = on\nlog_directory = 'log'\n\
          log_filename = 'postgresql-%Y-%m-%d_%H%M%S.log'\nlog_connections = on\nlog_disconnections = on\n\

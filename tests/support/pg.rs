@@ -130,6 +130,27 @@ pub fn find_psql() -> Option<PathBuf> {
     })
 }
 
+/// The newest server build this machine can run, with psql; None after saying why (see
+/// [`unavailable`]) when there is none.
+pub fn newest_runnable(test: &str) -> Option<(Build, PathBuf)> {
+    let Some(build) = (13..=18).rev().find_map(find_build) else {
+        unavailable(
+            test,
+            "no PostgreSQL server build (initdb, pg_ctl, postgres)",
+        );
+        return None;
+    };
+    let Some(psql) = find_psql() else {
+        unavailable(test, "no psql");
+        return None;
+    };
+    if let Some(why) = cannot_run(&build) {
+        unavailable(test, &why);
+        return None;
+    }
+    Some((build, psql))
+}
+
 /// Why the server programs cannot be run here (as root: no `postgres` user, or the build is out
 /// of its reach), or None.
 pub fn cannot_run(build: &Build) -> Option<String> {
