@@ -14,10 +14,20 @@ pub(crate) struct Complete<'a> {
 
 /// Splits off the complete lines of `buf` and counts them.
 pub(crate) fn complete(buf: &[u8], eof: bool) -> Complete<'_> {
+    complete_counted(buf, eof, count_lines)
+}
+
+/// As [`complete`], with the counting pass given: `count` returns the newlines of the complete
+/// part and how many of its lines begin with a tab (and may do more on the way).
+pub(crate) fn complete_counted(
+    buf: &[u8],
+    eof: bool,
+    count: impl FnOnce(&[u8]) -> (u64, u64),
+) -> Complete<'_> {
     let whole = memrchr(b'\n', buf).map_or(0, |i| i + 1);
     let end = if eof { buf.len() } else { whole };
     let bytes = &buf[..end];
-    let (newlines, continued) = count_lines(bytes);
+    let (newlines, continued) = count(bytes);
     let lines = newlines + u64::from(end > whole);
     Complete {
         bytes,
@@ -141,12 +151,11 @@ pub(crate) fn previous_line(buf: &[u8], start: usize) -> Option<(usize, &[u8])> 
 /// no look back from a candidate line at the line before it, crosses such a cut. None when no
 /// line after the first qualifies.
 pub(crate) fn entry_cut(buf: &[u8]) -> Option<usize> {
-    let searcher = candidates();
     let mut end = memrchr(b'\n', buf)?;
     loop {
         let start = memrchr(b'\n', &buf[..end])? + 1;
         let line = &buf[start..end];
-        if line.first() != Some(&b'\t') && searcher.find(line, 0).is_none() {
+        if line.first() != Some(&b'\t') && !super::scan::is_candidate_line(line) {
             return Some(start);
         }
         end = start - 1;

@@ -11,6 +11,7 @@ pub(crate) mod lines;
 pub mod message;
 mod nopid;
 pub mod prefix;
+pub(crate) mod scan;
 pub mod stderr;
 pub mod time;
 

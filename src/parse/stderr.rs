@@ -1,7 +1,7 @@
 //! The stderr format: entries are lines that do not start with a tab, split by the prefix.
 
 use super::message::{self, Severity};
-use super::{lines, Decoder};
+use super::{lines, scan, Decoder, Prefix};
 use crate::model::ConnectionEvent;
 
 pub(crate) fn decode(
@@ -10,17 +10,49 @@ pub(crate) fn decode(
     eof: bool,
     sink: &mut dyn FnMut(&ConnectionEvent<'_>),
 ) -> usize {
-    let c = lines::complete(buf, eof);
     let Some(prefix) = d.prefix.take() else {
+        let c = lines::complete(buf, eof);
         d.stats.read += c.lines;
         d.stats.entries += c.entries;
         return c.bytes.len();
     };
-    let buf = c.bytes;
     // A FATAL not understood at the very end of what has arrived may be cut short: its
     // continuation lines (a name holding a newline) are still to come. It waits for them.
     let mut held = None;
-    lines::for_each_candidate_at(buf, |start, end| {
+    let c = lines::complete_counted(buf, eof, |buf| {
+        scan::scan(buf, |start, end| {
+            candidate(d, &prefix, buf, (start, end), eof, &mut held, sink)
+        })
+    });
+    let buf = c.bytes;
+    d.prefix = Some(prefix);
+    match held {
+        Some(at) => {
+            let kept = lines::complete(&buf[..at], false);
+            d.stats.read += kept.lines;
+            d.stats.entries += kept.entries;
+            at
+        }
+        None => {
+            d.stats.read += c.lines;
+            d.stats.entries += c.entries;
+            c.bytes.len()
+        }
+    }
+}
+
+/// Decodes the candidate line `start..end` of `buf` (with its continuation lines), or holds
+/// it when it is a FATAL that may be cut short.
+fn candidate(
+    d: &mut Decoder,
+    prefix: &Prefix,
+    buf: &[u8],
+    (start, end): (usize, usize),
+    eof: bool,
+    held: &mut Option<usize>,
+    sink: &mut dyn FnMut(&ConnectionEvent<'_>),
+) {
+    {
         if buf.get(start) == Some(&b'\t') {
             return; // a continuation line: part of the entry before, never an event
         }
@@ -60,7 +92,7 @@ pub(crate) fn decode(
             })
             .or_else(|| if stop > end { None } else { began_before() });
         if !eof && stop + 1 >= buf.len() && split.as_ref().is_some_and(incomplete_fatal) {
-            held = Some(start);
+            *held = Some(start);
             return;
         }
         match split {
@@ -71,20 +103,6 @@ pub(crate) fn decode(
                 sink,
             ),
             None => d.stats.unparsed += 1,
-        }
-    });
-    d.prefix = Some(prefix);
-    match held {
-        Some(at) => {
-            let kept = lines::complete(&buf[..at], false);
-            d.stats.read += kept.lines;
-            d.stats.entries += kept.entries;
-            at
-        }
-        None => {
-            d.stats.read += c.lines;
-            d.stats.entries += c.entries;
-            c.bytes.len()
         }
     }
 }
