@@ -172,7 +172,7 @@ fn run_once(cli: &Cli) -> ExitCode {
         eprintln!("pgconn-top: {w}");
     }
     let opts = cli.report_options();
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if cli.json {
         report::write_json(&engine, &opts, &mut stdout)
             .map_err(std::io::Error::from)

@@ -65,12 +65,20 @@ fn rfind(s: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memrchr_iter(last, s.get(k..)?).find(|&j| &s[j..=j + k] == needle)
 }
 
-fn port(s: &[u8]) -> Option<u16> {
-    let end = s
+/// The leading ASCII digits of `s` as a number (none, or too many: None), and what follows.
+fn digits(s: &[u8]) -> Option<(u64, &[u8])> {
+    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 19 {
+        return None;
+    }
+    let v = s[..n]
         .iter()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(s.len());
-    std::str::from_utf8(&s[..end]).ok()?.parse().ok()
+        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+    Some((v, &s[n..]))
+}
+
+fn port(s: &[u8]) -> Option<u16> {
+    u16::try_from(digits(s)?.0).ok()
 }
 
 /// The text between the first `"` after `lead` and the last `"` of `s`.
@@ -82,16 +90,30 @@ fn quoted_after<'a>(s: &'a [u8], lead: &[u8]) -> Option<&'a [u8]> {
 
 /// `H:MM:SS.mmm` (hours unbounded) in milliseconds.
 fn session_time(s: &[u8]) -> Option<u64> {
-    let end = s.iter().position(|&c| c == b' ').unwrap_or(s.len());
-    let t = std::str::from_utf8(&s[..end]).ok()?;
-    let mut parts = t.split(':');
-    let h: u64 = parts.next()?.parse().ok()?;
-    let m: u64 = parts.next()?.parse().ok()?;
-    let sec = parts.next()?;
-    let (s, ms) = sec.split_once('.').unwrap_or((sec, "0"));
-    let s: u64 = s.parse().ok()?;
-    let ms: u64 = format!("{ms:0<3}")[..3].parse().ok()?;
-    Some(((h * 60 + m) * 60 + s) * 1000 + ms)
+    let end = memchr::memchr(b' ', s).unwrap_or(s.len());
+    let (h, rest) = digits(&s[..end])?;
+    let (m, rest) = digits(rest.strip_prefix(b":")?)?;
+    let (sec, rest) = digits(rest.strip_prefix(b":")?)?;
+    // Milliseconds: the first three digits of the fraction, zeros after a shorter one.
+    let ms = match rest.strip_prefix(b".") {
+        None => 0,
+        Some(frac) => {
+            let head = &frac[..frac.len().min(3)];
+            if !head.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            head.iter()
+                .chain([b'0'; 3].iter())
+                .take(3)
+                .fold(0, |v, &c| v * 10 + u64::from(c - b'0'))
+        }
+    };
+    h.checked_mul(60)?
+        .checked_add(m)?
+        .checked_mul(60)?
+        .checked_add(sec)?
+        .checked_mul(1000)?
+        .checked_add(ms)
 }
 
 /// The names part of a `connection authorized` message (`U database=D application_name=A`,

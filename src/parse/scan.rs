@@ -54,13 +54,13 @@ const fn word_of(s: &[u8]) -> u64 {
 fn tag_matters(buf: &[u8], colon: usize) -> bool {
     const FATAL: u64 = word_of(b"FATAL:  ");
     const FIRST: [u64; 8] = [
-        word_of(STARTS[0]), // "connecti"
-        word_of(STARTS[4]), // "replicat"
-        word_of(STARTS[5]), // "received"
-        word_of(STARTS[6]), // "disconne"
-        word_of(STARTS[7]), // "database"
-        word_of(STARTS[8]), // "starting"
-        word_of(STARTS[9]), // "terminat"
+        word_of(STARTS[0]),  // "connecti"
+        word_of(STARTS[4]),  // "replicat"
+        word_of(STARTS[5]),  // "received"
+        word_of(STARTS[6]),  // "disconne"
+        word_of(STARTS[7]),  // "database"
+        word_of(STARTS[8]),  // "starting"
+        word_of(STARTS[9]),  // "terminat"
         word_of(STARTS[10]), // "all serv"
     ];
     const ROLE: u64 = word_of(STARTS[11]);
@@ -166,8 +166,7 @@ fn scan_portable(buf: &[u8], f: &mut impl FnMut(usize, usize)) -> (u64, u64) {
 /// of them when a shuffle of this table by the byte gives it back. Empty slots hold 0xff, which
 /// no byte below 0x80 equals (bytes from 0x80 shuffle to 0).
 const SECOND: [u8; 16] = [
-    0xff, b'a', 0xff, 0xff, b't', b'e', 0xff, 0xff, 0xff, b'i', 0xff, 0xff, b'l', 0xff, 0xff,
-    b'o',
+    0xff, b'a', 0xff, 0xff, b't', b'e', 0xff, 0xff, 0xff, b'i', 0xff, 0xff, b'l', 0xff, 0xff, b'o',
 ];
 
 /// The masks of one 64-byte block: newlines, tabs, and tags worth a look. Bit k of the tag

@@ -1,8 +1,8 @@
 //! Regular files are read outside the feed's lock: the worker holding the feed only reads a
 //! small probe where the next chunk should end, finds the entry boundary there, and claims the
-//! range; it reads the range itself with a positioned read after letting go. Near the end of a
-//! file (which may still grow), after a reader error, or where no boundary is near, the feed
-//! reads as for any reader.
+//! range; it reads the range itself with a positioned read after letting go. Past the last
+//! boundary before the file's length when opened (the file may still grow), after a reader
+//! error, or where no boundary is near, the feed reads as for any reader.
 
 use super::feed::{Chunk, Feed, CHUNK};
 use crate::parse::lines::entry_cut;
@@ -91,14 +91,17 @@ impl<I: Iterator<Item = std::io::Result<SharedFile>>> Feed<I, SharedFile> {
         let (file, len) = (Arc::clone(&cur.file), cur.len);
         let here = (&*file).stream_position().ok()?;
         let pos = here.checked_sub(self.tail_len() as u64)?;
-        if pos + 2 * CHUNK as u64 > len {
+        // The boundary is looked for around the planned end, or, for the file's last chunk,
+        // just before its length when opened: only the few lines past that boundary (and
+        // whatever the file gained since) are left for the feed to read as a stream.
+        let probe_at = (pos + (CHUNK - PROBE) as u64).min(len.checked_sub(2 * PROBE as u64)?);
+        if probe_at <= pos {
             return None;
         }
-        let probe_at = pos + (CHUNK - PROBE) as u64;
         let mut probe = vec![0u8; 2 * PROBE];
         let n = file.read_at(&mut probe, probe_at).ok()?;
         let end = probe_at + entry_cut(&probe[..n])? as u64;
-        if end < here {
+        if end < here || end > len {
             return None;
         }
         (&*file).seek(SeekFrom::Start(end)).ok()?;
