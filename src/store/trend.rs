@@ -36,9 +36,12 @@ impl Trend {
             return;
         }
         let held = u16::try_from(self.active).unwrap_or(u16::MAX);
-        let from = (self.last + 1).max(minute - MINUTES as i64 + 1);
-        for i in from..=minute {
-            self.peaks[i.rem_euclid(MINUTES as i64) as usize] = held;
+        // The minutes after the last change, at most a ring's worth, from one division.
+        let steps = (minute - self.last).min(MINUTES as i64);
+        let mut i = (minute - steps + 1).rem_euclid(MINUTES as i64) as usize;
+        for _ in 0..steps {
+            self.peaks[i] = held;
+            i = if i + 1 == MINUTES { 0 } else { i + 1 };
         }
         self.last = minute;
     }
