@@ -96,11 +96,12 @@ fn warm(path: &Path) {
     }
 }
 
-/// Wall seconds and peak RSS (MB) of one run, through `/usr/bin/time` when it is there.
-fn run(cmd: &[&str], time: bool) -> Option<(f64, f64)> {
+/// Wall seconds, CPU seconds (user + system, 0 when unknown) and peak RSS (MB) of one run,
+/// through `/usr/bin/time` when it is there.
+fn run(cmd: &[&str], time: bool) -> Option<(f64, f64, f64)> {
     let mut c = if time {
         let mut c = Command::new("/usr/bin/time");
-        c.args(["-f", "%M"]).args(cmd);
+        c.args(["-f", "%U %S %M"]).args(cmd);
         c
     } else {
         let mut c = Command::new(cmd[0]);
@@ -115,27 +116,38 @@ fn run(cmd: &[&str], time: bool) -> Option<(f64, f64)> {
         return None;
     }
     let err = String::from_utf8_lossy(&out.stderr);
-    let kb: f64 = err
+    let fields: Vec<f64> = err
         .lines()
         .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(0.0);
-    Some((secs, kb / 1024.0))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    match fields[..] {
+        [user, sys, kb] => Some((secs, user + sys, kb / 1024.0)),
+        _ => Some((secs, 0.0, 0.0)),
+    }
 }
 
-/// Times `pgconn-top --once --json` and `rg -c` on `target`, interleaved, and prints a line.
+/// Times `pgconn-top --once --json` and `rg -c` on `target`, interleaved, and prints a line:
+/// wall medians and their ratio, and CPU medians (both use every core they can).
 fn compare(label: &str, bin: &Path, target: &Path, size_mb: f64, runs: u64) {
     let time = Path::new("/usr/bin/time").exists();
     let target = target.to_str().unwrap();
     let bin = bin.to_str().unwrap();
-    let (mut ours, mut rss, mut rg) = (Vec::new(), 0.0f64, Vec::new());
+    let (mut ours, mut ours_cpu, mut rss) = (Vec::new(), Vec::new(), 0.0f64);
+    let (mut rg, mut rg_cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        if let Some((s, m)) = run(&[bin, "--once", "--json", target], time) {
+        if let Some((s, cpu, m)) = run(&[bin, "--once", "--json", target], time) {
             ours.push(s);
+            ours_cpu.push(cpu);
             rss = rss.max(m);
         }
-        if let Some((s, _)) = run(&["rg", "-c", PATTERN, target], time) {
+        if let Some((s, cpu, _)) = run(&["rg", "-c", PATTERN, target], time) {
             rg.push(s);
+            rg_cpu.push(cpu);
         }
     }
     if ours.is_empty() {
@@ -143,23 +155,34 @@ fn compare(label: &str, bin: &Path, target: &Path, size_mb: f64, runs: u64) {
         return;
     }
     let m = median(ours);
-    let rss = if time {
-        format!("peak RSS {rss:.1} MB")
+    let (rss, cpu) = if time {
+        (
+            format!("peak RSS {rss:.1} MB"),
+            format!(", CPU {:.3} s", median(ours_cpu)),
+        )
     } else {
-        "peak RSS unknown (install /usr/bin/time)".into()
+        (
+            "peak RSS unknown (install /usr/bin/time)".into(),
+            String::new(),
+        )
     };
     let vs_rg = if rg.is_empty() {
         "rg not installed".to_string()
     } else {
         let r = median(rg);
+        let rg_cpu = if time {
+            format!(", CPU {:.3} s", median(rg_cpu))
+        } else {
+            String::new()
+        };
         format!(
-            "rg -c {r:.3} s = {:.0} MB/s; ratio pgconn-top / rg = {:.2}x",
+            "rg -c {r:.3} s = {:.0} MB/s{rg_cpu}; ratio pgconn-top / rg = {:.2}x",
             size_mb / r,
             m / r
         )
     };
     println!(
-        "{label}: pgconn-top --once --json median {m:.3} s = {:.0} MB/s, {rss}; {vs_rg}",
+        "{label}: pgconn-top --once --json median {m:.3} s = {:.0} MB/s{cpu}, {rss}; {vs_rg}",
         size_mb / m
     );
 }
@@ -235,11 +258,11 @@ fn compare_gz(bin: &Path, big: &Path, size_mb: f64, runs: u64) {
     let zcat = format!("zcat '{gz_s}' | wc -l");
     let (mut ours, mut rss, mut base) = (Vec::new(), 0.0f64, Vec::new());
     for _ in 0..runs {
-        if let Some((s, m)) = run(&[bin_s, "--once", "--json", gz_s], time) {
+        if let Some((s, _, m)) = run(&[bin_s, "--once", "--json", gz_s], time) {
             ours.push(s);
             rss = rss.max(m);
         }
-        if let Some((s, _)) = run(&["sh", "-c", &zcat], false) {
+        if let Some((s, _, _)) = run(&["sh", "-c", &zcat], false) {
             base.push(s);
         }
     }

@@ -37,7 +37,7 @@ fn run(env: Envelope, input: &[u8], cuts: &[usize], flush: bool) -> Vec<u8> {
         s.lines_out,
         out.iter().filter(|&&b| b == b'\n').count() as u64
     );
-    assert!(s.example.as_ref().map_or(true, |e| e.len() <= 200 * 3));
+    assert!(s.example.as_ref().is_none_or(|e| e.len() <= 200 * 3));
     out
 }
 
@@ -166,9 +166,11 @@ fn continuations(env: Envelope, pid: u32, kind: u8) -> Vec<u8> {
             _ => chunk("[2]", &format!(" {INVENTED}")),
         },
         Envelope::JournaldJson => format!("{{\"MESSAGE\":\"\\t{INVENTED}\",\"_PID\":\"{pid}\"}}"),
-        Envelope::DockerJson if kind % 2 == 0 => format!("{{\"log\":\"\\t{INVENTED}\\n\"}}"),
+        Envelope::DockerJson if kind.is_multiple_of(2) => {
+            format!("{{\"log\":\"\\t{INVENTED}\\n\"}}")
+        }
         Envelope::DockerJson => format!("{{\"log\":\"x\"}}\n{{\"log\":\"{INVENTED}\\n\"}}"),
-        Envelope::CloudLogging if kind % 2 == 0 => {
+        Envelope::CloudLogging if kind.is_multiple_of(2) => {
             format!("{{\"textPayload\":\"\\t{INVENTED}\",\"timestamp\":\"{t}\"}}")
         }
         Envelope::CloudLogging => {

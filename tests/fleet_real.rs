@@ -273,7 +273,7 @@ fn two_real_servers_one_restarts_only_its_sessions_end() {
     assert!(
         open.ended
             .get("a")
-            .map_or(true, |v| v.iter().all(|p| !pids_a.contains(p))),
+            .is_none_or(|v| v.iter().all(|p| !pids_a.contains(p))),
         "{:?}",
         open.ended
     );

@@ -244,7 +244,7 @@ fn is_free(c: char) -> bool {
 fn build_prefix(escapes: &[usize], lits: &[usize], start: usize, end: usize) -> String {
     let mut seen = Vec::new();
     let mut s = String::new();
-    if start % 3 == 0 {
+    if start.is_multiple_of(3) {
         s.push_str(AFTER_FIXED[start % AFTER_FIXED.len()].trim_start());
     }
     let mut prev: Option<char> = None;
@@ -272,10 +272,10 @@ fn build_prefix(escapes: &[usize], lits: &[usize], start: usize, end: usize) -> 
         s.push('%');
         // Padding on some escapes (drawn from the literal choice).
         let pad = lits[(k + 1) % lits.len()];
-        if c != 'q' && pad % 5 == 0 {
+        if c != 'q' && pad.is_multiple_of(5) {
             s.push_str(&format!(
                 "{}{}",
-                if pad % 2 == 0 { "-" } else { "" },
+                if pad.is_multiple_of(2) { "-" } else { "" },
                 4 + pad % 9
             ));
         }
@@ -377,9 +377,9 @@ fn hostile_samples_are_bounded_and_never_panic() {
     // A 1 MiB line (one giant connection message), invalid UTF-8, and 64 KiB of lines that
     // each look like a connection line under a different prefix.
     let mut big = Vec::from(&b"2026-11-29 08:55:00.100 UTC [1] "[..]);
-    big.extend(std::iter::repeat(b'x').take(1 << 20));
+    big.extend(std::iter::repeat_n(b'x', 1 << 20));
     big.extend_from_slice(b" LOG:  connection authorized: user=");
-    big.extend(std::iter::repeat(b'@').take(1 << 20));
+    big.extend(std::iter::repeat_n(b'@', 1 << 20));
     big.push(b'\n');
     let mut junk = Vec::new();
     let mut i = 0u32;

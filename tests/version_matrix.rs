@@ -133,7 +133,7 @@ fn check(
         let want: Vec<String> = tally
             .failures
             .iter()
-            .flat_map(|(k, n)| std::iter::repeat(k.clone()).take(*n as usize))
+            .flat_map(|(k, n)| std::iter::repeat_n(k.clone(), *n as usize))
             .collect();
         let mut got = st.failures.clone();
         got.sort();

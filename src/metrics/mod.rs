@@ -234,7 +234,7 @@ impl Observer for Feed {
     }
 
     fn batch(&mut self, engine: &Engine) {
-        let leaks = self.leaks_at.map_or(true, |t| t.elapsed() >= LEAK_EVERY);
+        let leaks = self.leaks_at.is_none_or(|t| t.elapsed() >= LEAK_EVERY);
         if leaks {
             self.leaks_at = Some(Instant::now());
         }

@@ -189,7 +189,7 @@ impl State {
         mark.last_event_millis = Some(ev.time.millis);
         mark.fresh = true;
         self.applied += 1;
-        if self.applied % 4096 == 0 {
+        if self.applied.is_multiple_of(4096) {
             self.expire_pending();
         }
         if self.names.wants_collection(self.sessions.len()) {

@@ -113,7 +113,7 @@ pub(crate) fn for_each_candidate(buf: &[u8], mut f: impl FnMut(&[u8])) {
 }
 
 /// As [`for_each_candidate`], giving the line's bounds in `buf` (start, end before `\n`).
-pub(crate) fn for_each_candidate_at(buf: &[u8], mut f: impl FnMut(usize, usize)) {
+fn for_each_candidate_at(buf: &[u8], mut f: impl FnMut(usize, usize)) {
     let searcher = candidates();
     let mut pos = 0;
     while pos < buf.len() {

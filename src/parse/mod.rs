@@ -1,7 +1,9 @@
 //! Log formats (stderr with any `log_line_prefix`, csvlog, jsonlog) decoded into connection events.
 //!
-//! Decoders find candidate entries with one multi-pattern search over the whole buffer and
-//! parse only those; everything else is counted, never copied.
+//! Decoders find candidate entries in one pass over the whole buffer and parse only those;
+//! everything else is counted, never copied. Stderr is scanned for severity tags that open a
+//! connection message ([`scan`]), csvlog and jsonlog with a multi-pattern search for the
+//! messages' texts ([`candidates`]).
 
 pub mod csvlog;
 pub mod detect;
@@ -78,7 +80,8 @@ pub struct LineStats {
     pub unparsed: u64,
 }
 
-/// Texts that mark an entry as worth parsing; everything else is skipped unread. Each is
+/// Texts that mark a csvlog or jsonlog entry as worth parsing (stderr has [`scan`]);
+/// everything else is skipped unread. Each is
 /// chosen to begin with bytes that are rare in ordinary log lines, so the SIMD prefilter
 /// seldom stops anywhere else.
 const CANDIDATES: [&str; 11] = [

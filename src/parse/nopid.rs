@@ -163,8 +163,8 @@ impl NoPidSessions {
             let (key, pid) = (a.key, a.pid);
             let recent = (0..=REFUSAL_WINDOW_MS).contains(&(time.millis - a.time.millis));
             let open = self.open.get(&key).and_then(|q| q.back()) == Some(&pid);
-            let agrees = user.map_or(true, |u| hash_of(Some(u)) == a.user)
-                && database.map_or(true, |d| hash_of(Some(d)) == a.database);
+            let agrees = user.is_none_or(|u| hash_of(Some(u)) == a.user)
+                && database.is_none_or(|d| hash_of(Some(d)) == a.database);
             if may_follow_authorization(reason) && recent && open && agrees {
                 self.last_authorized = None;
                 if let Some(q) = self.open.get_mut(&key) {

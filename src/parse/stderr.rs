@@ -52,58 +52,56 @@ fn candidate(
     held: &mut Option<usize>,
     sink: &mut dyn FnMut(&ConnectionEvent<'_>),
 ) {
-    {
-        if buf.get(start) == Some(&b'\t') {
-            return; // a continuation line: part of the entry before, never an event
+    if buf.get(start) == Some(&b'\t') {
+        return; // a continuation line: part of the entry before, never an event
+    }
+    let stop = lines::continuation_end(buf, end);
+    let entry = &buf[start..stop];
+    let entry = entry.strip_suffix(b"\r").unwrap_or(entry);
+    // A newline inside a prefix value (a name chosen by whoever connects) splits an entry
+    // so that its second line can pass for an entry of its own. Such an entry shows
+    // continuation lines or a second severity tag; then, if the line before is a fragment
+    // (not an entry itself), the entry began there.
+    let began_before = || {
+        let (prev, first) = lines::previous_line(buf, start)?;
+        if prefix.split(first).is_some() {
+            return None;
         }
-        let stop = lines::continuation_end(buf, end);
-        let entry = &buf[start..stop];
-        let entry = entry.strip_suffix(b"\r").unwrap_or(entry);
-        // A newline inside a prefix value (a name chosen by whoever connects) splits an entry
-        // so that its second line can pass for an entry of its own. Such an entry shows
-        // continuation lines or a second severity tag; then, if the line before is a fragment
-        // (not an entry itself), the entry began there.
-        let began_before = || {
-            let (prev, first) = lines::previous_line(buf, start)?;
-            if prefix.split(first).is_some() {
-                return None;
-            }
-            prefix.split(&buf[prev..stop])
-        };
-        // Continuation lines alone are no proof: an honest entry whose message holds a newline
-        // has them too, and the fragment before it belongs to someone else. The joined entry
-        // is taken only when its message repeats a prefix name across the joining newline.
-        let split = if stop > end {
-            began_before().filter(names_cross_newline)
-        } else {
-            None
-        };
-        let split = split
-            .or_else(|| {
-                // Names holding the text that follows them in the prefix (`u database=x`):
-                // take the split the message agrees with.
-                let agrees = |f: &super::EntryFields<'_>, msg: &[u8]| {
-                    message::confirms_names(msg, (f.user, f.database))
-                };
-                prefix
-                    .split_where(entry, &agrees)
-                    .or_else(|| prefix.split(entry))
-                    .filter(|s| !looks_injected(s))
-            })
-            .or_else(|| if stop > end { None } else { began_before() });
-        if !eof && stop + 1 >= buf.len() && split.as_ref().is_some_and(incomplete_fatal) {
-            *held = Some(start);
-            return;
-        }
-        match split {
-            Some(split) => d.emit(
-                split.fields,
-                Severity::from_tag(split.severity),
-                split.message,
-                sink,
-            ),
-            None => d.stats.unparsed += 1,
-        }
+        prefix.split(&buf[prev..stop])
+    };
+    // Continuation lines alone are no proof: an honest entry whose message holds a newline
+    // has them too, and the fragment before it belongs to someone else. The joined entry
+    // is taken only when its message repeats a prefix name across the joining newline.
+    let split = if stop > end {
+        began_before().filter(names_cross_newline)
+    } else {
+        None
+    };
+    let split = split
+        .or_else(|| {
+            // Names holding the text that follows them in the prefix (`u database=x`):
+            // take the split the message agrees with.
+            let agrees = |f: &super::EntryFields<'_>, msg: &[u8]| {
+                message::confirms_names(msg, (f.user, f.database))
+            };
+            prefix
+                .split_where(entry, &agrees)
+                .or_else(|| prefix.split(entry))
+                .filter(|s| !looks_injected(s))
+        })
+        .or_else(|| if stop > end { None } else { began_before() });
+    if !eof && stop + 1 >= buf.len() && split.as_ref().is_some_and(incomplete_fatal) {
+        *held = Some(start);
+        return;
+    }
+    match split {
+        Some(split) => d.emit(
+            split.fields,
+            Severity::from_tag(split.severity),
+            split.message,
+            sink,
+        ),
+        None => d.stats.unparsed += 1,
     }
 }
 

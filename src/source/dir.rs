@@ -374,7 +374,7 @@ impl DirFollower {
             || self.switch_since.is_some()
             || self
                 .last_list
-                .map_or(true, |t| t.elapsed() >= self.opts.poll_interval);
+                .is_none_or(|t| t.elapsed() >= self.opts.poll_interval);
         if !due {
             return Ok(());
         }

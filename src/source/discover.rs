@@ -290,7 +290,7 @@ fn newest_debian_log(dir: &Path) -> std::io::Result<Option<PathBuf>> {
         }
         let Ok(m) = e.metadata() else { continue };
         let t = m.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-        if m.is_file() && best.as_ref().map_or(true, |(bt, _)| t > *bt) {
+        if m.is_file() && best.as_ref().is_none_or(|(bt, _)| t > *bt) {
             best = Some((t, e.path()));
         }
     }

@@ -53,11 +53,11 @@ impl FileFollower {
                 return None;
             }
             let Ok(h) = probe.peek_head() else { continue };
-            if !prefix_match(&h, head).is_some_and(|n| n >= SURE_HEAD.min(head.len())) {
+            if prefix_match(&h, head).is_none_or(|n| n < SURE_HEAD.min(head.len())) {
                 continue;
             }
             self.copies.insert(m.ino, h);
-            if size > pos && best.as_ref().map_or(true, |(s, _)| size > *s) {
+            if size > pos && best.as_ref().is_none_or(|(s, _)| size > *s) {
                 best = Some((size, probe));
             }
         }

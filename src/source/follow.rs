@@ -145,7 +145,7 @@ impl Waker {
             && !self.paths.is_empty()
             && self
                 .failed_at
-                .map_or(true, |t| t.elapsed() > Duration::from_secs(1))
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(1))
         {
             let paths = std::mem::take(&mut self.paths);
             self.watch(&paths).await;

@@ -231,7 +231,7 @@ impl Capacity {
         }
         self.refused_burst += 1;
         self.refused_total += 1;
-        if self.last_refused.map_or(true, |t| at.millis >= t.millis) {
+        if self.last_refused.is_none_or(|t| at.millis >= t.millis) {
             self.last_refused = Some(at);
         }
         if active > 0 {

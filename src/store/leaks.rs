@@ -90,7 +90,7 @@ impl Store {
                 let growing_share =
                     holds && growth > 0 && share.is_some_and(|p| p >= SHARE_GROWING_PCT);
                 let ran_out_holding =
-                    holds && ran_out && share.map_or(true, |p| p >= SHARE_RAN_OUT_PCT);
+                    holds && ran_out && share.is_none_or(|p| p >= SHARE_RAN_OUT_PCT);
                 if steady_rise || growing_share || ran_out_holding {
                     out.push(LeakSuspect {
                         dimension: dim,

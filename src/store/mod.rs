@@ -309,7 +309,7 @@ impl Store {
         let source = source.0;
         self.advance_clock_of(source, ev.time);
         self.applied += 1;
-        if self.applied % 4096 == 0 {
+        if self.applied.is_multiple_of(4096) {
             self.expire_pending();
         }
         let key = (source, ev.pid);

@@ -66,11 +66,11 @@ fn padded(out: &mut String, pad: i32, v: &str) {
     let width = pad.unsigned_abs() as usize;
     let fill = width.saturating_sub(v.chars().count());
     if pad > 0 {
-        out.extend(std::iter::repeat(' ').take(fill));
+        out.extend(std::iter::repeat_n(' ', fill));
     }
     out.push_str(v);
     if pad < 0 {
-        out.extend(std::iter::repeat(' ').take(fill));
+        out.extend(std::iter::repeat_n(' ', fill));
     }
 }
 

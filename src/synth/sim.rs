@@ -137,7 +137,7 @@ impl<'w, W: Write> Sim<'w, W> {
         let (app, user, db, host) = match kind {
             k if k < POOLS.len() => (POOLS[k].0, POOLS[k].1, POOLS[k].2, POOLS[k].3),
             KIND_LEAK => LEAK,
-            _ if n % 2 == 0 => ("", "postgres", "postgres", "[local]"),
+            _ if n.is_multiple_of(2) => ("", "postgres", "postgres", "[local]"),
             _ => ("cron", "app_user", "production", "10.0.3.7"),
         };
         TruthSession {
@@ -181,7 +181,7 @@ impl<'w, W: Write> Sim<'w, W> {
             auth.push_str(" application_name=");
             auth.push_str(a);
         }
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             auth.push_str(
                 " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
             );

@@ -31,7 +31,7 @@ pub fn basic_colors(colorterm: Option<&str>, term: Option<&str>) -> bool {
 
 /// Whether to draw plain ASCII glyphs, from `TERM`.
 pub fn ascii(term: Option<&str>) -> bool {
-    term.map_or(true, plain_term)
+    term.is_none_or(plain_term)
 }
 
 /// [`basic_colors`] of this process's environment.

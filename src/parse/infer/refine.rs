@@ -65,7 +65,7 @@ pub(super) fn place_stop(
                 }
             }
             let key = (n, pids, std::cmp::Reverse(j));
-            if n > 0 && best.map_or(true, |b| key > b.1) {
+            if n > 0 && best.is_none_or(|b| key > b.1) {
                 best = Some((at, key));
             }
         }

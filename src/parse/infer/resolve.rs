@@ -152,7 +152,7 @@ fn num_roles(g: &Group, lines: &[&[u8]], anchors: &[Anchor<'_>], slots: &[Class]
         distinct.sort_unstable();
         distinct.dedup();
         let key = (j, is_sid_pid, distinct.len());
-        if (is_sid_pid || !first_lines) && best.map_or(true, |b| (key.1, key.2) > (b.1, b.2)) {
+        if (is_sid_pid || !first_lines) && best.is_none_or(|b| (key.1, key.2) > (b.1, b.2)) {
             best = Some(key);
         }
     }
@@ -386,7 +386,7 @@ pub(super) fn choose(
             cands[i].clone()
         };
         let (p, s) = refine::place_stop(&c, lines, anchors);
-        if best.as_ref().map_or(true, |b| s > b.1) {
+        if best.as_ref().is_none_or(|b| s > b.1) {
             best = Some((p, s));
         }
     }
