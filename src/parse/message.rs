@@ -1,6 +1,7 @@
 //! A log message (the text after `LOG:  ` / `FATAL:  `) turned into a connection event kind
 //! and the names it carries.
 
+use super::time::{leading_digits, session_millis};
 use crate::model::{AuthMethod, EndCause, EventKind, FailureReason, ServerChange, SetupTimes};
 
 /// Names and numbers a message carried, raw bytes borrowed from it.
@@ -65,20 +66,8 @@ fn rfind(s: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memrchr_iter(last, s.get(k..)?).find(|&j| &s[j..=j + k] == needle)
 }
 
-/// The leading ASCII digits of `s` as a number (none, or too many: None), and what follows.
-fn digits(s: &[u8]) -> Option<(u64, &[u8])> {
-    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 || n > 19 {
-        return None;
-    }
-    let v = s[..n]
-        .iter()
-        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-    Some((v, &s[n..]))
-}
-
 fn port(s: &[u8]) -> Option<u16> {
-    u16::try_from(digits(s)?.0).ok()
+    u16::try_from(leading_digits(s)?.0).ok()
 }
 
 /// The text between the first `"` after `lead` and the last `"` of `s`.
@@ -86,34 +75,6 @@ fn quoted_after<'a>(s: &'a [u8], lead: &[u8]) -> Option<&'a [u8]> {
     let start = find(s, lead)? + lead.len();
     let end = memchr::memrchr(b'"', s)?;
     (end >= start).then(|| &s[start..end])
-}
-
-/// `H:MM:SS.mmm` (hours unbounded) in milliseconds.
-fn session_time(s: &[u8]) -> Option<u64> {
-    let end = memchr::memchr(b' ', s).unwrap_or(s.len());
-    let (h, rest) = digits(&s[..end])?;
-    let (m, rest) = digits(rest.strip_prefix(b":")?)?;
-    let (sec, rest) = digits(rest.strip_prefix(b":")?)?;
-    // Milliseconds: the first three digits of the fraction, zeros after a shorter one.
-    let ms = match rest.strip_prefix(b".") {
-        None => 0,
-        Some(frac) => {
-            let head = &frac[..frac.len().min(3)];
-            if !head.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            head.iter()
-                .chain([b'0'; 3].iter())
-                .take(3)
-                .fold(0, |v, &c| v * 10 + u64::from(c - b'0'))
-        }
-    };
-    h.checked_mul(60)?
-        .checked_add(m)?
-        .checked_mul(60)?
-        .checked_add(sec)?
-        .checked_mul(1000)?
-        .checked_add(ms)
 }
 
 /// The names part of a `connection authorized` message (`U database=D application_name=A`,
@@ -288,7 +249,7 @@ fn with_known_names<'a>(
 /// `session time: 0:00:01.692 user=U database=D host=H port=P`.
 fn disconnection(rest: &[u8]) -> (EventKind<'static>, MessageFields<'_>) {
     let mut f = MessageFields::default();
-    let millis = session_time(rest);
+    let millis = session_millis(rest);
     if let Some(u) = find(rest, b" user=") {
         let mut body = &rest[u + 6..];
         if let Some(i) = rfind(body, b" port=") {

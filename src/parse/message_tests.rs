@@ -276,15 +276,15 @@ fn authenticated_and_ready_lines_of_pg18() {
 
 #[test]
 fn session_times_and_ports_read_as_digits() {
-    assert_eq!(session_time(b"0:00:01.692 user=u"), Some(1692));
+    assert_eq!(session_millis(b"0:00:01.692 user=u"), Some(1692));
     assert_eq!(
-        session_time(b"12:34:56.7"),
+        session_millis(b"12:34:56.7"),
         Some(((12 * 60 + 34) * 60 + 56) * 1000 + 700)
     );
-    assert_eq!(session_time(b"100:00:00.0005"), Some(100 * 3600 * 1000));
-    assert_eq!(session_time(b"0:00:02"), Some(2000));
-    assert_eq!(session_time(b"0:x0:02.000"), None);
-    assert_eq!(session_time(b"99999999999999999:00:00.000"), None);
+    assert_eq!(session_millis(b"100:00:00.0005"), Some(100 * 3600 * 1000));
+    assert_eq!(session_millis(b"0:00:02"), Some(2000));
+    assert_eq!(session_millis(b"0:x0:02.000"), None);
+    assert_eq!(session_millis(b"99999999999999999:00:00.000"), None);
     assert_eq!(port(b"5432 x"), Some(5432));
     assert_eq!(port(b"65536"), None);
     assert_eq!(port(b"x"), None);

@@ -250,6 +250,46 @@ pub fn local_clock(t: LogTime) -> String {
     }
 }
 
+/// The leading ASCII digits of `s` as a number (none, or too many: None), and what follows.
+pub(crate) fn leading_digits(s: &[u8]) -> Option<(u64, &[u8])> {
+    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 19 {
+        return None;
+    }
+    let v = s[..n]
+        .iter()
+        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+    Some((v, &s[n..]))
+}
+
+/// A session time, `H:MM:SS.mmm` (hours unbounded), in milliseconds.
+pub(crate) fn session_millis(s: &[u8]) -> Option<u64> {
+    let end = memchr::memchr(b' ', s).unwrap_or(s.len());
+    let (h, rest) = leading_digits(&s[..end])?;
+    let (m, rest) = leading_digits(rest.strip_prefix(b":")?)?;
+    let (sec, rest) = leading_digits(rest.strip_prefix(b":")?)?;
+    // Milliseconds: the first three digits of the fraction, zeros after a shorter one.
+    let ms = match rest.strip_prefix(b".") {
+        None => 0,
+        Some(frac) => {
+            let head = &frac[..frac.len().min(3)];
+            if !head.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            head.iter()
+                .chain([b'0'; 3].iter())
+                .take(3)
+                .fold(0, |v, &c| v * 10 + u64::from(c - b'0'))
+        }
+    };
+    h.checked_mul(60)?
+        .checked_add(m)?
+        .checked_mul(60)?
+        .checked_add(sec)?
+        .checked_mul(1000)?
+        .checked_add(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
