@@ -371,6 +371,43 @@ mod tests {
     }
 
     #[test]
+    fn dense_tags_and_hostile_bytes_give_the_same_answer_on_every_level() {
+        // Bytes from a small alphabet, so tags, near-tags, newlines and tabs crowd each block;
+        // with message starts and high bytes spliced in.
+        let alphabet = b"::  GGLL\n\t\rcoaFATL\xff\x80R";
+        let splices: [&[u8]; 4] = [
+            b"G:  connection received: ",
+            b"L:  Role \"",
+            b"FATAL:  ",
+            b"G:  co",
+        ];
+        let mut x = 0x9e37_79b9_u32;
+        let mut candidates = 0;
+        for round in 0..40 {
+            let mut text = Vec::new();
+            while text.len() < 3000 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                if x % 23 == 0 {
+                    text.extend_from_slice(splices[(x >> 8) as usize % splices.len()]);
+                } else {
+                    text.push(alphabet[(x >> 4) as usize % alphabet.len()]);
+                }
+            }
+            let (want, want_lines, want_led) = by_lines(&text);
+            candidates += want.len();
+            for level in Level::available() {
+                let mut got = Vec::new();
+                let counts = scan_with(level, &text, &mut |s, e| got.push((s, e)));
+                assert_eq!(got, want, "{level:?} round {round}");
+                assert_eq!(counts, (want_lines, want_led), "{level:?} round {round}");
+            }
+        }
+        assert!(candidates > 200, "the text holds candidates to find: {candidates}");
+    }
+
+    #[test]
     fn only_tags_that_open_connection_messages_count() {
         assert!(is_candidate_line(b"a [1] FATAL:  anything"));
         assert!(is_candidate_line(
