@@ -389,7 +389,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
-                if x % 23 == 0 {
+                if x.is_multiple_of(23) {
                     text.extend_from_slice(splices[(x >> 8) as usize % splices.len()]);
                 } else {
                     text.push(alphabet[(x >> 4) as usize % alphabet.len()]);
@@ -404,7 +404,10 @@ mod tests {
                 assert_eq!(counts, (want_lines, want_led), "{level:?} round {round}");
             }
         }
-        assert!(candidates > 200, "the text holds candidates to find: {candidates}");
+        assert!(
+            candidates > 200,
+            "the text holds candidates to find: {candidates}"
+        );
     }
 
     #[test]
