@@ -1,10 +1,11 @@
 //! Replay of existing log content at the speed of the disk. A stderr log is cut into chunks at
 //! entry boundaries that no entry (nor the parser's look at the line before a candidate)
-//! crosses; worker threads, one per core, take turns reading the next chunk into their own
-//! buffer, decode it into a compact batch of events, and the calling thread applies the batches
-//! in log order. The result is the same as decoding the files one after another on one thread,
-//! and memory stays flat whatever the input size: one chunk buffer per worker, and workers
-//! wait when they run too far ahead of the applying thread.
+//! crosses; workers, one per core, take turns taking the next chunk (mapped, or read into
+//! their own buffer) and decode it into a compact batch of events. The calling thread is one of
+//! them: between its own chunks it applies the batches in log order. The result is the same as
+//! decoding the files one after another on one thread, and memory stays flat whatever the input
+//! size: one chunk buffer per worker, and workers wait when they run too far ahead of the
+//! batches applied.
 
 mod batch;
 mod claim;
@@ -107,20 +108,50 @@ where
     let (handed, applied) = (AtomicU64::new(0), AtomicU64::new(0));
     let (tx, rx) = sync_channel::<Batch>(workers * 2);
     let ahead = AHEAD * workers as u64;
+    let mut protos = protos;
+    let own = protos.pop();
     std::thread::scope(|scope| {
+        // One worker a core, this thread included: it decodes too whenever nothing is ready to
+        // apply, so no core waits on an applying thread that has nothing to do.
         for dec in protos {
             let (tx, feed, handed, applied) = (tx.clone(), &feed, &handed, &applied);
             scope.spawn(move || pull(dec, feed, next, tx, (handed, applied, ahead)));
         }
         drop(tx);
+        let mut own = own.map(|dec| (dec, Vec::new()));
         let mut waiting = BTreeMap::new();
-        let mut next = 0u64;
-        for b in rx {
-            waiting.insert(b.seq, b);
-            while let Some(b) = waiting.remove(&next) {
+        let mut seq = 0u64;
+        loop {
+            while let Ok(b) = rx.try_recv() {
+                waiting.insert(b.seq, b);
+            }
+            while let Some(b) = waiting.remove(&seq) {
                 apply(engine, source, &b);
-                next += 1;
-                applied.store(next, Ordering::Release);
+                seq += 1;
+                applied.store(seq, Ordering::Release);
+            }
+            let room = handed.load(Ordering::Acquire) <= seq + ahead;
+            if let (Some((dec, buf)), true) = (own.as_mut(), room) {
+                match work_one(dec, &feed, next, buf, &handed) {
+                    Some(b) => {
+                        waiting.insert(b.seq, b);
+                        continue;
+                    }
+                    None => own = None, // the feed is dry: only the workers' batches are left
+                }
+            }
+            match rx.recv() {
+                Ok(b) => {
+                    waiting.insert(b.seq, b);
+                }
+                Err(_) => {
+                    // Every worker is done; what is left waiting is in order.
+                    while let Some(b) = waiting.remove(&seq) {
+                        apply(engine, source, &b);
+                        seq += 1;
+                    }
+                    break;
+                }
             }
         }
     });
@@ -248,43 +279,61 @@ fn pull<I, R>(
         while handed.load(Ordering::Acquire) > applied.load(Ordering::Acquire) + ahead {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
-        let piece = match feed.lock() {
-            Ok(mut f) => next(&mut f, &mut buf),
-            Err(_) => return,
+        let Some(batch) = work_one(&mut dec, feed, next, &mut buf, handed) else {
+            return;
         };
-        let mut batch = match piece {
-            None => return,
-            Some(Piece::Read(c)) => decode(&mut dec, c.seq, &buf[..c.len], handed),
-            Some(Piece::Claim(c)) => match c.map() {
-                Some(m) => {
-                    let batch = decode(&mut dec, c.seq, m.bytes(), handed);
-                    if m.was_cut() {
-                        let cut = std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "the file was cut short while it was read",
-                        );
-                        failed(feed, c.index, cut);
-                        drop(batch);
-                        let _ = dec.take_chunk(); // what the cut bytes gave is not the file's
-                        decode(&mut dec, c.seq, &[], handed)
-                    } else {
-                        batch
-                    }
-                }
-                None => match c.read(&mut buf) {
-                    Ok(n) => decode(&mut dec, c.seq, &buf[..n], handed),
-                    Err(e) => {
-                        failed(feed, c.index, e);
-                        decode(&mut dec, c.seq, &[], handed)
-                    }
-                },
-            },
-        };
-        batch.state = dec.take_chunk();
         if done.send(batch).is_err() {
             return;
         }
     }
+}
+
+/// Takes the next piece of work from the feed and decodes it into a batch (read into `buf`
+/// unless it can be mapped); None when the feed is dry.
+fn work_one<I, R>(
+    dec: &mut crate::parse::Decoder,
+    feed: &Mutex<Feed<I, R>>,
+    next: Next<Feed<I, R>>,
+    buf: &mut Vec<u8>,
+    handed: &AtomicU64,
+) -> Option<Batch>
+where
+    I: Iterator<Item = std::io::Result<R>>,
+    R: Read,
+{
+    let piece = match feed.lock() {
+        Ok(mut f) => next(&mut f, buf),
+        Err(_) => return None,
+    };
+    let mut batch = match piece? {
+        Piece::Read(c) => decode(dec, c.seq, &buf[..c.len], handed),
+        Piece::Claim(c) => match c.map() {
+            Some(m) => {
+                let batch = decode(dec, c.seq, m.bytes(), handed);
+                if m.was_cut() {
+                    let cut = std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file was cut short while it was read",
+                    );
+                    failed(feed, c.index, cut);
+                    drop(batch);
+                    let _ = dec.take_chunk(); // what the cut bytes gave is not the file's
+                    decode(dec, c.seq, &[], handed)
+                } else {
+                    batch
+                }
+            }
+            None => match c.read(buf) {
+                Ok(n) => decode(dec, c.seq, &buf[..n], handed),
+                Err(e) => {
+                    failed(feed, c.index, e);
+                    decode(dec, c.seq, &[], handed)
+                }
+            },
+        },
+    };
+    batch.state = dec.take_chunk();
+    Some(batch)
 }
 
 /// Decodes chunk `seq` into a batch, once it is counted as handed out.
