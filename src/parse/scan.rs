@@ -49,7 +49,7 @@ const fn word_of(s: &[u8]) -> u64 {
 
 /// Whether the severity tag whose colon is at `colon` (followed by two spaces) opens an entry
 /// worth parsing: a FATAL, or a message that starts as one of [`STARTS`]. Most tags are told
-/// apart by one word compare (this runs for every entry of the log).
+/// apart by one word compare (this runs for every tag the block masks let through).
 #[inline]
 fn tag_matters(buf: &[u8], colon: usize) -> bool {
     const FATAL: u64 = word_of(b"FATAL:  ");
