@@ -169,6 +169,11 @@ const SECOND: [u8; 16] = [
     0xff, b'a', 0xff, 0xff, b't', b'e', 0xff, 0xff, 0xff, b'i', 0xff, 0xff, b'l', 0xff, 0xff, b'o',
 ];
 
+/// How far ahead of the block the pass asks for bytes: a page ahead. Mapped pages of the page
+/// cache are not contiguous, and the hardware prefetcher stops at each page's end (4096 to
+/// 8192 were 8-17% faster than none in interleaved runs of the replay bench; 512 was slower).
+const PREFETCH: usize = 4096;
+
 /// The masks of one 64-byte block: newlines, tabs, and tags worth a look. Bit k of the tag
 /// mask stands for a colon at k + 1 (the severity's last letter at k); a block function may
 /// read five bytes past the block.
@@ -191,6 +196,15 @@ fn scan_blocks(
     let mut next = 0usize; // candidates are looked for from here (past the last one's line)
     let mut at = 0usize;
     while at + 69 <= buf.len() {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ahead) = buf.get(at + PREFETCH) {
+            // SAFETY: a prefetch hint on a readable byte; it reads nothing.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    (ahead as *const u8).cast(),
+                )
+            };
+        }
         let (n, t, mut tags) = block(buf[at..at + 69].as_ptr());
         lines += u64::from(n.count_ones());
         led += u64::from((((n << 1) | carry) & t).count_ones());
