@@ -10,6 +10,9 @@
 //!
 //! Without a PostgreSQL build or psql the second test says why and returns; with `CI=true` it fails.
 
+#[path = "support/corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -25,27 +28,13 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_pgconn-top");
 
 fn truth(folder: &str, file: &str) -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/corpus")
-        .join(folder)
-        .join(file);
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    corpus::read_json(&corpus::corpus().join(folder).join(file))
 }
 
 #[test]
 fn a_fleet_file_of_two_corpus_servers() {
     let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fleet/two.toml");
-    let out = Command::new(BIN)
-        .args(["--once", "--json", "--fleet"])
-        .arg(&fleet)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = corpus::once_json(&fleet, &["--fleet"]).unwrap_or_else(|e| panic!("{e}"));
     let servers = v["servers"].as_array().expect("a servers section");
     let names: Vec<&str> = servers
         .iter()
@@ -74,7 +63,7 @@ fn a_fleet_file_of_two_corpus_servers() {
     // A fleet server whose source is a command, merged with a positional labelled one: with
     // --once the command runs once and is read to its end.
     let dir = tempfile::tempdir().unwrap();
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let corpus = corpus::corpus();
     let cmd_fleet = dir.path().join("fleet.toml");
     std::fs::write(
         &cmd_fleet,
@@ -84,21 +73,13 @@ fn a_fleet_file_of_two_corpus_servers() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["--once", "--json", "--fleet"])
-        .arg(&cmd_fleet)
-        .arg(format!(
-            "nyc={}",
-            corpus.join("pg15-rds-newyork/postgresql.log").display()
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let nyc_arg = format!(
+        "nyc={}",
+        corpus.join("pg15-rds-newyork/postgresql.log").display()
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fleet_arg = cmd_fleet.to_str().unwrap();
+    let v = corpus::once_json(Path::new(&nyc_arg), &["--fleet", fleet_arg])
+        .unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = v["servers"]
         .as_array()
         .unwrap()
@@ -302,7 +283,7 @@ fn the_header_shows_a_failing_command_and_each_servers_state() {
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let corpus = corpus::corpus();
     let mut engine = Engine::new(EngineConfig::default());
     let a = engine.add_source("berlin.log");
     engine.store.set_server(a, 0, "berlin");
