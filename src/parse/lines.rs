@@ -2,7 +2,7 @@
 //! buffer is complete, how many lines and entries it holds, and its candidate lines.
 
 use super::candidates;
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memrchr};
 
 /// The complete part of `buf` (up to its last newline, or all of it at end of input),
 /// with its line count and entry count (lines that do not continue the entry before).
@@ -37,70 +37,9 @@ pub(crate) fn complete_counted(
 }
 
 /// The newlines of `bytes`, and how many of its lines begin with a tab (continuation lines):
-/// one pass with AVX2 where the CPU has it.
+/// the stderr scan's one pass, with no use for its candidates.
 fn count_lines(bytes: &[u8]) -> (u64, u64) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        let (newlines, after_newline) = unsafe { count_lines_avx2(bytes) };
-        return (
-            newlines,
-            after_newline + u64::from(bytes.first() == Some(&b'\t')),
-        );
-    }
-    (memchr_iter(b'\n', bytes).count() as u64, tab_led(bytes))
-}
-
-/// Newlines, and tabs right after a newline, 64 bytes at a time.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn count_lines_avx2(bytes: &[u8]) -> (u64, u64) {
-    use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
-    };
-    let newline = _mm256_set1_epi8(b'\n' as i8);
-    let tab = _mm256_set1_epi8(b'\t' as i8);
-    let mask =
-        |v: __m256i, c: __m256i| u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, c)) as u32);
-    let (mut lines, mut led) = (0u64, 0u64);
-    let mut carry = 0u64; // 1 when the byte before the block is a newline
-    let blocks = bytes.chunks_exact(64);
-    let rest = blocks.remainder();
-    for block in blocks {
-        // SAFETY: `block` is 64 readable bytes; the loads are unaligned.
-        let (a, b) = unsafe {
-            (
-                _mm256_loadu_si256(block.as_ptr().cast()),
-                _mm256_loadu_si256(block.as_ptr().add(32).cast()),
-            )
-        };
-        let n = mask(a, newline) | mask(b, newline) << 32;
-        let t = mask(a, tab) | mask(b, tab) << 32;
-        lines += u64::from(n.count_ones());
-        led += u64::from((((n << 1) | carry) & t).count_ones());
-        carry = n >> 63;
-    }
-    let mut after_newline = carry == 1;
-    for &b in rest {
-        if b == b'\n' {
-            lines += 1;
-        } else if b == b'\t' && after_newline {
-            led += 1;
-        }
-        after_newline = b == b'\n';
-    }
-    (lines, led)
-}
-
-/// How many lines of `bytes` begin with a tab (continuation lines).
-fn tab_led(bytes: &[u8]) -> u64 {
-    let mut n = u64::from(bytes.first() == Some(&b'\t'));
-    for i in memchr_iter(b'\t', bytes) {
-        if i > 0 && bytes[i - 1] == b'\n' {
-            n += 1;
-        }
-    }
-    n
+    super::scan::scan(bytes, |_, _| {})
 }
 
 /// Calls `f` with each line (without its newline or carriage return) that holds a candidate
@@ -177,9 +116,9 @@ mod tests {
         ] {
             let want = memchr::memmem::find_iter(text, b"\n\t").count() as u64
                 + u64::from(text.first() == Some(&b'\t'));
-            assert_eq!(tab_led(text), want, "{text:?}");
+            assert_eq!(count_lines(text).1, want, "{text:?}");
         }
-        assert_eq!(tab_led(b"\ta\n\tb\nc\td\n\t\t\n"), 3);
+        assert_eq!(count_lines(b"\ta\n\tb\nc\td\n\t\t\n").1, 3);
     }
 
     #[test]
@@ -211,7 +150,6 @@ mod tests {
                         + u64::from(t.first() == Some(&b'\t')),
                 );
                 assert_eq!(count_lines(t), want, "{start}..{end}");
-                assert_eq!(tab_led(t), want.1);
             }
         }
     }
