@@ -42,7 +42,11 @@ pub(crate) fn push_escape(out: &mut String, c: char) {
 
 /// The bytes as text with invalid UTF-8 replaced (for JSON, where escapes are kept intact).
 pub fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    // Valid text (nearly every name) is checked on the fast path and copied once.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 #[cfg(test)]

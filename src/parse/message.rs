@@ -44,7 +44,8 @@ fn after<'a>(s: &'a [u8], needle: &[u8]) -> Option<&'a [u8]> {
 /// a `memmem` searcher for every call.
 const SHORT: usize = 256;
 
-fn find(s: &[u8], needle: &[u8]) -> Option<usize> {
+/// The first `needle` in `s`, a short text (see [`SHORT`]).
+pub(crate) fn find(s: &[u8], needle: &[u8]) -> Option<usize> {
     let Some((&last, _)) = needle.split_last() else {
         return Some(0);
     };
@@ -55,7 +56,8 @@ fn find(s: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memchr_iter(last, s.get(k..)?).find(|&j| &s[j..=j + k] == needle)
 }
 
-fn rfind(s: &[u8], needle: &[u8]) -> Option<usize> {
+/// The last `needle` in `s`, a short text (see [`SHORT`]).
+pub(crate) fn rfind(s: &[u8], needle: &[u8]) -> Option<usize> {
     let Some((&last, _)) = needle.split_last() else {
         return Some(s.len());
     };

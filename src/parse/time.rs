@@ -119,6 +119,15 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
     let mut offset = 0;
     if b.get(pos) == Some(&b' ') {
         let zs = pos + 1;
+        if let Some((ze, off)) = last_zone(b, zs) {
+            return Some((
+                LogTime {
+                    millis: (local - i64::from(off)) * 1000 + millis,
+                    offset_secs: off,
+                },
+                ze,
+            ));
+        }
         let mut ze = zs;
         let numeric = matches!(b.get(zs), Some(b'+' | b'-'));
         if numeric {
@@ -155,6 +164,11 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         }
         if ze > zs && (b[zs].is_ascii_alphabetic() || matches!(b[zs], b'+' | b'-')) {
             offset = zone_offset(&b[zs..ze]).unwrap_or(0);
+            if !numeric {
+                let mut word = [0; 8];
+                word[..ze - zs].copy_from_slice(&b[zs..ze]);
+                LAST_ZONE.set((word, (ze - zs) as u8, offset));
+            }
             pos = ze;
         }
     }
@@ -172,6 +186,26 @@ thread_local! {
     /// The last `YYYY-MM-DD HH:MM` read and its seconds since the epoch: lines of one minute
     /// share it, so most lines skip the calendar arithmetic.
     static LAST_MINUTE: std::cell::Cell<([u8; 16], i64)> = const { std::cell::Cell::new(([0; 16], 0)) };
+}
+
+thread_local! {
+    /// The last zone abbreviation read (its bytes, length and offset): every line of a log
+    /// has the same one, so most lines skip reading it.
+    static LAST_ZONE: std::cell::Cell<([u8; 8], u8, i32)> = const { std::cell::Cell::new(([0; 8], 0, 0)) };
+}
+
+/// The zone at `b[zs..]` when it is the last one read, ending where a zone ends: its end and
+/// offset. A colon after it falls through to the full reading (`UTCLOG:  ` is `UTC`).
+fn last_zone(b: &[u8], zs: usize) -> Option<(usize, i32)> {
+    let (word, len, offset) = LAST_ZONE.get();
+    let end = zs + usize::from(len);
+    if len == 0 || b.get(zs..end)? != &word[..usize::from(len)] {
+        return None;
+    }
+    match b.get(end) {
+        Some(&c) if c.is_ascii_alphanumeric() || c == b'_' || c == b':' => None,
+        _ => Some((end, offset)),
+    }
 }
 
 /// Local seconds since the epoch at the start of the minute `YYYY-MM-DD HH:MM` (separators
@@ -228,8 +262,59 @@ pub fn parse_epoch(b: &[u8]) -> Option<(LogTime, usize)> {
     ))
 }
 
-/// Formats a log time as RFC 3339 with the log's own offset.
+/// The civil date (year, month, day) of a day number counted from 1970-01-01: the inverse
+/// of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Formats a log time as RFC 3339 with the log's own offset, to the second (`Z` for UTC).
 pub fn rfc3339(t: LogTime) -> String {
+    // Written by hand for the common case (a snapshot formats one per open session); chrono
+    // formats the rest (years past 9999, offsets with seconds).
+    let secs = t.millis.div_euclid(1000) + i64::from(t.offset_secs);
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, mo, d) = civil_from_days(days);
+    if (0..=9999).contains(&y) && t.offset_secs % 60 == 0 && t.offset_secs.abs() < 86_400 {
+        let (h, mi, s) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
+        let o = i64::from(t.offset_secs.abs());
+        let mut b = *b"0000-00-00T00:00:00+00:00";
+        // Digits by hand: `format!` costs ten times as much, once per open session.
+        let mut put = |at: usize, v: i64, width: usize| {
+            let mut v = v;
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, y, 4);
+        put(5, i64::from(mo), 2);
+        put(8, i64::from(d), 2);
+        put(11, h, 2);
+        put(14, mi, 2);
+        put(17, s, 2);
+        put(20, o / 3600, 2);
+        put(23, o / 60 % 60, 2);
+        let end = match t.offset_secs {
+            0 => {
+                b[19] = b'Z';
+                20
+            }
+            off => {
+                b[19] = if off < 0 { b'-' } else { b'+' };
+                25
+            }
+        };
+        return std::str::from_utf8(&b[..end]).unwrap_or_default().to_owned();
+    }
     use chrono::{FixedOffset, TimeZone};
     let zone = FixedOffset::east_opt(t.offset_secs)
         .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
@@ -293,6 +378,90 @@ pub(crate) fn session_millis(s: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What chrono writes, the formatting [`rfc3339`] had before it was written by hand.
+    fn chrono_rfc3339(t: LogTime) -> String {
+        use chrono::{FixedOffset, TimeZone};
+        let zone =
+            FixedOffset::east_opt(t.offset_secs).unwrap_or(FixedOffset::east_opt(0).unwrap());
+        match zone.timestamp_millis_opt(t.millis) {
+            chrono::LocalResult::Single(dt) => {
+                dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }
+            _ => t.millis.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_last_zone_read_changes_no_reading() {
+        let lines: [&[u8]; 11] = [
+            b"2026-11-27 20:21:03 XLOG x",
+            b"2026-11-27 20:21:03 XLOG:  x",
+            b"2026-11-27 20:21:03.010 CET [4132] LOG:  x",
+            b"2026-11-27 20:21:03.010 CEST [4132] LOG:  x",
+            b"2026-11-27 20:21:03 CETLOG:  x",
+            b"2026-11-27 20:21:03 CET:x",
+            b"2026-11-27 20:21:03.5 IST_IE x",
+            b"2026-11-27 20:21:03.5 IST x",
+            b"2026-11-27 20:21:03 ABCDEFGHIJ x",
+            b"2026-11-27 20:21:03 +05:30 x",
+            b"2026-11-27 20:21:03 CET",
+        ];
+        let fresh = |l: &[u8]| {
+            LAST_ZONE.set(([0; 8], 0, 0));
+            parse_timestamp(l)
+        };
+        for before in lines {
+            for l in lines {
+                fresh(before);
+                let after = parse_timestamp(l);
+                assert_eq!(after, fresh(l), "{} after {}", visible(l), visible(before));
+            }
+        }
+    }
+
+    fn visible(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    #[test]
+    fn rfc3339_matches_chrono() {
+        let offsets = [
+            0, 3600, -3600, 19_800, -12_600, 45_900, 50_400, -36_000, 90, 86_399,
+        ];
+        // Leap days, century years, the epoch, times before it, and years far out.
+        let mut millis: Vec<i64> = vec![
+            0,
+            -1,
+            -999,
+            -1000,
+            -1001,
+            951_782_400_000,
+            4_107_542_399_999,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            i64::MAX / 2,
+            i64::MIN / 2,
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            millis.push((x % 8_000_000_000_000) as i64 - 1_000_000_000_000);
+        }
+        for &m in &millis {
+            for &o in &offsets {
+                let t = LogTime {
+                    millis: m,
+                    offset_secs: o,
+                };
+                assert_eq!(rfc3339(t), chrono_rfc3339(t), "{m} ms at offset {o}");
+            }
+        }
+    }
 
     #[test]
     fn zones_and_precision() {

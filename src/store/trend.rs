@@ -37,12 +37,14 @@ impl Trend {
         }
         let held = u16::try_from(self.active).unwrap_or(u16::MAX);
         // The minutes after the last change, at most a ring's worth, from one division.
-        let steps = (minute - self.last).min(MINUTES as i64);
-        let mut i = (minute - steps + 1).rem_euclid(MINUTES as i64) as usize;
-        for _ in 0..steps {
-            self.peaks[i] = held;
-            i = if i + 1 == MINUTES { 0 } else { i + 1 };
-        }
+        let steps = (minute - self.last).min(MINUTES as i64) as usize;
+        let first = (minute - steps as i64 + 1).rem_euclid(MINUTES as i64) as usize;
+        let (to_end, wrapped) = (
+            steps.min(MINUTES - first),
+            steps.saturating_sub(MINUTES - first),
+        );
+        self.peaks[first..first + to_end].fill(held);
+        self.peaks[..wrapped].fill(held);
         self.last = minute;
     }
 
@@ -66,24 +68,53 @@ impl Trend {
 /// Per dimension, per name: the last hour's active peaks.
 #[derive(Debug, Default)]
 pub struct Trends {
-    by_dim: [super::FastMap<Sym, Trend>; Dim::COUNT],
+    by_dim: [NameTrends; Dim::COUNT],
 }
 
-fn dim_index(d: Dim) -> usize {
-    d.index()
+/// One dimension's trends, found by symbol through a direct index (symbols are small dense
+/// numbers): every applied event visits one per dimension, so no hashing.
+#[derive(Debug, Default)]
+struct NameTrends {
+    /// Per symbol: its position in `trends`, or [`NONE`].
+    slot: Vec<u32>,
+    trends: Vec<Trend>,
+}
+
+/// No trend for this symbol.
+const NONE: u32 = u32::MAX;
+
+impl NameTrends {
+    fn get(&self, sym: Sym) -> Option<&Trend> {
+        let i = *self.slot.get(sym as usize)?;
+        self.trends.get(i as usize)
+    }
+
+    /// The trend of `sym` (of `(other)` past the cap), made at `minute` when new.
+    fn entry(&mut self, sym: Sym, minute: i64) -> &mut Trend {
+        let known = self.slot.get(sym as usize).is_some_and(|&i| i != NONE);
+        let sym = if !known && self.trends.len() >= MAX_NAMES {
+            OTHER
+        } else {
+            sym
+        };
+        let at = sym as usize;
+        if at >= self.slot.len() {
+            self.slot.resize(at + 1, NONE);
+        }
+        if self.slot[at] == NONE {
+            self.slot[at] = self.trends.len() as u32;
+            self.trends.push(Trend::new(minute));
+        }
+        &mut self.trends[self.slot[at] as usize]
+    }
 }
 
 impl Trends {
     /// The active count of `combo`'s names (one per dimension) changed by `delta` at `at`.
     pub fn change(&mut self, at: Millis, combo: Combo, delta: i32) {
         let minute = at.div_euclid(MINUTE_MS);
-        for (i, d) in Dim::ALL.iter().enumerate() {
-            let map = &mut self.by_dim[i];
-            let mut sym = combo.get(*d);
-            if map.len() >= MAX_NAMES && !map.contains_key(&sym) {
-                sym = OTHER;
-            }
-            let t = map.entry(sym).or_insert_with(|| Trend::new(minute));
+        for (names, d) in self.by_dim.iter_mut().zip(Dim::ALL) {
+            let t = names.entry(combo.get(d), minute);
             t.advance(minute);
             t.active = t.active.saturating_add_signed(delta);
             let slot = &mut t.peaks[t.last.rem_euclid(MINUTES as i64) as usize];
@@ -94,15 +125,15 @@ impl Trends {
     /// The peaks of `sym` of `dim` over the 60 minutes up to `now`, oldest first; `None` when
     /// the name was never active (or folded into `(other)`).
     pub fn series(&self, dim: Dim, sym: Sym, now: Millis) -> Option<[u16; MINUTES]> {
-        let t = self.by_dim[dim_index(dim)].get(&sym)?;
+        let t = self.by_dim[dim.index()].get(sym)?;
         Some(t.series(now.div_euclid(MINUTE_MS)))
     }
 
     /// Forgets the past, keeps each name's active count (the server's state).
     pub fn clear(&mut self, now: Millis) {
         let minute = now.div_euclid(MINUTE_MS);
-        for map in &mut self.by_dim {
-            for t in map.values_mut() {
+        for names in &mut self.by_dim {
+            for t in &mut names.trends {
                 let active = t.active;
                 *t = Trend::new(minute.max(t.last));
                 t.active = active;
@@ -144,5 +175,46 @@ mod tests {
         t.clear(13 * 60_000);
         let s = t.series(Dim::User, 6, 13 * 60_000).unwrap();
         assert_eq!(&s[MINUTES - 2..], &[0, 2]);
+    }
+
+    #[test]
+    fn names_past_the_cap_fold_into_other() {
+        let mut t = Trends::default();
+        let combo = |sym: Sym| Combo {
+            database: sym,
+            ..Combo::default()
+        };
+        // Symbols 2.. are names: the first MAX_NAMES get their own trend, the last ten share
+        // OTHER's.
+        for sym in 2..(MAX_NAMES as Sym + 12) {
+            t.change(60_000, combo(sym), 1);
+        }
+        let first = t.series(Dim::Database, 2, 60_000).unwrap();
+        assert_eq!(first[MINUTES - 1], 1);
+        let last = MAX_NAMES as Sym + 11;
+        assert!(t.series(Dim::Database, last, 60_000).is_none());
+        let other = t.series(Dim::Database, OTHER, 60_000).unwrap();
+        assert_eq!(other[MINUTES - 1], 10);
+        // A known name keeps its own trend after the cap.
+        t.change(60_000, combo(2), 1);
+        assert_eq!(t.series(Dim::Database, 2, 60_000).unwrap()[MINUTES - 1], 2);
+    }
+
+    #[test]
+    fn advancing_fills_the_minutes_passed_across_the_ring_end() {
+        for last in [0_i64, 5, 58, 59, 60, 119, -3] {
+            for gap in 0..130 {
+                let mut t = Trend::new(last);
+                t.peaks = std::array::from_fn(|i| 100 + i as u16);
+                t.active = 7;
+                let mut want = t.peaks;
+                for m in (last + 1)..=(last + gap) {
+                    want[m.rem_euclid(MINUTES as i64) as usize] = 7;
+                }
+                t.advance(last + gap);
+                assert_eq!(t.peaks, want, "from minute {last}, {gap} on");
+                assert_eq!(t.last, last + gap);
+            }
+        }
     }
 }

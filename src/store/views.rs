@@ -5,7 +5,7 @@ use super::feed::{FeedEvent, FeedKind};
 use super::filter::{Filter, Resolved};
 use super::history::Counts;
 use super::intern::{Dim, Name};
-use super::{Phase, Store};
+use super::{Phase, Session, Store};
 use crate::model::{FailureReason, LogTime};
 use std::collections::HashMap;
 
@@ -209,11 +209,17 @@ impl Store {
     /// The open sessions under `filter`, by source and pid.
     pub fn active_sessions(&self, filter: &Filter) -> Vec<ActiveSession> {
         let f = filter.resolve(&self.names);
-        let mut v: Vec<ActiveSession> = self
+        // Sorted as (pid, source) keys first: moving the small keys is cheaper than moving
+        // the sessions built from them.
+        let mut keys: Vec<(u32, u16, &Session)> = self
             .sessions
             .iter()
             .filter(|(_, s)| s.phase == Phase::Active)
-            .filter_map(|(&(source, pid), s)| {
+            .map(|(&(source, pid), s)| (pid, source, s))
+            .collect();
+        keys.sort_unstable_by_key(|&(pid, source, _)| (pid, source));
+        keys.into_iter()
+            .filter_map(|(pid, source, s)| {
                 let c = self.names.combo_of(s.combo);
                 f.matches(&c).then(|| ActiveSession {
                     source,
@@ -229,9 +235,7 @@ impl Store {
                     since: s.since,
                 })
             })
-            .collect();
-        v.sort_by_key(|s| (s.pid, s.source));
-        v
+            .collect()
     }
 
     /// The history under `filter` in buckets of `bucket_secs`, covering `window_secs` back from

@@ -58,6 +58,13 @@ const ANCHOR_TAGS: [(&[u8], Kind); 4] = [
     (b"FATAL:  ", Kind::Failure),
 ];
 
+/// Searchers for [`ANCHOR_TAGS`], built once: building one costs more than searching a line.
+fn anchor_finders() -> &'static [memchr::memmem::Finder<'static>; 4] {
+    static FINDERS: std::sync::OnceLock<[memchr::memmem::Finder<'static>; 4]> =
+        std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| ANCHOR_TAGS.map(|(tag, _)| memchr::memmem::Finder::new(tag)))
+}
+
 fn digits_at(s: &[u8]) -> Option<&[u8]> {
     let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
     (n > 0).then(|| &s[..n])
@@ -66,9 +73,10 @@ fn digits_at(s: &[u8]) -> Option<&[u8]> {
 /// Reads a line as a connection line, if it is one.
 fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
     let head = &line[..line.len().min(template::MAX_RENDERED + 64)];
-    let (pos, kind) = ANCHOR_TAGS
+    let (pos, kind) = anchor_finders()
         .iter()
-        .filter_map(|(tag, kind)| memchr::memmem::find(head, tag).map(|p| (p, *kind)))
+        .zip(ANCHOR_TAGS)
+        .filter_map(|(finder, (_, kind))| finder.find(head).map(|p| (p, kind)))
         .min_by_key(|(p, _)| *p)?;
     let msg_start = pos + if kind == Kind::Failure { 8 } else { 6 };
     let msg = &line[msg_start..];
@@ -82,7 +90,7 @@ fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
     match kind {
         Kind::Received => {
             let rest = &msg[b"connection received: host=".len()..];
-            match memchr::memmem::find(rest, b" port=") {
+            match message::find(rest, b" port=") {
                 Some(i) => {
                     known.host = Some(&rest[..i]);
                     known.port = digits_at(&rest[i + 6..]);
@@ -107,8 +115,7 @@ fn anchor(idx: usize, line: &[u8]) -> Option<Anchor<'_>> {
             known.database = f.database;
             known.host = f.host;
             if kind == Kind::Disconnection {
-                known.port =
-                    memchr::memmem::rfind(msg, b" port=").and_then(|i| digits_at(&msg[i + 6..]));
+                known.port = message::rfind(msg, b" port=").and_then(|i| digits_at(&msg[i + 6..]));
             }
         }
     }
