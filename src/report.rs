@@ -10,6 +10,7 @@ use crate::store::views::Summary;
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
+mod pretty;
 mod sections;
 pub use sections::setup_times_json;
 use sections::{capacity_json, capacity_text, failures_json};
@@ -78,7 +79,7 @@ pub fn write_json(
     opts: &ReportOptions,
     out: impl std::io::Write,
 ) -> serde_json::Result<()> {
-    serde_json::to_writer_pretty(out, &snapshot(engine, opts))
+    pretty::write_snapshot(&snapshot(engine, opts), out)
 }
 
 /// The snapshot's contents.

@@ -313,7 +313,9 @@ pub fn rfc3339(t: LogTime) -> String {
                 25
             }
         };
-        return std::str::from_utf8(&b[..end]).unwrap_or_default().to_owned();
+        return std::str::from_utf8(&b[..end])
+            .unwrap_or_default()
+            .to_owned();
     }
     use chrono::{FixedOffset, TimeZone};
     let zone = FixedOffset::east_opt(t.offset_secs)
