@@ -255,7 +255,7 @@ impl Prefix {
         };
         match token {
             Token::Literal(l) => {
-                if line[pos..].starts_with(l) {
+                if starts_with(&line[pos..], l) {
                     self.match_from(line, ti + 1, pos + l.len(), out, cx)
                 } else {
                     None
@@ -338,7 +338,7 @@ impl Prefix {
             if let Some(l) = next_lit {
                 let hay = &line[end..(limit + l.len()).min(line.len())];
                 let found = match l {
-                    [b] => memchr::memchr(*b, hay),
+                    [b] => find_byte(*b, hay),
                     _ => memchr::memmem::find(hay, l),
                 };
                 match found {
@@ -365,6 +365,24 @@ impl Prefix {
             end += 1;
         }
         None
+    }
+}
+
+/// `line` starts with `lit`. Literals of a prefix are a few bytes: compared in place, where
+/// a call to `memcmp` would cost more than the comparison.
+fn starts_with(line: &[u8], lit: &[u8]) -> bool {
+    line.len() >= lit.len() && line.iter().zip(lit).all(|(a, b)| a == b)
+}
+
+/// The first `b` in `hay`. A prefix value ends within a few bytes: those are looked at in
+/// place, the rest (a long or hostile value) with `memchr`.
+fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    const NEAR: usize = 24;
+    let near = &hay[..hay.len().min(NEAR)];
+    match near.iter().position(|&c| c == b) {
+        Some(i) => Some(i),
+        None if hay.len() > NEAR => memchr::memchr(b, &hay[NEAR..]).map(|i| i + NEAR),
+        None => None,
     }
 }
 

@@ -119,3 +119,22 @@ fn hostile_names_do_not_break_matching() {
         .split(long.as_bytes())
         .is_none());
 }
+
+#[test]
+fn bytes_and_literals_are_found_near_and_far() {
+    for len in [0usize, 1, 23, 24, 25, 100] {
+        for at in 0..len {
+            let mut hay = vec![b'x'; len];
+            hay[at] = b'@';
+            if at + 1 < len {
+                hay[len - 1] = b'@'; // a later one never wins
+            }
+            assert_eq!(find_byte(b'@', &hay), Some(at), "{len} bytes, @ at {at}");
+        }
+        assert_eq!(find_byte(b'@', &vec![b'x'; len]), None, "{len} bytes, none");
+    }
+    assert!(starts_with(b"] app", b"] "));
+    assert!(!starts_with(b"]", b"] "));
+    assert!(!starts_with(b"]x", b"] "));
+    assert!(starts_with(b"", b""));
+}

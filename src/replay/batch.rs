@@ -42,6 +42,16 @@ impl Batch {
         }
     }
 
+    /// This batch emptied for chunk `seq`, keeping its space (batches are passed back to the
+    /// workers once applied, so that they do not grow anew for every chunk).
+    pub fn reuse(mut self, seq: u64) -> Batch {
+        self.seq = seq;
+        self.recs.clear();
+        self.arena.clear();
+        self.state = ChunkState::default();
+        self
+    }
+
     /// Keeps a copy of `ev`.
     pub fn record(&mut self, ev: &ConnectionEvent<'_>) {
         let arena = &mut self.arena;

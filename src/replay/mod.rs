@@ -105,6 +105,7 @@ where
         return Ok(feed.total);
     };
     let feed = Mutex::new(feed);
+    let spare = Spare::default();
     let (handed, applied) = (AtomicU64::new(0), AtomicU64::new(0));
     let (tx, rx) = sync_channel::<Batch>(workers * 2);
     let ahead = AHEAD * workers as u64;
@@ -114,8 +115,9 @@ where
         // One worker a core, this thread included: it decodes too whenever nothing is ready to
         // apply, so no core waits on an applying thread that has nothing to do.
         for dec in protos {
-            let (tx, feed, handed, applied) = (tx.clone(), &feed, &handed, &applied);
-            scope.spawn(move || pull(dec, feed, next, tx, (handed, applied, ahead)));
+            let (tx, feed, spare) = (tx.clone(), &feed, &spare);
+            let (handed, applied) = (&handed, &applied);
+            scope.spawn(move || pull(dec, (feed, spare), next, tx, (handed, applied, ahead)));
         }
         drop(tx);
         let mut own = own.map(|dec| (dec, Vec::new()));
@@ -127,12 +129,13 @@ where
             }
             while let Some(b) = waiting.remove(&seq) {
                 apply(engine, source, &b);
+                spare.give(b);
                 seq += 1;
                 applied.store(seq, Ordering::Release);
             }
             let room = handed.load(Ordering::Acquire) <= seq + ahead;
             if let (Some((dec, buf)), true) = (own.as_mut(), room) {
-                match work_one(dec, &feed, next, buf, &handed) {
+                match work_one(dec, (&feed, &spare), next, buf, &handed) {
                     Some(b) => {
                         waiting.insert(b.seq, b);
                         continue;
@@ -265,7 +268,7 @@ fn finish<I, R>(
 /// source's decoder, and sends the batch; until the feed is dry.
 fn pull<I, R>(
     mut dec: crate::parse::Decoder,
-    feed: &Mutex<Feed<I, R>>,
+    (feed, spare): (&Mutex<Feed<I, R>>, &Spare),
     next: Next<Feed<I, R>>,
     done: SyncSender<Batch>,
     (handed, applied, ahead): (&AtomicU64, &AtomicU64, u64),
@@ -279,7 +282,7 @@ fn pull<I, R>(
         while handed.load(Ordering::Acquire) > applied.load(Ordering::Acquire) + ahead {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
-        let Some(batch) = work_one(&mut dec, feed, next, &mut buf, handed) else {
+        let Some(batch) = work_one(&mut dec, (feed, spare), next, &mut buf, handed) else {
             return;
         };
         if done.send(batch).is_err() {
@@ -292,7 +295,7 @@ fn pull<I, R>(
 /// unless it can be mapped); None when the feed is dry.
 fn work_one<I, R>(
     dec: &mut crate::parse::Decoder,
-    feed: &Mutex<Feed<I, R>>,
+    (feed, spare): (&Mutex<Feed<I, R>>, &Spare),
     next: Next<Feed<I, R>>,
     buf: &mut Vec<u8>,
     handed: &AtomicU64,
@@ -306,10 +309,10 @@ where
         Err(_) => return None,
     };
     let mut batch = match piece? {
-        Piece::Read(c) => decode(dec, c.seq, &buf[..c.len], handed),
+        Piece::Read(c) => decode(dec, spare.take(c.seq), &buf[..c.len], handed),
         Piece::Claim(c) => match c.map() {
             Some(m) => {
-                let batch = decode(dec, c.seq, m.bytes(), handed);
+                let batch = decode(dec, spare.take(c.seq), m.bytes(), handed);
                 if m.was_cut() {
                     let cut = std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
@@ -318,16 +321,16 @@ where
                     failed(feed, c.index, cut);
                     drop(batch);
                     let _ = dec.take_chunk(); // what the cut bytes gave is not the file's
-                    decode(dec, c.seq, &[], handed)
+                    decode(dec, spare.take(c.seq), &[], handed)
                 } else {
                     batch
                 }
             }
             None => match c.read(buf) {
-                Ok(n) => decode(dec, c.seq, &buf[..n], handed),
+                Ok(n) => decode(dec, spare.take(c.seq), &buf[..n], handed),
                 Err(e) => {
                     failed(feed, c.index, e);
-                    decode(dec, c.seq, &[], handed)
+                    decode(dec, spare.take(c.seq), &[], handed)
                 }
             },
         },
@@ -336,12 +339,35 @@ where
     Some(batch)
 }
 
-/// Decodes chunk `seq` into a batch, once it is counted as handed out.
-fn decode(dec: &mut crate::parse::Decoder, seq: u64, bytes: &[u8], handed: &AtomicU64) -> Batch {
-    handed.fetch_max(seq + 1, Ordering::AcqRel);
-    let mut batch = Batch::new(seq);
+/// Decodes a chunk into `batch` (empty, numbered), once it is counted as handed out.
+fn decode(
+    dec: &mut crate::parse::Decoder,
+    mut batch: Batch,
+    bytes: &[u8],
+    handed: &AtomicU64,
+) -> Batch {
+    handed.fetch_max(batch.seq + 1, Ordering::AcqRel);
     dec.decode(bytes, true, &mut |ev| batch.record(ev));
     batch
+}
+
+/// Applied batches, emptied for the workers to fill again.
+#[derive(Default)]
+struct Spare(Mutex<Vec<Batch>>);
+
+impl Spare {
+    /// An empty batch for chunk `seq`: a spare one if there is one.
+    fn take(&self, seq: u64) -> Batch {
+        let spare = self.0.lock().ok().and_then(|mut v| v.pop());
+        spare.map_or_else(|| Batch::new(seq), |b| b.reuse(seq))
+    }
+
+    /// Keeps an applied batch for reuse.
+    fn give(&self, b: Batch) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(b);
+        }
+    }
 }
 
 /// Records why reading input `index` stopped, unless an earlier error is recorded.
