@@ -140,13 +140,34 @@ pub fn expand_paths<P: AsRef<Path>>(
 /// jsonlog, csvlog, stderr (the first two carry exact fields). A server logging to several
 /// destinations writes the same entries to each: one of them is enough.
 pub fn formats_present(dir: &Path) -> Vec<Format> {
-    [Format::Jsonlog, Format::Csvlog, Format::Stderr]
-        .into_iter()
-        .filter(|&f| {
-            let spec = DirSpec::new(dir, f);
-            list(&spec, &spec.name_regex()).is_ok_and(|v| !v.is_empty())
-        })
-        .collect()
+    let formats = [Format::Jsonlog, Format::Csvlog, Format::Stderr];
+    let names = formats.map(|f| DirSpec::new(dir, f).name_regex());
+    let mut found = [false; 3];
+    // One listing for the three; a file's kind from the listing (no stat unless a link).
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let matching: Vec<usize> = (0..3)
+            .filter(|&i| !found[i] && names[i].is_match(name))
+            .collect();
+        if matching.is_empty() {
+            continue;
+        }
+        let is_file = match e.file_type() {
+            Ok(t) if t.is_symlink() => fs::metadata(e.path()).is_ok_and(|m| m.is_file()),
+            Ok(t) => t.is_file(),
+            Err(_) => false,
+        };
+        if is_file {
+            for i in matching {
+                found[i] = true;
+            }
+        }
+    }
+    (0..3).filter(|&i| found[i]).map(|i| formats[i]).collect()
 }
 
 /// A matching file in the directory.

@@ -31,10 +31,17 @@ impl Trend {
     }
 
     /// Moves to `minute`: the minutes passed held the active count all along.
+    #[inline]
     fn advance(&mut self, minute: i64) {
         if minute <= self.last {
             return;
         }
+        self.fill_to(minute);
+    }
+
+    /// [`Trend::advance`] past the newest change (kept out of line: most changes need none).
+    #[inline(never)]
+    fn fill_to(&mut self, minute: i64) {
         let held = u16::try_from(self.active).unwrap_or(u16::MAX);
         // The minutes after the last change, at most a ring's worth, from one division.
         let steps = (minute - self.last).min(MINUTES as i64) as usize;
@@ -113,11 +120,20 @@ impl Trends {
     /// The active count of `combo`'s names (one per dimension) changed by `delta` at `at`.
     pub fn change(&mut self, at: Millis, combo: Combo, delta: i32) {
         let minute = at.div_euclid(MINUTE_MS);
+        // The ring index of `minute`, once for the five names (most changes fall in the
+        // minute of the name's last change).
+        let index = minute.rem_euclid(MINUTES as i64) as usize;
         for (names, d) in self.by_dim.iter_mut().zip(Dim::ALL) {
             let t = names.entry(combo.get(d), minute);
             t.advance(minute);
             t.active = t.active.saturating_add_signed(delta);
-            let slot = &mut t.peaks[t.last.rem_euclid(MINUTES as i64) as usize];
+            // A change older than the newest (the log went back in time) counts in the newest.
+            let i = if t.last == minute {
+                index
+            } else {
+                t.last.rem_euclid(MINUTES as i64) as usize
+            };
+            let slot = &mut t.peaks[i];
             *slot = (*slot).max(u16::try_from(t.active).unwrap_or(u16::MAX));
         }
     }
