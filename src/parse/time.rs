@@ -266,7 +266,7 @@ pub fn parse_epoch(b: &[u8]) -> Option<(LogTime, usize)> {
 
 /// The civil date (year, month, day) of a day number counted from 1970-01-01: the inverse
 /// of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
