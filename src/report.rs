@@ -6,7 +6,7 @@ use crate::parse::time::{local_clock, rfc3339};
 use crate::sanitize::{lossy, visible};
 use crate::store::filter::Filter;
 use crate::store::intern::{Dim, Name};
-use crate::store::views::Summary;
+use crate::store::views::{ActiveSession, Summary};
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
@@ -79,17 +79,15 @@ pub fn write_json(
     opts: &ReportOptions,
     out: impl std::io::Write,
 ) -> serde_json::Result<()> {
-    pretty::write_snapshot(&snapshot(engine, opts), out)
+    let (figures, active) = parts(engine, opts);
+    pretty::write_snapshot(&figures, &active, engine.store.is_fleet(), out)
 }
 
 /// The snapshot's contents.
 pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
-    let store = &engine.store;
-    let f = &opts.filter;
-    let s = store.summary(f);
-    let fleet = store.is_fleet();
-    let active: Vec<ActiveOut> = store
-        .active_sessions(f)
+    let fleet = engine.store.is_fleet();
+    let (figures, active) = parts(engine, opts);
+    let active = active
         .iter()
         .map(|a| ActiveOut {
             pid: a.pid,
@@ -103,6 +101,16 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
             server: a.server.as_ref().filter(|_| fleet).map(|x| lossy(x)),
         })
         .collect();
+    Snapshot { figures, active }
+}
+
+/// The snapshot's figures, and its open sessions as the store gives them.
+fn parts(engine: &Engine, opts: &ReportOptions) -> (Map<String, Value>, Vec<ActiveSession>) {
+    let store = &engine.store;
+    let f = &opts.filter;
+    let s = store.summary(f);
+    let fleet = store.is_fleet();
+    let active = store.active_sessions(f);
     let mut by_reason = Map::new();
     for (r, n) in &s.failures_by_reason {
         by_reason.insert(r.key().to_string(), json!(n));
@@ -204,7 +212,7 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     if let Some(v) = servers_json(engine, &active, &store.summary_by_server(f)) {
         figures.insert("servers".into(), v);
     }
-    Snapshot { figures, active }
+    (figures, active)
 }
 
 /// The shown dimensions: every one with more than one server, else all but the server.
@@ -259,7 +267,11 @@ fn server_json(s: &Summary) -> Value {
 /// `server` says it all.
 /// Each entry also carries the server's figures under the filter (`per`, by name; see
 /// [`server_json`]): connects, disconnects, failures and the client dimensions.
-fn servers_json(engine: &Engine, active: &[ActiveOut], per: &[(Name, Summary)]) -> Option<Value> {
+fn servers_json(
+    engine: &Engine,
+    active: &[ActiveSession],
+    per: &[(Name, Summary)],
+) -> Option<Value> {
     let store = &engine.store;
     let states = store.servers();
     if states.iter().filter(|s| !s.name.is_empty()).count() < 2 {

@@ -280,45 +280,11 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Formats a log time as RFC 3339 with the log's own offset, to the second (`Z` for UTC).
 pub fn rfc3339(t: LogTime) -> String {
-    // Written by hand for the common case (a snapshot formats one per open session); chrono
-    // formats the rest (years past 9999, offsets with seconds).
-    let secs = t.millis.div_euclid(1000) + i64::from(t.offset_secs);
-    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, mo, d) = civil_from_days(days);
-    if (0..=9999).contains(&y) && t.offset_secs % 60 == 0 && t.offset_secs.abs() < 86_400 {
-        let (h, mi, s) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
-        let o = i64::from(t.offset_secs.abs());
-        let mut b = *b"0000-00-00T00:00:00+00:00";
-        // Digits by hand: `format!` costs ten times as much, once per open session.
-        let mut put = |at: usize, v: i64, width: usize| {
-            let mut v = v;
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        };
-        put(0, y, 4);
-        put(5, i64::from(mo), 2);
-        put(8, i64::from(d), 2);
-        put(11, h, 2);
-        put(14, mi, 2);
-        put(17, s, 2);
-        put(20, o / 3600, 2);
-        put(23, o / 60 % 60, 2);
-        let end = match t.offset_secs {
-            0 => {
-                b[19] = b'Z';
-                20
-            }
-            off => {
-                b[19] = if off < 0 { b'-' } else { b'+' };
-                25
-            }
-        };
-        return std::str::from_utf8(&b[..end])
-            .unwrap_or_default()
-            .to_owned();
+    let mut b = [0; RFC3339_MAX];
+    if let Some(n) = rfc3339_into(t, &mut b) {
+        return std::str::from_utf8(&b[..n]).unwrap_or_default().to_owned();
     }
+    // chrono formats the rest (years past 9999, offsets with seconds).
     use chrono::{FixedOffset, TimeZone};
     let zone = FixedOffset::east_opt(t.offset_secs)
         .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
@@ -326,6 +292,49 @@ pub fn rfc3339(t: LogTime) -> String {
         chrono::LocalResult::Single(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         _ => t.millis.to_string(),
     }
+}
+
+/// The longest [`rfc3339_into`] writes: `2025-11-24T16:00:00+05:30`.
+pub const RFC3339_MAX: usize = 25;
+
+/// [`rfc3339`] into `b` (ASCII), its length; None for what only chrono writes (years before
+/// 0 or past 9999, offsets with seconds). Digits by hand: a snapshot writes one per open
+/// session, and `format!` costs ten times as much.
+pub fn rfc3339_into(t: LogTime, b: &mut [u8; RFC3339_MAX]) -> Option<usize> {
+    let secs = t.millis.div_euclid(1000) + i64::from(t.offset_secs);
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, mo, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) || t.offset_secs % 60 != 0 || t.offset_secs.abs() >= 86_400 {
+        return None;
+    }
+    let (h, mi, s) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
+    let o = i64::from(t.offset_secs.abs());
+    *b = *b"0000-00-00T00:00:00+00:00";
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, i64::from(mo), 2);
+    put(8, i64::from(d), 2);
+    put(11, h, 2);
+    put(14, mi, 2);
+    put(17, s, 2);
+    put(20, o / 3600, 2);
+    put(23, o / 60 % 60, 2);
+    Some(match t.offset_secs {
+        0 => {
+            b[19] = b'Z';
+            20
+        }
+        off => {
+            b[19] = if off < 0 { b'-' } else { b'+' };
+            25
+        }
+    })
 }
 
 /// Formats a log time as `YYYY-MM-DD HH:MM:SS` in the log's own zone.

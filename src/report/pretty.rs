@@ -1,64 +1,93 @@
-//! The snapshot written as pretty JSON by hand where it is long: the open sessions, one per
-//! line group, byte for byte what `serde_json::to_writer_pretty` writes for [`Snapshot`], at a
-//! fraction of its cost (a busy server has thousands of open sessions).
+//! The snapshot written as pretty JSON by hand where it is long: the open sessions, straight
+//! from the store (no text copied per session), byte for byte what
+//! `serde_json::to_writer_pretty` writes for [`super::Snapshot`], at a fraction of its cost (a
+//! busy server has thousands of open sessions).
 
-use super::{ActiveOut, Snapshot};
+use crate::parse::time::{rfc3339, rfc3339_into, RFC3339_MAX};
+use crate::store::views::ActiveSession;
+use serde_json::{Map, Value};
 use std::io::Write;
 
-/// Writes `snap` as `serde_json::to_writer_pretty` would: the figures through serde, the
-/// session list by hand.
-pub fn write_snapshot(snap: &Snapshot, mut out: impl Write) -> serde_json::Result<()> {
-    let head = serde_json::to_vec_pretty(&snap.figures)?;
+/// Writes the snapshot (its figures, then the open sessions, each naming its server in a
+/// fleet) as `serde_json::to_writer_pretty` writes [`super::Snapshot`].
+pub fn write_snapshot(
+    figures: &Map<String, Value>,
+    active: &[ActiveSession],
+    fleet: bool,
+    mut out: impl Write,
+) -> serde_json::Result<()> {
+    let io = serde_json::Error::io;
+    let head = serde_json::to_vec_pretty(figures)?;
     // `{\n  "key": value,...\n}`: the object stays open for the session list, its last key.
     match head.strip_suffix(b"\n}") {
         Some(open) => {
-            out.write_all(open).map_err(serde_json::Error::io)?;
-            out.write_all(b",\n").map_err(serde_json::Error::io)?;
+            out.write_all(open).map_err(io)?;
+            out.write_all(b",\n").map_err(io)?;
         }
-        None => out.write_all(b"{\n").map_err(serde_json::Error::io)?, // `{}`: no figures
+        None => out.write_all(b"{\n").map_err(io)?, // `{}`: no figures
     }
-    write_active(&snap.active, &mut out)?;
-    out.write_all(b"\n}").map_err(serde_json::Error::io)
+    write_active(active, fleet, &mut out)?;
+    out.write_all(b"\n}").map_err(io)
 }
 
 /// `  "active": [...]` at the snapshot's second level of indentation.
-fn write_active(active: &[ActiveOut], out: &mut impl Write) -> serde_json::Result<()> {
+fn write_active(
+    active: &[ActiveSession],
+    fleet: bool,
+    out: &mut impl Write,
+) -> serde_json::Result<()> {
     let io = serde_json::Error::io;
     if active.is_empty() {
         return out.write_all(b"  \"active\": []").map_err(io);
     }
     out.write_all(b"  \"active\": [").map_err(io)?;
     let mut num = itoa::Buffer::new();
+    let mut time = [0; RFC3339_MAX];
     for (i, a) in active.iter().enumerate() {
         out.write_all(if i == 0 { b"\n    {\n" } else { b",\n    {\n" })
             .map_err(io)?;
         out.write_all(b"      \"pid\": ").map_err(io)?;
         out.write_all(num.format(a.pid).as_bytes()).map_err(io)?;
         out.write_all(b",\n      \"user\": ").map_err(io)?;
-        serde_json::to_writer(&mut *out, &a.user)?;
+        text(out, &a.user)?;
         out.write_all(b",\n      \"database\": ").map_err(io)?;
-        serde_json::to_writer(&mut *out, &a.database)?;
+        text(out, &a.database)?;
         out.write_all(b",\n      \"application\": ").map_err(io)?;
         match &a.application {
-            Some(app) => serde_json::to_writer(&mut *out, app)?,
+            Some(app) => text(out, app)?,
             None => out.write_all(b"null").map_err(io)?,
         }
         out.write_all(b",\n      \"host\": ").map_err(io)?;
-        serde_json::to_writer(&mut *out, &a.host)?;
+        text(out, &a.host)?;
         out.write_all(b",\n      \"port\": ").map_err(io)?;
         match a.port {
             Some(p) => out.write_all(num.format(p).as_bytes()).map_err(io)?,
             None => out.write_all(b"null").map_err(io)?,
         }
         out.write_all(b",\n      \"since\": ").map_err(io)?;
-        serde_json::to_writer(&mut *out, &a.since)?;
+        match rfc3339_into(a.since, &mut time) {
+            Some(n) => {
+                out.write_all(b"\"").map_err(io)?;
+                out.write_all(&time[..n]).map_err(io)?;
+                out.write_all(b"\"").map_err(io)?;
+            }
+            None => serde_json::to_writer(&mut *out, &rfc3339(a.since))?,
+        }
         out.write_all(b",\n      \"source\": ").map_err(io)?;
         out.write_all(num.format(a.source).as_bytes()).map_err(io)?;
-        if let Some(server) = &a.server {
+        if let Some(server) = a.server.as_ref().filter(|_| fleet) {
             out.write_all(b",\n      \"server\": ").map_err(io)?;
-            serde_json::to_writer(&mut *out, server)?;
+            text(out, server)?;
         }
         out.write_all(b"\n    }").map_err(io)?;
     }
     out.write_all(b"\n  ]").map_err(io)
+}
+
+/// A name as a JSON string: invalid UTF-8 replaced, as [`crate::sanitize::lossy`] does.
+fn text(out: &mut impl Write, bytes: &[u8]) -> serde_json::Result<()> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => serde_json::to_writer(&mut *out, s),
+        Err(_) => serde_json::to_writer(&mut *out, &String::from_utf8_lossy(bytes)),
+    }
 }
