@@ -7,8 +7,10 @@ use super::feed::FeedEvent;
 use super::intern::Name;
 use super::{Phase, Store};
 use crate::model::{AuthMethod, ConnectionEvent, EventKind, LogTime, SetupTimes};
-use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Texts come from clients: the names' seeded hasher (fast on short keys, unlike SipHash).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
 
 /// Distinct identity and SSL texts kept; later ones read `(other)`.
 const MAX_TEXTS: usize = 4096;
@@ -31,7 +33,7 @@ impl Default for Texts {
     fn default() -> Self {
         Texts {
             list: vec![Arc::from(&b""[..]), Arc::from(&b"(other)"[..])],
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 }

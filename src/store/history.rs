@@ -85,7 +85,9 @@ impl History {
         if newest != i64::MIN && index <= newest - KEPT_MINUTES {
             return;
         }
-        let pos = if index > newest {
+        let pos = if index == newest {
+            self.minutes.len() - 1 // the minute of the last event: most events fall in it
+        } else if index > newest {
             let by_combo = self.spare.pop().unwrap_or_default();
             self.minutes.push_back(Minute {
                 index,
