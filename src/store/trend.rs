@@ -97,9 +97,18 @@ impl NameTrends {
     }
 
     /// The trend of `sym` (of `(other)` past the cap), made at `minute` when new.
+    #[inline]
     fn entry(&mut self, sym: Sym, minute: i64) -> &mut Trend {
-        let known = self.slot.get(sym as usize).is_some_and(|&i| i != NONE);
-        let sym = if !known && self.trends.len() >= MAX_NAMES {
+        match self.slot.get(sym as usize) {
+            Some(&i) if i != NONE => &mut self.trends[i as usize],
+            _ => self.add(sym, minute),
+        }
+    }
+
+    /// [`NameTrends::entry`] for a symbol without a trend yet.
+    #[inline(never)]
+    fn add(&mut self, sym: Sym, minute: i64) -> &mut Trend {
+        let sym = if self.trends.len() >= MAX_NAMES {
             OTHER
         } else {
             sym
