@@ -98,9 +98,11 @@ impl<I: Iterator<Item = std::io::Result<SharedFile>>> Feed<I, SharedFile> {
         if probe_at <= pos {
             return None;
         }
-        let mut probe = vec![0u8; 2 * PROBE];
-        let n = file.read_at(&mut probe, probe_at).ok()?;
-        let end = probe_at + entry_cut(&probe[..n])? as u64;
+        if self.probe.len() < 2 * PROBE {
+            self.probe = vec![0; 2 * PROBE];
+        }
+        let n = file.read_at(&mut self.probe[..2 * PROBE], probe_at).ok()?;
+        let end = probe_at + entry_cut(&self.probe[..n])? as u64;
         if end < here || end > len {
             return None;
         }

@@ -31,6 +31,8 @@ pub(super) struct Feed<I, R> {
     opened: usize,
     /// Bytes read but not handed out: the start of the next chunk.
     tail: Vec<u8>,
+    /// Where a claim reads the bytes around its planned end (kept: one per claim otherwise).
+    pub(super) probe: Vec<u8>,
     skipping: bool,
     /// Cut at entry boundaries (stderr); else hand out what was read, and take back what the
     /// decoder left (see [`Feed::give_back`]).
@@ -54,6 +56,7 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
             index: 0,
             opened: 0,
             tail: Vec::new(),
+            probe: Vec::new(),
             skipping: false,
             cut_entries: true,
             next_seq: 0,
