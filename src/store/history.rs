@@ -57,10 +57,6 @@ struct Minute {
 pub struct History {
     minutes: VecDeque<Minute>,
     spare: Vec<Vec<(ComboId, Counts)>>,
-    /// Per combination: the minute it was last counted in and its place in that minute's
-    /// `by_combo`, so that counting again in the same minute needs no search (checked before
-    /// use: a place may be stale).
-    last_place: Vec<(i64, u32)>,
 }
 
 /// Which counter an event changes.
@@ -120,25 +116,13 @@ impl History {
             }
         };
         let minute = &mut self.minutes[pos];
-        let at = combo as usize;
-        if at >= self.last_place.len() {
-            self.last_place.resize(at + 1, (i64::MIN, 0));
-        }
-        let (last_minute, place) = self.last_place[at];
-        let place = place as usize;
-        let i = if last_minute == index && minute.by_combo.get(place).is_some_and(|e| e.0 == combo)
-        {
-            place
-        } else {
-            match minute.by_combo.iter().position(|(c, _)| *c == combo) {
-                Some(i) => i,
-                None => {
-                    minute.by_combo.push((combo, Counts::default()));
-                    minute.by_combo.len() - 1
-                }
+        let i = match minute.by_combo.iter().position(|(c, _)| *c == combo) {
+            Some(i) => i,
+            None => {
+                minute.by_combo.push((combo, Counts::default()));
+                minute.by_combo.len() - 1
             }
         };
-        self.last_place[at] = (index, i as u32);
         let slot = &mut minute.by_combo[i].1;
         let change = match counter {
             Counter::Connect => {
