@@ -150,10 +150,8 @@ pub fn formats_present(dir: &Path) -> Vec<Format> {
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        let matching: Vec<usize> = (0..3)
-            .filter(|&i| !found[i] && names[i].is_match(name))
-            .collect();
-        if matching.is_empty() {
+        let matching = std::array::from_fn::<bool, 3, _>(|i| !found[i] && names[i].is_match(name));
+        if !matching.contains(&true) {
             continue;
         }
         let is_file = match e.file_type() {
@@ -162,9 +160,7 @@ pub fn formats_present(dir: &Path) -> Vec<Format> {
             Err(_) => false,
         };
         if is_file {
-            for i in matching {
-                found[i] = true;
-            }
+            found = std::array::from_fn(|i| found[i] || matching[i]);
         }
     }
     (0..3).filter(|&i| found[i]).map(|i| formats[i]).collect()
