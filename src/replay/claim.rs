@@ -5,6 +5,8 @@
 //! error, or where no boundary is near, the feed reads as for any reader.
 
 use super::feed::{Chunk, Feed, CHUNK};
+use super::mapped::Mapped;
+use crate::engine::ReadError;
 use crate::parse::lines::entry_cut;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -50,8 +52,8 @@ pub(super) struct Claim {
 
 impl Claim {
     /// The claimed bytes mapped in place; None when they cannot be (then [`Claim::read`]).
-    pub fn map(&self) -> Option<super::mapped::Mapped> {
-        super::mapped::Mapped::map(&self.file, self.start, (self.end - self.start) as usize)
+    pub fn map(&self) -> Option<Mapped> {
+        Mapped::map(&self.file, self.start, (self.end - self.start) as usize)
     }
 
     /// Reads the claimed bytes into `buf`; their length.
@@ -65,6 +67,13 @@ impl Claim {
     }
 }
 
+/// The start of the first file, read in place to detect the format from.
+pub(super) struct Peeked {
+    pub map: Mapped,
+    /// The map reaches the file's end (its length when opened).
+    pub eof: bool,
+}
+
 /// What a worker gets from the feed.
 pub(super) enum Piece {
     /// A chunk already read into the worker's buffer.
@@ -74,6 +83,25 @@ pub(super) enum Piece {
 }
 
 impl<I: Iterator<Item = std::io::Result<SharedFile>>> Feed<I, SharedFile> {
+    /// The start of the first file (a chunk, or all of it) mapped in place: no copy, and the
+    /// file stays where it is, so its first chunk is claimed as any other. None when it cannot
+    /// be mapped (an empty file, not a regular file, no map): then [`Feed::sample`] reads it.
+    pub fn peek(&mut self) -> Result<Option<Peeked>, (usize, ReadError)> {
+        if !self.open_first()? {
+            return Ok(None);
+        }
+        let Some(cur) = self.current() else {
+            return Ok(None);
+        };
+        let Ok(here) = (&*cur.file).stream_position() else {
+            return Ok(None);
+        };
+        let left = cur.len.saturating_sub(here);
+        let len = left.min(CHUNK as u64) as usize;
+        let eof = left < CHUNK as u64;
+        Ok(Mapped::map(&cur.file, here, len).map(|map| Peeked { map, eof }))
+    }
+
     /// The next piece of work; None when every file is read (or reading failed).
     pub fn next_piece(&mut self, buf: &mut Vec<u8>) -> Option<Piece> {
         match self.claim() {

@@ -66,12 +66,21 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
         }
     }
 
+    /// Opens the first reader unless it is open; false when there is none, an error when it
+    /// cannot be opened.
+    pub fn open_first(&mut self) -> Result<bool, (usize, ReadError)> {
+        if self.current.is_some() || self.open_next() {
+            return Ok(true);
+        }
+        self.error.take().map_or(Ok(false), Err)
+    }
+
     /// Reads the start of the first reader (a full chunk, or all of it) into `buf`; the
     /// bytes stay in the feed. Returns them, to detect the format from; an error if the first
     /// reader cannot be opened or read.
     pub fn sample(&mut self, buf: &mut Vec<u8>) -> Result<usize, (usize, ReadError)> {
-        if !self.open_next() {
-            return self.error.take().map_or(Ok(0), Err);
+        if !self.open_first()? {
+            return Ok(0);
         }
         if buf.len() < CHUNK {
             *buf = vec![0; CHUNK]; // zeroed by the allocator, lazily

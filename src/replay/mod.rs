@@ -14,7 +14,7 @@ mod mapped;
 
 use crate::engine::{Engine, ReadError};
 use batch::Batch;
-use claim::{Piece, SharedFile};
+use claim::{Peeked, Piece, SharedFile};
 use feed::Feed;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -58,7 +58,12 @@ where
     I::IntoIter: Send,
 {
     let readers = files.into_iter().map(|f| f.and_then(SharedFile::new));
-    run(engine, source, Feed::new(readers), Feed::next_piece)
+    run(
+        engine,
+        source,
+        Feed::new(readers),
+        (Feed::peek, Feed::next_piece),
+    )
 }
 
 /// Replays each reader to its end, in order, into source `source`, decoding a stderr log on
@@ -77,24 +82,33 @@ where
     R: Read + Send,
 {
     let next = |f: &mut Feed<I::IntoIter, R>, buf: &mut Vec<u8>| f.next_chunk(buf).map(Piece::Read);
-    run(engine, source, Feed::new(readers.into_iter()), next)
+    run(
+        engine,
+        source,
+        Feed::new(readers.into_iter()),
+        (|_| Ok(None), next),
+    )
 }
 
 /// How a worker takes its next piece of work from the feed.
 type Next<F> = fn(&mut F, &mut Vec<u8>) -> Option<Piece>;
+/// How the start of the first input is looked at in place, when it can be (see [`begin`]).
+type Peek<F> = fn(&mut F) -> Result<Option<Peeked>, (usize, ReadError)>;
+/// How a feed is looked at first, then taken from.
+type Ways<F> = (Peek<F>, Next<F>);
 
 fn run<I, R>(
     engine: &mut Engine,
     source: u16,
     mut feed: Feed<I, R>,
-    next: Next<Feed<I, R>>,
+    (peek, next): Ways<Feed<I, R>>,
 ) -> Result<u64, (usize, ReadError)>
 where
     I: Iterator<Item = std::io::Result<R>> + Send,
     R: Read + Send,
 {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
-    if !begin(engine, source, &mut feed)? || workers < 2 {
+    if !begin(engine, source, &mut feed, peek)? || workers < 2 {
         return run_here(engine, source, feed);
     }
     let Some(protos) = engine
@@ -163,16 +177,26 @@ where
 }
 
 /// Decides the source from the first chunk (unless decided); true when its chunks can be
-/// decoded apart: a plain stderr log whose prefix the sample tells.
+/// decoded apart: a plain stderr log whose prefix the sample tells. A regular file's first
+/// chunk is looked at in place; other readers' is read and kept in the feed.
 fn begin<I, R>(
     engine: &mut Engine,
     source: u16,
     feed: &mut Feed<I, R>,
+    peek: Peek<Feed<I, R>>,
 ) -> Result<bool, (usize, ReadError)>
 where
     I: Iterator<Item = std::io::Result<R>>,
     R: Read,
 {
+    if let Some(p) = peek(feed)? {
+        let ready = engine.parallel_ready(source, p.map.bytes(), p.eof);
+        if p.map.was_cut() {
+            return Err((feed.index(), ReadError::Io(cut_short())));
+        }
+        feed.cut_entries = ready;
+        return Ok(ready);
+    }
     let mut sample = Vec::new();
     let n = feed.sample(&mut sample)?;
     if !feed.started() {
@@ -314,11 +338,7 @@ where
             Some(m) => {
                 let batch = decode(dec, spare.take(c.seq), m.bytes(), handed);
                 if m.was_cut() {
-                    let cut = std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the file was cut short while it was read",
-                    );
-                    failed(feed, c.index, cut);
+                    failed(feed, c.index, cut_short());
                     drop(batch);
                     let _ = dec.take_chunk(); // what the cut bytes gave is not the file's
                     decode(dec, spare.take(c.seq), &[], handed)
@@ -368,6 +388,14 @@ impl Spare {
             v.push(b);
         }
     }
+}
+
+/// Why a mapped read failed: the file was cut short under the map.
+fn cut_short() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "the file was cut short while it was read",
+    )
 }
 
 /// Records why reading input `index` stopped, unless an earlier error is recorded.
