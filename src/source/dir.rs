@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use regex::Regex;
+use super::name_pattern::NamePattern;
 use tokio::sync::mpsc;
 
 use super::error::describe_io_error;
@@ -48,50 +48,20 @@ impl DirSpec {
         }
     }
 
-    /// The regex a file name must match.
-    pub fn name_regex(&self) -> Regex {
+    /// The names this directory's log files have.
+    pub fn name_pattern(&self) -> NamePattern {
         let ext = self.format.extension();
-        let re = match &self.filename_pattern {
-            None if self.format == Format::Stderr => {
-                r"^postgresql-.*\.log$|^postgresql-[^.]*$".to_string()
-            }
-            None => format!(r"^postgresql-.*\.{ext}$"),
+        match &self.filename_pattern {
+            None => NamePattern::default_names(ext, self.format == Format::Stderr),
             Some(p) => {
                 let stem = p.strip_suffix(".log").unwrap_or(p);
-                let pat = match self.format {
-                    Format::Stderr => p.clone(),
-                    _ => format!("{stem}.{ext}"),
-                };
-                format!("^{}$", strftime_regex(&pat))
+                match self.format {
+                    Format::Stderr => NamePattern::strftime(p),
+                    _ => NamePattern::strftime(&format!("{stem}.{ext}")),
+                }
             }
-        };
-        Regex::new(&re).expect("valid generated regex")
-    }
-}
-
-/// Converts a strftime pattern (as in `log_filename`) into regex source.
-pub fn strftime_regex(pat: &str) -> String {
-    let mut re = String::new();
-    let mut chars = pat.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            re.push_str(&regex::escape(&c.to_string()));
-            continue;
         }
-        re.push_str(match chars.next() {
-            Some('Y') | Some('G') => r"\d{4}",
-            Some('y' | 'm' | 'd' | 'H' | 'M' | 'S' | 'I' | 'U' | 'W' | 'V' | 'C' | 'g') => r"\d{2}",
-            Some('j') => r"\d{3}",
-            Some('u' | 'w') => r"\d",
-            Some('e') => r"[ \d]\d",
-            Some('s') => r"\d+",
-            Some('a' | 'A' | 'b' | 'B' | 'h' | 'p' | 'Z') => r"[A-Za-z]+",
-            Some('z') => r"[+-]\d{4}",
-            Some('%') => "%",
-            _ => ".*?",
-        });
     }
-    re
 }
 
 /// Turns CLI path arguments into source specs: `-` is stdin, a directory is a [`DirSpec`] with
@@ -141,7 +111,7 @@ pub fn expand_paths<P: AsRef<Path>>(
 /// destinations writes the same entries to each: one of them is enough.
 pub fn formats_present(dir: &Path) -> Vec<Format> {
     let formats = [Format::Jsonlog, Format::Csvlog, Format::Stderr];
-    let names = formats.map(|f| DirSpec::new(dir, f).name_regex());
+    let names = formats.map(|f| DirSpec::new(dir, f).name_pattern());
     let mut found = [false; 3];
     // One listing for the three; a file's kind from the listing (no stat unless a link).
     let Ok(entries) = fs::read_dir(dir) else {
@@ -175,7 +145,7 @@ struct Entry {
     ident: (u64, u64),
 }
 
-fn list(spec: &DirSpec, re: &Regex) -> std::io::Result<Vec<Entry>> {
+fn list(spec: &DirSpec, re: &NamePattern) -> std::io::Result<Vec<Entry>> {
     let mut v = Vec::new();
     for e in fs::read_dir(&spec.dir)? {
         let Ok(e) = e else { continue };
@@ -218,7 +188,7 @@ pub async fn follow_dir(
     opts: FollowOptions,
     tx: mpsc::Sender<SourceMsg>,
 ) {
-    let re = spec.name_regex();
+    let re = spec.name_pattern();
     let mut d = DirFollower {
         out: Out::new(id, tx),
         sentinel: spec.dir.join(".pgconn-top-wakeup"),
@@ -239,7 +209,7 @@ pub async fn follow_dir(
 struct DirFollower {
     out: Out,
     spec: DirSpec,
-    re: Regex,
+    re: NamePattern,
     sentinel: PathBuf,
     opts: FollowOptions,
     tail: Option<Tail>,
@@ -460,7 +430,7 @@ mod tests;
 /// The files a one-shot read of a log directory covers: those modified within `window`,
 /// plus the newest, oldest first (the order the collector wrote them).
 pub fn replay_files(spec: &DirSpec, window: Duration) -> std::io::Result<Vec<PathBuf>> {
-    let entries = list(spec, &spec.name_regex())?;
+    let entries = list(spec, &spec.name_pattern())?;
     let since = SystemTime::now()
         .checked_sub(window)
         .unwrap_or(SystemTime::UNIX_EPOCH);

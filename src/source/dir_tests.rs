@@ -2,22 +2,24 @@
 use super::*;
 
 #[test]
-fn name_regex_by_family_and_pattern() {
+fn name_pattern_by_family_and_pattern() {
     let mut s = DirSpec::new("/x", Format::Stderr);
-    let re = s.name_regex();
+    let re = s.name_pattern();
     assert!(re.is_match("postgresql-15-main.log"));
     assert!(re.is_match("postgresql-2024-01-01_000000"));
     assert!(!re.is_match("postgresql-15-main.log.1"));
     assert!(!re.is_match("postgresql-2024.csv"));
     s.filename_pattern = Some("postgresql-%Y-%m-%d_%H%M%S.log".into());
-    let re = s.name_regex();
+    let re = s.name_pattern();
     assert!(re.is_match("postgresql-2024-01-31_235959.log"));
     assert!(!re.is_match("postgresql-2024-01-31_235959.csv"));
     s.format = Format::Csvlog;
-    assert!(s.name_regex().is_match("postgresql-2024-01-31_235959.csv"));
+    assert!(s
+        .name_pattern()
+        .is_match("postgresql-2024-01-31_235959.csv"));
     s.format = Format::Jsonlog;
     s.filename_pattern = Some("pg-%a".into());
-    assert!(s.name_regex().is_match("pg-Mon.json"));
+    assert!(s.name_pattern().is_match("pg-Mon.json"));
     assert_eq!(Format::from_hint(".CSV"), Some(Format::Csvlog));
     assert_eq!(Format::from_hint("jsonlog"), Some(Format::Jsonlog));
     assert_eq!(Format::from_hint("xml"), None);

@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod follow;
 pub mod glob;
 pub mod label;
+pub mod name_pattern;
 pub mod rotated;
 pub mod seek;
 pub mod stdin;

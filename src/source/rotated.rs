@@ -57,7 +57,7 @@ struct Found {
 /// The log files of a directory modified within `window` (and always the newest), with their
 /// rotated and compressed copies, in the order they were written.
 pub fn replay_set(spec: &DirSpec, window: Duration) -> std::io::Result<Vec<PathBuf>> {
-    let re = spec.name_regex();
+    let re = spec.name_pattern();
     // Besides the collector's names, the plain `postgresql.log` many setups write.
     let plain = format!("postgresql.{}", spec.format.extension());
     let is_log = |name: &str| re.is_match(name) || name == plain;
