@@ -180,7 +180,11 @@ fn run_once(cli: &Cli) -> ExitCode {
     } else {
         stdout.write_all(report::text_report(&engine, &opts).as_bytes())
     };
-    if let Err(e) = written.and_then(|()| stdout.flush()) {
+    let written = written.and_then(|()| stdout.flush());
+    // The process ends now: its memory goes back whole, without freeing every session, name
+    // and history minute one by one (0.2-0.3 ms on a replay of 2,700 open sessions).
+    std::mem::forget(engine);
+    if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("pgconn-top: cannot write the snapshot: {e}");
             return ExitCode::from(1);
