@@ -121,8 +121,29 @@ fn hostile_names_do_not_break_matching() {
 }
 
 #[test]
+fn literals_compared_as_words_agree_with_a_byte_compare() {
+    let texts: [&[u8]; 6] = [b"", b" ", b"] ", b"@", b"12345678", b"[session 9] "];
+    let line = b"] @12345678[session 9] x";
+    for text in texts {
+        let Token::Literal(lit) = Literal::token(text.to_vec()) else {
+            unreachable!()
+        };
+        for start in 0..=line.len() {
+            for end in start..=line.len() {
+                let hay = &line[start..end];
+                assert_eq!(
+                    lit.starts(hay),
+                    hay.starts_with(text),
+                    "{text:?} at {hay:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn bytes_and_literals_are_found_near_and_far() {
-    for len in [0usize, 1, 23, 24, 25, 100] {
+    for len in [0usize, 1, 15, 16, 17, 23, 24, 25, 31, 32, 33, 100] {
         for at in 0..len {
             let mut hay = vec![b'x'; len];
             hay[at] = b'@';

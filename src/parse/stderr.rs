@@ -87,7 +87,7 @@ fn candidate(
             prefix
                 .split_where(entry, &agrees)
                 .or_else(|| prefix.split(entry))
-                .filter(|s| !looks_injected(s))
+                .filter(|s| !looks_injected(entry, s))
         })
         .or_else(|| if stop > end { None } else { began_before() });
     if !eof && stop + 1 >= buf.len() && split.as_ref().is_some_and(incomplete_fatal) {
@@ -117,17 +117,23 @@ fn incomplete_fatal(s: &super::prefix::SplitLine<'_>) -> bool {
 /// A line forged by a newline in a name (`x\n<timestamp> [8] LOG:  connection authorized:
 /// ...@db FATAL:  ...`) shows a second severity tag: in its prefix values, or in the message of
 /// a LOG entry. Every tag ends in a colon and two spaces; no prefix value or connection
-/// message of an honest line has that.
-fn looks_injected(s: &super::prefix::SplitLine<'_>) -> bool {
-    let tag = |v: Option<&[u8]>| {
-        v.is_some_and(|v| memchr::memchr_iter(b':', v).any(|i| v.get(i + 1..i + 3) == Some(b"  ")))
-    };
+/// message of an honest line has that. `s` is a split of `entry`: when neither the text
+/// before its tag nor (for LOG) its message holds the mark, no value can.
+fn looks_injected(entry: &[u8], s: &super::prefix::SplitLine<'_>) -> bool {
+    let log = s.severity == b"LOG";
+    let before_tag = (s.severity.as_ptr() as usize).wrapping_sub(entry.as_ptr() as usize);
+    if let Some(head) = entry.get(..before_tag) {
+        if !scan::has_tag_mark(head) && !(log && scan::has_tag_mark(s.message)) {
+            return false;
+        }
+    }
+    let tag = |v: Option<&[u8]>| v.is_some_and(scan::has_tag_mark);
     let f = &s.fields;
     tag(f.user)
         || tag(f.database)
         || tag(f.application)
         || tag(f.host)
-        || (s.severity == b"LOG" && tag(Some(s.message)))
+        || (log && tag(Some(s.message)))
 }
 
 /// Whether a prefix value holding a newline (the one that joined a fragment to the line after

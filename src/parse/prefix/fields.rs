@@ -34,7 +34,7 @@ pub(super) fn is_severity(word: &[u8]) -> bool {
 /// If a severity tag (`LOG:  `) starts at `pos`, returns (severity, message start).
 pub(super) fn severity_at(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     let rest = &line[pos..];
-    let colon = rest.iter().take(10).position(|&c| c == b':')?;
+    let colon = super::find_byte(b':', &rest[..rest.len().min(16)]).filter(|&c| c < 10)?;
     let sev = &rest[..colon];
     if !is_severity(sev) || !rest[colon + 1..].starts_with(b"  ") {
         return None;
