@@ -123,7 +123,8 @@ fn looks_injected(entry: &[u8], s: &super::prefix::SplitLine<'_>) -> bool {
     let log = s.severity == b"LOG";
     let before_tag = (s.severity.as_ptr() as usize).wrapping_sub(entry.as_ptr() as usize);
     if let Some(head) = entry.get(..before_tag) {
-        if !scan::has_tag_mark(head) && !(log && scan::has_tag_mark(s.message)) {
+        let marked = scan::has_tag_mark(head) || (log && scan::has_tag_mark(s.message));
+        if !marked {
             return false;
         }
     }
