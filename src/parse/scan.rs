@@ -234,26 +234,12 @@ fn scan_blocks(
                 )
             };
         }
-        let (n, t, mut tags) = block(buf[at..at + 69].as_ptr());
+        let (n, t, tags) = block(buf[at..at + 69].as_ptr());
         lines += u64::from(n.count_ones());
         led += u64::from((((n << 1) | carry) & t).count_ones());
         carry = n >> 63;
-        while tags != 0 {
-            let k = tags.trailing_zeros() as usize;
-            tags &= tags - 1;
-            let c = at + k + 1;
-            if c < next || !tag_matters(buf, c) {
-                continue;
-            }
-            // The letter before the colon is no newline: the line's start is before it.
-            let before = n & ((1u64 << k) - 1);
-            let start = match before {
-                0 => line_start,
-                _ => at + 64 - before.leading_zeros() as usize,
-            };
-            let end = memchr(b'\n', &buf[c..]).map_or(buf.len(), |i| c + i);
-            f(start, end);
-            next = end + 1;
+        if tags != 0 {
+            next = block_tags(buf, f, (at, n, tags), line_start, next);
         }
         if n != 0 {
             line_start = at + 64 - n.leading_zeros() as usize;
@@ -281,6 +267,37 @@ fn scan_blocks(
         after_newline = buf[i] == b'\n';
     }
     (lines, led)
+}
+
+/// The tags a block's masks let through (`tags`, with its newlines `n`, at `at`): each that
+/// matters hands its line to `f` once; returns where the next candidate may start. Out of the
+/// block loop, which most blocks never leave: the loop keeps its state in registers.
+#[inline(never)]
+fn block_tags(
+    buf: &[u8],
+    f: &mut impl FnMut(usize, usize),
+    (at, n, mut tags): (usize, u64, u64),
+    line_start: usize,
+    mut next: usize,
+) -> usize {
+    while tags != 0 {
+        let k = tags.trailing_zeros() as usize;
+        tags &= tags - 1;
+        let c = at + k + 1;
+        if c < next || !tag_matters(buf, c) {
+            continue;
+        }
+        // The letter before the colon is no newline: the line's start is before it.
+        let before = n & ((1u64 << k) - 1);
+        let start = match before {
+            0 => line_start,
+            _ => at + 64 - before.leading_zeros() as usize,
+        };
+        let end = memchr(b'\n', &buf[c..]).map_or(buf.len(), |i| c + i);
+        f(start, end);
+        next = end + 1;
+    }
+    next
 }
 
 /// [`scan_blocks`] with AVX2: two 32-byte halves a block.
