@@ -73,20 +73,32 @@ pub fn json_report(engine: &Engine, opts: &ReportOptions) -> Value {
     serde_json::to_value(snapshot(engine, opts)).unwrap_or(Value::Null)
 }
 
-/// Writes the snapshot as pretty JSON, streaming the session list.
+/// Writes the snapshot as pretty JSON. The session list, most of its bytes on a busy server,
+/// is written on a second thread while the figures are computed on this one.
 pub fn write_json(
     engine: &Engine,
     opts: &ReportOptions,
     out: impl std::io::Write,
 ) -> serde_json::Result<()> {
-    let (figures, active) = parts(engine, opts);
-    pretty::write_snapshot(&figures, &active, engine.store.is_fleet(), out)
+    let active = engine.store.active_sessions(&opts.filter);
+    let fleet = engine.store.is_fleet();
+    let (figures, list) = std::thread::scope(|scope| {
+        let list = scope.spawn(|| {
+            let mut list = Vec::new();
+            pretty::write_active(&active, fleet, &mut list).map(|()| list)
+        });
+        let figures = figures(engine, opts, &active);
+        (figures, list.join())
+    });
+    let list = list.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    pretty::write_snapshot(&figures, &list, out)
 }
 
 /// The snapshot's contents.
 pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     let fleet = engine.store.is_fleet();
-    let (figures, active) = parts(engine, opts);
+    let active = engine.store.active_sessions(&opts.filter);
+    let figures = figures(engine, opts, &active);
     let active = active
         .iter()
         .map(|a| ActiveOut {
@@ -104,13 +116,12 @@ pub fn snapshot(engine: &Engine, opts: &ReportOptions) -> Snapshot {
     Snapshot { figures, active }
 }
 
-/// The snapshot's figures, and its open sessions as the store gives them.
-fn parts(engine: &Engine, opts: &ReportOptions) -> (Map<String, Value>, Vec<ActiveSession>) {
+/// The snapshot's figures, given its open sessions as the store gives them.
+fn figures(engine: &Engine, opts: &ReportOptions, active: &[ActiveSession]) -> Map<String, Value> {
     let store = &engine.store;
     let f = &opts.filter;
     let s = store.summary(f);
     let fleet = store.is_fleet();
-    let active = store.active_sessions(f);
     let mut by_reason = Map::new();
     for (r, n) in &s.failures_by_reason {
         by_reason.insert(r.key().to_string(), json!(n));
@@ -209,10 +220,10 @@ fn parts(engine: &Engine, opts: &ReportOptions) -> (Map<String, Value>, Vec<Acti
         unreachable!("an object literal")
     };
     by_dims(&mut figures, &s, fleet);
-    if let Some(v) = servers_json(engine, &active, &store.summary_by_server(f)) {
+    if let Some(v) = servers_json(engine, active, &store.summary_by_server(f)) {
         figures.insert("servers".into(), v);
     }
-    (figures, active)
+    figures
 }
 
 /// The shown dimensions: every one with more than one server, else all but the server.

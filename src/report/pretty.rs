@@ -8,12 +8,11 @@ use crate::store::views::ActiveSession;
 use serde_json::{Map, Value};
 use std::io::Write;
 
-/// Writes the snapshot (its figures, then the open sessions, each naming its server in a
-/// fleet) as `serde_json::to_writer_pretty` writes [`super::Snapshot`].
+/// Writes the snapshot (its figures, then the open sessions as [`write_active`] wrote them)
+/// as `serde_json::to_writer_pretty` writes [`super::Snapshot`].
 pub fn write_snapshot(
     figures: &Map<String, Value>,
-    active: &[ActiveSession],
-    fleet: bool,
+    active: &[u8],
     mut out: impl Write,
 ) -> serde_json::Result<()> {
     let io = serde_json::Error::io;
@@ -26,12 +25,13 @@ pub fn write_snapshot(
         }
         None => out.write_all(b"{\n").map_err(io)?, // `{}`: no figures
     }
-    write_active(active, fleet, &mut out)?;
+    out.write_all(active).map_err(io)?;
     out.write_all(b"\n}").map_err(io)
 }
 
-/// `  "active": [...]` at the snapshot's second level of indentation.
-fn write_active(
+/// `  "active": [...]` at the snapshot's second level of indentation, each session naming its
+/// server in a fleet.
+pub fn write_active(
     active: &[ActiveSession],
     fleet: bool,
     out: &mut impl Write,
