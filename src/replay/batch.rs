@@ -108,6 +108,11 @@ impl Batch {
         });
     }
 
+    /// The bytes its events take.
+    pub fn bytes(&self) -> u64 {
+        (self.recs.len() * std::mem::size_of::<Rec>() + self.arena.len()) as u64
+    }
+
     /// How many events the batch holds.
     pub fn len(&self) -> usize {
         self.recs.len()

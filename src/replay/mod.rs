@@ -11,6 +11,7 @@ mod batch;
 mod claim;
 mod feed;
 mod mapped;
+mod window;
 
 use crate::engine::{Engine, ReadError};
 use batch::Batch;
@@ -19,12 +20,9 @@ use feed::Feed;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Mutex;
-
-/// Batches a worker may decode ahead of the one being applied, per worker.
-const AHEAD: u64 = 4;
+use window::Window;
 
 /// A file that could not be replayed, and why.
 #[derive(Debug, thiserror::Error)]
@@ -120,18 +118,16 @@ where
     };
     let feed = Mutex::new(feed);
     let spare = Spare::default();
-    let (handed, applied) = (AtomicU64::new(0), AtomicU64::new(0));
+    let window = Window::new(workers);
     let (tx, rx) = sync_channel::<Batch>(workers * 2);
-    let ahead = AHEAD * workers as u64;
     let mut protos = protos;
     let own = protos.pop();
     std::thread::scope(|scope| {
         // One worker a core, this thread included: it decodes too whenever nothing is ready to
         // apply, so no core waits on an applying thread that has nothing to do.
         for dec in protos {
-            let (tx, feed, spare) = (tx.clone(), &feed, &spare);
-            let (handed, applied) = (&handed, &applied);
-            scope.spawn(move || pull(dec, (feed, spare), next, tx, (handed, applied, ahead)));
+            let (tx, feed, spare, window) = (tx.clone(), &feed, &spare, &window);
+            scope.spawn(move || pull(dec, (feed, spare), next, tx, window));
         }
         drop(tx);
         let mut own = own.map(|dec| (dec, Vec::new()));
@@ -143,13 +139,12 @@ where
             }
             while let Some(b) = waiting.remove(&seq) {
                 apply(engine, source, &b);
-                spare.give(b);
                 seq += 1;
-                applied.store(seq, Ordering::Release);
+                window.applied(seq, b.bytes());
+                spare.give(b);
             }
-            let room = handed.load(Ordering::Acquire) <= seq + ahead;
-            if let (Some((dec, buf)), true) = (own.as_mut(), room) {
-                match work_one(dec, (&feed, &spare), next, buf, &handed) {
+            if let (Some((dec, buf)), true) = (own.as_mut(), window.open()) {
+                match work_one(dec, (&feed, &spare), next, buf, &window) {
                     Some(b) => {
                         waiting.insert(b.seq, b);
                         continue;
@@ -295,7 +290,7 @@ fn pull<I, R>(
     (feed, spare): (&Mutex<Feed<I, R>>, &Spare),
     next: Next<Feed<I, R>>,
     done: SyncSender<Batch>,
-    (handed, applied, ahead): (&AtomicU64, &AtomicU64, u64),
+    window: &Window,
 ) where
     I: Iterator<Item = std::io::Result<R>>,
     R: Read,
@@ -303,10 +298,10 @@ fn pull<I, R>(
     let mut buf = Vec::new();
     loop {
         // Memory stays flat: wait while the applying thread is far behind.
-        while handed.load(Ordering::Acquire) > applied.load(Ordering::Acquire) + ahead {
+        while !window.open() {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
-        let Some(batch) = work_one(&mut dec, (feed, spare), next, &mut buf, handed) else {
+        let Some(batch) = work_one(&mut dec, (feed, spare), next, &mut buf, window) else {
             return;
         };
         if done.send(batch).is_err() {
@@ -322,7 +317,7 @@ fn work_one<I, R>(
     (feed, spare): (&Mutex<Feed<I, R>>, &Spare),
     next: Next<Feed<I, R>>,
     buf: &mut Vec<u8>,
-    handed: &AtomicU64,
+    window: &Window,
 ) -> Option<Batch>
 where
     I: Iterator<Item = std::io::Result<R>>,
@@ -333,29 +328,30 @@ where
         Err(_) => return None,
     };
     let mut batch = match piece? {
-        Piece::Read(c) => decode(dec, spare.take(c.seq), &buf[..c.len], handed),
+        Piece::Read(c) => decode(dec, spare.take(c.seq), &buf[..c.len], window),
         Piece::Claim(c) => match c.map() {
             Some(m) => {
-                let batch = decode(dec, spare.take(c.seq), m.bytes(), handed);
+                let batch = decode(dec, spare.take(c.seq), m.bytes(), window);
                 if m.was_cut() {
                     failed(feed, c.index, cut_short());
                     drop(batch);
                     let _ = dec.take_chunk(); // what the cut bytes gave is not the file's
-                    decode(dec, spare.take(c.seq), &[], handed)
+                    decode(dec, spare.take(c.seq), &[], window)
                 } else {
                     batch
                 }
             }
             None => match c.read(buf) {
-                Ok(n) => decode(dec, spare.take(c.seq), &buf[..n], handed),
+                Ok(n) => decode(dec, spare.take(c.seq), &buf[..n], window),
                 Err(e) => {
                     failed(feed, c.index, e);
-                    decode(dec, spare.take(c.seq), &[], handed)
+                    decode(dec, spare.take(c.seq), &[], window)
                 }
             },
         },
     };
     batch.state = dec.take_chunk();
+    window.decoded(batch.bytes());
     Some(batch)
 }
 
@@ -364,9 +360,9 @@ fn decode(
     dec: &mut crate::parse::Decoder,
     mut batch: Batch,
     bytes: &[u8],
-    handed: &AtomicU64,
+    window: &Window,
 ) -> Batch {
-    handed.fetch_max(batch.seq + 1, Ordering::AcqRel);
+    window.hand(batch.seq);
     dec.decode(bytes, true, &mut |ev| batch.record(ev));
     batch
 }
