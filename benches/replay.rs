@@ -80,6 +80,29 @@ fn build_dir(big: &Path, mb: u64) -> PathBuf {
     dir
 }
 
+/// A log of nothing but connection lines (those of `big`, repeated to its size): the densest
+/// input for memory, where every line is an event kept until it is applied.
+fn build_dense(big: &Path, mb: u64) -> PathBuf {
+    let path = big.with_file_name(format!("dense-{mb}.log"));
+    if path.exists() {
+        return path;
+    }
+    let bytes = std::fs::read(big).unwrap();
+    let mut lines = Vec::new();
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        if text.contains("LOG:  connection ") || text.contains("LOG:  disconnection: ") {
+            lines.extend_from_slice(line);
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    while out.len() < bytes.len() && !lines.is_empty() {
+        out.extend_from_slice(&lines);
+    }
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
 fn warm(path: &Path) {
     let mut buf = vec![0u8; 1 << 20];
     let files: Vec<PathBuf> = if path.is_dir() {
@@ -233,6 +256,10 @@ fn main() {
     compare("one file", &bin, &path, size_mb, runs);
     compare("directory of 8 files", &bin, &dir, size_mb, runs);
     compare_gz(&bin, &path, size_mb, runs);
+    let dense = build_dense(&path, mb);
+    warm(&dense);
+    let dense_mb = std::fs::metadata(&dense).unwrap().len() as f64 / 1e6;
+    compare("only connection lines", &bin, &dense, dense_mb, runs);
 }
 
 /// Times `pgconn-top --once --json big.log.gz` against `zcat big.log.gz | wc -l`, interleaved.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Batches a worker may decode ahead of the one being applied.
 const AHEAD: u64 = 16;
 /// Bytes of decoded events that may wait to be applied.
-const PENDING_MAX: u64 = 4 << 20;
+const PENDING_MAX: u64 = 2 << 20;
 
 /// The chunks handed out, the batches applied, and the bytes decoded but not applied.
 pub(super) struct Window {
