@@ -192,3 +192,47 @@ fn any_reader_and_overlong_entries_give_the_same_figures() {
     assert_eq!(par.line_stats(), seq.line_stats());
     assert!(par.line_stats().unparsed >= 1, "{:?}", par.line_stats());
 }
+
+#[test]
+fn long_entries_around_chunk_ends_give_the_same_figures_from_a_file() {
+    // Every 50 kB a statement of 7 to 45 kB over tab-led lines, and a line of 12 kB without a
+    // break: where a chunk should end, the boundary is often farther than the few lines the
+    // feed looks at there, and that chunk is read as a stream instead.
+    const PREFIX: &str = "%m [%p] %q%u@%d ";
+    let base = log(PREFIX, 360);
+    let mut bytes = Vec::with_capacity(base.len() * 2);
+    let (mut last, mut x) = (0, 7u32);
+    for line in base.split_inclusive(|&b| b == b'\n') {
+        bytes.extend_from_slice(line);
+        if bytes.len() - last > 50_000 && !line.starts_with(b"\t") {
+            last = bytes.len();
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let lines = 300 + (x >> 16) % 1500; // irregular, so chunk ends fall anywhere in them
+            bytes.extend_from_slice(
+                b"2025-11-24 16:00:00.000 UTC [91] x@y ERROR:  syntax error\n\tSTATEMENT:  SELECT",
+            );
+            for k in 0..lines {
+                bytes.extend_from_slice(format!("\n\t  , column_{k} AS c{k}").as_bytes());
+            }
+            bytes.extend_from_slice(b"\n2025-11-24 16:00:00.000 UTC [92] x@y LOG:  duration: ");
+            bytes.extend(std::iter::repeat_n(b'7', 12 << 10));
+            bytes.push(b'\n');
+        }
+    }
+    assert!(bytes.len() > 4 << 20, "several chunks: {}", bytes.len());
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.log");
+    std::fs::write(&whole, &bytes).unwrap();
+
+    let mut seq = engine(PREFIX);
+    let id = seq.add_source("one");
+    seq.read_to_end(id, bytes.as_slice()).unwrap();
+    let mut par = engine(PREFIX);
+    let id = par.add_source("one");
+    let read = replay_files(&mut par, id, &[whole]).unwrap();
+    assert_eq!(read, bytes.len() as u64);
+    assert_eq!(report(&par), report(&seq));
+    assert_eq!(par.line_stats(), seq.line_stats());
+    let connects = par.store.summary(&Default::default()).connects;
+    assert!(connects > 300, "{connects}");
+}

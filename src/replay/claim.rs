@@ -14,7 +14,9 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// How far around the planned end of a chunk its boundary is looked for.
-const PROBE: usize = 16 << 10;
+/// A few lines each side are enough for a boundary: the probe is read under the feed's lock,
+/// for every chunk, so it is kept short (where none is found, the chunk is read as a stream).
+const PROBE: usize = 4 << 10;
 
 /// An open file that the feed and the workers share.
 pub struct SharedFile {

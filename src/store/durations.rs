@@ -24,7 +24,8 @@ impl Durations {
     /// Records one session time.
     pub fn record(&mut self, ms: u64) {
         let c = self.counts.get_or_insert_with(|| Box::new([0; BUCKETS]));
-        c[bucket(ms)] = c[bucket(ms)].saturating_add(1);
+        let b = bucket(ms);
+        c[b] = c[b].saturating_add(1);
         self.total += 1;
     }
 
