@@ -36,6 +36,7 @@ impl Severity {
     }
 }
 
+#[inline]
 fn after<'a>(s: &'a [u8], needle: &[u8]) -> Option<&'a [u8]> {
     s.strip_prefix(needle)
 }
@@ -90,12 +91,14 @@ type AuthorizedParts<'a> = (&'a [u8], bool, Option<&'a [u8]>);
 
 /// [`authorized_names`] and the text inside `SSL enabled (...)`, when the session uses SSL.
 fn authorized_parts(msg: &[u8]) -> Option<AuthorizedParts<'_>> {
-    let (mut body, replication) = match after(msg, b"connection authorized: user=") {
-        Some(r) => (r, false),
-        None => (
+    // By the first letter: this runs for every candidate line, most of them no such message.
+    let (mut body, replication) = match msg.first() {
+        Some(b'c') => (after(msg, b"connection authorized: user=")?, false),
+        Some(b'r') => (
             after(msg, b"replication connection authorized: user=")?,
             true,
         ),
+        _ => return None,
     };
     let mut ssl = None;
     for tail in [&b" SSL enabled ("[..], b" GSS ("] {
@@ -447,31 +450,50 @@ pub fn classify<'a>(
         Severity::Fatal => Some(fatal(msg, sqlstate)),
         Severity::Detail => detail(msg),
         Severity::Other => None,
-        Severity::Log => {
-            if let Some(rest) = after(msg, b"connection received: host=") {
-                let mut f = MessageFields::default();
-                match find(rest, b" port=") {
-                    Some(i) => {
-                        f.host = Some(&rest[..i]);
-                        f.port = port(&rest[i + 6..]);
-                    }
-                    None => f.host = Some(rest),
-                }
-                Some((EventKind::Received, f))
-            } else if let Some((body, replication, ssl)) = authorized_parts(msg) {
-                Some(authorized(body, replication, ssl, known))
-            } else if let Some(rest) = after(msg, b"connection authenticated: ") {
-                Some((authenticated(rest), MessageFields::default()))
-            } else if let Some(rest) = after(msg, b"connection ready: setup ") {
-                let setup = setup_times(rest)?;
-                Some((EventKind::Ready { setup }, MessageFields::default()))
-            } else if let Some(rest) = after(msg, b"disconnection: session time: ") {
-                Some(disconnection(rest))
-            } else {
-                server_change(msg).map(|c| (EventKind::Server(c), MessageFields::default()))
-            }
-        }
+        // The first letter tells the message families apart: a message is compared with the
+        // starts of its own family only (this runs for every candidate line).
+        Severity::Log => match msg.first() {
+            Some(b'c') => connection(msg, known),
+            Some(b'd') => match after(msg, b"disconnection: session time: ") {
+                Some(rest) => Some(disconnection(rest)),
+                None => server_event(msg),
+            },
+            Some(b'r') => match authorized_parts(msg) {
+                Some((body, replication, ssl)) => Some(authorized(body, replication, ssl, known)),
+                None => server_event(msg),
+            },
+            _ => server_event(msg),
+        },
     }
+}
+
+/// A `LOG` message that starts with `connection `: received, authorized, authenticated, ready.
+fn connection<'a>(msg: &'a [u8], known: Known<'_>) -> Option<(EventKind<'a>, MessageFields<'a>)> {
+    if let Some(rest) = after(msg, b"connection received: host=") {
+        let mut f = MessageFields::default();
+        match find(rest, b" port=") {
+            Some(i) => {
+                f.host = Some(&rest[..i]);
+                f.port = port(&rest[i + 6..]);
+            }
+            None => f.host = Some(rest),
+        }
+        Some((EventKind::Received, f))
+    } else if let Some((body, replication, ssl)) = authorized_parts(msg) {
+        Some(authorized(body, replication, ssl, known))
+    } else if let Some(rest) = after(msg, b"connection authenticated: ") {
+        Some((authenticated(rest), MessageFields::default()))
+    } else if let Some(rest) = after(msg, b"connection ready: setup ") {
+        let setup = setup_times(rest)?;
+        Some((EventKind::Ready { setup }, MessageFields::default()))
+    } else {
+        None // no server change starts with `c`
+    }
+}
+
+/// A `LOG` message about the server itself (start, stop, crash), or nothing.
+fn server_event(msg: &[u8]) -> Option<(EventKind<'static>, MessageFields<'static>)> {
+    server_change(msg).map(|c| (EventKind::Server(c), MessageFields::default()))
 }
 
 #[cfg(test)]

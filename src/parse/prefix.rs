@@ -32,6 +32,29 @@ enum Field {
     QueryId,
 }
 
+impl Field {
+    /// Whether the value is free text (names, hosts, process titles), which ends only where
+    /// the rest of the prefix can match.
+    /// Whether the value has a grammar of its own ([`fixed_len`]): all but free text, and
+    /// `%r`, which is read as `host(port)` first.
+    fn has_grammar(self) -> bool {
+        !self.is_free() || self == Field::RemoteHostPort
+    }
+
+    fn is_free(self) -> bool {
+        matches!(
+            self,
+            Field::Application
+                | Field::User
+                | Field::Database
+                | Field::RemoteHost
+                | Field::RemoteHostPort
+                | Field::BackendType
+                | Field::PsDisplay
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     Literal(Literal),
@@ -114,8 +137,11 @@ impl Search<'_> {
 }
 
 mod fields;
+mod free;
 pub(crate) use fields::has_severity_tag;
-use fields::{fixed_len, severity_at, split_host_port, trim_spaces, unknown_as_none};
+use fields::{fixed_len, severity_at};
+pub(super) use free::find_byte;
+use free::{free_end, set_free};
 
 /// A compiled `log_line_prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +288,20 @@ impl Prefix {
     /// in the prefix, the message can tell which split is right.
     pub fn split_where<'a>(&self, line: &'a [u8], accept: Accept<'_>) -> Option<SplitLine<'a>> {
         let mut fields = PrefixFields::default();
+        if let Some((severity, msg)) = self.first_path(line, &mut fields, accept) {
+            return Some(SplitLine {
+                fields,
+                severity,
+                message: &line[msg..],
+                full: true,
+            });
+        }
+        self.search(line, accept)
+    }
+
+    /// [`Prefix::split_where`] by the backtracking search alone.
+    fn search<'a>(&self, line: &'a [u8], accept: Accept<'_>) -> Option<SplitLine<'a>> {
+        let mut fields = PrefixFields::default();
         let mut cx = Search {
             budget: STEP_BUDGET,
             full: true,
@@ -317,7 +357,11 @@ impl Prefix {
                 // No copy of `out` to restore on failure: a later success sets again every
                 // field of the tokens it matches, and only the `%q` stop, which skips tokens,
                 // restores what it saw (this runs for every candidate line).
-                if let Some(n) = fixed_len(*field, &line[start..], out) {
+                if let Some(n) = field
+                    .has_grammar()
+                    .then(|| fixed_len(*field, &line[start..], out))
+                    .flatten()
+                {
                     let mut end = start + n;
                     while end - pos < width && line.get(end) == Some(&b' ') {
                         end += 1;
@@ -332,16 +376,7 @@ impl Prefix {
                         return None;
                     }
                 }
-                if !matches!(
-                    field,
-                    Field::Application
-                        | Field::User
-                        | Field::Database
-                        | Field::RemoteHost
-                        | Field::RemoteHostPort
-                        | Field::BackendType
-                        | Field::PsDisplay
-                ) {
+                if !field.is_free() {
                     return None; // a fixed-grammar field that does not fit here
                 }
                 // Free text keeps its padding in the span (trimmed later): an empty padded
@@ -349,6 +384,65 @@ impl Prefix {
                 self.match_free(line, ti, *field, *pad, pos, out, cx)
             }
         }
+    }
+
+    /// The literal right after token `ti`, if the next token is one.
+    fn next_literal(&self, ti: usize) -> Option<&[u8]> {
+        match self.tokens.get(ti + 1) {
+            Some(Token::Literal(l)) => Some(l.text.as_slice()),
+            _ => None,
+        }
+    }
+
+    /// The split [`Prefix::match_from`] tries first, in one pass with no recursion: each free
+    /// value as short as the literal after it allows, a `%q` stop passed over. When it is
+    /// accepted it is the search's answer (the search returns the first split it finds);
+    /// otherwise the caller searches in full. Nearly every line ends here.
+    fn first_path<'a>(
+        &self,
+        line: &'a [u8],
+        out: &mut PrefixFields<'a>,
+        accept: Accept<'_>,
+    ) -> Option<(&'a [u8], usize)> {
+        let mut pos = 0;
+        for (ti, token) in self.tokens.iter().enumerate() {
+            match token {
+                Token::Literal(l) => {
+                    if !l.starts(&line[pos..]) {
+                        return None;
+                    }
+                    pos += l.text.len();
+                }
+                Token::SessionStop => {}
+                Token::Field { field, pad } => {
+                    let width = pad.unsigned_abs() as usize;
+                    let mut start = pos;
+                    while start - pos < width && line.get(start) == Some(&b' ') {
+                        start += 1;
+                    }
+                    if let Some(n) = field
+                        .has_grammar()
+                        .then(|| fixed_len(*field, &line[start..], out))
+                        .flatten()
+                    {
+                        let mut end = start + n;
+                        while end - pos < width && line.get(end) == Some(&b' ') {
+                            end += 1;
+                        }
+                        pos = end;
+                        continue;
+                    }
+                    if !field.is_free() {
+                        return None;
+                    }
+                    let limit = line.len().min(pos + MAX_FIELD);
+                    let end = free_end(line, self.next_literal(ti), pos, limit)?;
+                    set_free(*field, *pad, &line[pos..end], out);
+                    pos = end;
+                }
+            }
+        }
+        severity_at(line, pos).filter(|&(_, msg)| accept(out, &line[msg..]))
     }
 
     /// A free-text field: try the shortest value first, ending where the next token can match.
@@ -364,33 +458,11 @@ impl Prefix {
         cx: &mut Search<'_>,
     ) -> Option<(&'a [u8], usize)> {
         let limit = line.len().min(start + MAX_FIELD);
-        let next_lit = match self.tokens.get(ti + 1) {
-            Some(Token::Literal(l)) => Some(l.text.as_slice()),
-            _ => None,
-        };
+        let next_lit = self.next_literal(ti);
         let mut end = start;
         while end <= limit {
-            if let Some(l) = next_lit {
-                let hay = &line[end..(limit + l.len()).min(line.len())];
-                let found = match l {
-                    [b] => find_byte(*b, hay),
-                    _ => memchr::memmem::find(hay, l),
-                };
-                match found {
-                    Some(off) => end += off,
-                    None => return None,
-                }
-            }
-            let raw = &line[start..end];
-            let value = if pad != 0 { trim_spaces(raw) } else { raw };
-            match field {
-                Field::User => out.user = unknown_as_none(value),
-                Field::Database => out.database = unknown_as_none(value),
-                Field::Application => out.application = unknown_as_none(value),
-                Field::RemoteHost => out.host = unknown_as_none(value),
-                Field::RemoteHostPort => (out.host, out.port) = split_host_port(value),
-                _ => {}
-            }
+            end = free_end(line, next_lit, end, limit)?;
+            set_free(field, pad, &line[start..end], out);
             if let Some(r) = self.match_from(line, ti + 1, end, out, cx) {
                 return Some(r);
             }
@@ -407,34 +479,6 @@ impl Prefix {
 /// a call to `memcmp` would cost more than the comparison.
 fn starts_with(line: &[u8], lit: &[u8]) -> bool {
     line.len() >= lit.len() && line.iter().zip(lit).all(|(a, b)| a == b)
-}
-
-/// The first `b` in `hay`. A prefix value ends within a few bytes: the first 16 are compared
-/// at once where the CPU can (a loop over them mispredicts its exit on every line), the rest (a
-/// long or hostile value) go to `memchr`.
-pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
-    const NEAR: usize = 16;
-    #[cfg(target_arch = "x86_64")]
-    if let Some(block) = hay.first_chunk::<NEAR>() {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `block`, unaligned.
-        let hits = unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().cast());
-            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)))
-        };
-        return match hits {
-            0 => memchr::memchr(b, &hay[NEAR..]).map(|i| i + NEAR),
-            h => Some(h.trailing_zeros() as usize),
-        };
-    }
-    let near = &hay[..hay.len().min(NEAR)];
-    match near.iter().position(|&c| c == b) {
-        Some(i) => Some(i),
-        None if hay.len() > NEAR => memchr::memchr(b, &hay[NEAR..]).map(|i| i + NEAR),
-        None => None,
-    }
 }
 
 #[cfg(test)]

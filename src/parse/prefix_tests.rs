@@ -159,3 +159,70 @@ fn bytes_and_literals_are_found_near_and_far() {
     assert!(!starts_with(b"]x", b"] "));
     assert!(starts_with(b"", b""));
 }
+
+/// Every real line of the corpus, under its own prefix, and copies of them with the bytes that
+/// make prefixes ambiguous (spaces, `@`, `[`, `:  `, commas) put into them at random: the
+/// one-pass split gives what the backtracking search alone gives, fields, message and all.
+#[test]
+fn the_first_pass_agrees_with_the_search_on_real_and_mangled_lines() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let mut dirs = Vec::new();
+    for top in std::fs::read_dir(&root).unwrap() {
+        let top = top.unwrap().path();
+        dirs.push(top.clone());
+        if let Ok(inner) = std::fs::read_dir(&top) {
+            dirs.extend(inner.flatten().map(|e| e.path()));
+        }
+    }
+    let any: Accept<'_> = &|_, _| true;
+    let confirm: Accept<'_> =
+        &|f, msg| crate::parse::message::confirms_names(msg, (f.user, f.database));
+    let (mut lines, mut differ, mut seed) = (0, Vec::new(), 0x9e37_79b9_7f4a_7c15u64);
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for dir in dirs {
+        let (Ok(truth), Ok(log)) = (
+            std::fs::read_to_string(dir.join("truth.json")),
+            std::fs::read(dir.join("postgresql.log")),
+        ) else {
+            continue;
+        };
+        let truth: serde_json::Value = serde_json::from_str(&truth).unwrap();
+        let Some(setting) = truth["log_line_prefix"].as_str() else {
+            continue;
+        };
+        let prefix = Prefix::compile(setting);
+        for line in log.split(|&b| b == b'\n') {
+            let mut variants = vec![line.to_vec()];
+            for _ in 0..3 {
+                let mut v = line.to_vec();
+                let inserts: [&[u8]; 6] = [b" ", b"@", b"[", b":  ", b",", b" LOG:  "];
+                let at = (next() as usize) % (v.len() + 1);
+                let what = inserts[(next() as usize) % inserts.len()];
+                v.splice(at..at, what.iter().copied());
+                variants.push(v);
+            }
+            for v in &variants {
+                lines += 1;
+                for accept in [any, confirm] {
+                    let (fast, searched) =
+                        (prefix.split_where(v, accept), prefix.search(v, accept));
+                    if fast != searched {
+                        differ.push(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(lines > 10_000, "the corpus gave {lines} lines");
+    assert!(
+        differ.is_empty(),
+        "{} lines differ, first: {:?}",
+        differ.len(),
+        differ.first()
+    );
+}
