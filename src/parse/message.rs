@@ -101,6 +101,9 @@ fn authorized_parts(msg: &[u8]) -> Option<AuthorizedParts<'_>> {
         _ => return None,
     };
     let mut ssl = None;
+    if body.last() != Some(&b')') {
+        return Some((body, replication, ssl)); // no `SSL enabled (...)` nor `GSS (...)` tail
+    }
     for tail in [&b" SSL enabled ("[..], b" GSS ("] {
         if let Some(i) = rfind(body, tail) {
             if tail[1] == b'S' {

@@ -44,6 +44,24 @@ fn authorized_keeps_spaces_and_drops_ssl() {
 }
 
 #[test]
+fn only_a_closed_tail_is_the_sessions_ssl_or_gss() {
+    // An application name may hold the words of a tail; the message ends in `)` when a real
+    // tail follows the names.
+    let (k, f) = c(
+        Severity::Log,
+        "connection authorized: user=u database=d application_name=x GSS (y",
+    );
+    assert_eq!(f.application, Some(&b"x GSS (y"[..]));
+    assert!(matches!(k, EventKind::Authorized { ssl: None, .. }));
+    let (k, f) = c(
+        Severity::Log,
+        "connection authorized: user=u database=d application_name=x GSS (y GSS (authenticated=yes, encrypted=no, principal=p)",
+    );
+    assert_eq!(f.application, Some(&b"x GSS (y"[..]));
+    assert!(matches!(k, EventKind::Authorized { ssl: None, .. }));
+}
+
+#[test]
 fn known_names_settle_lookalike_text() {
     let m = b"connection authorized: user=u database=fake database=d application_name=fake application_name=long app";
     let (_, f) = classify(

@@ -100,6 +100,14 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
     let mut millis: i64 = 0;
     if b.get(pos) == Some(&b'.') {
         let start = pos + 1;
+        // `%m` prints exactly three digits: read at once when they are there.
+        if let Some(&[d1, d2, d3]) = b.get(start..start + 3) {
+            let next_is_digit = b.get(start + 3).is_some_and(u8::is_ascii_digit);
+            if d1.is_ascii_digit() && d2.is_ascii_digit() && d3.is_ascii_digit() && !next_is_digit {
+                let v = (d1 - b'0') as i64 * 100 + (d2 - b'0') as i64 * 10 + (d3 - b'0') as i64;
+                return Some(with_zone(b, start + 3, minute + i64::from(s), v));
+            }
+        }
         let mut end = start;
         while end < b.len() && b[end].is_ascii_digit() {
             end += 1;
@@ -115,18 +123,23 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         millis = v;
         pos = end;
     }
-    let local = minute + i64::from(s);
+    Some(with_zone(b, pos, minute + i64::from(s), millis))
+}
+
+/// The time whose local seconds and milliseconds are read, with the zone that may follow at
+/// `pos`; and where the timestamp ends.
+fn with_zone(b: &[u8], mut pos: usize, local: i64, millis: i64) -> (LogTime, usize) {
     let mut offset = 0;
     if b.get(pos) == Some(&b' ') {
         let zs = pos + 1;
         if let Some((ze, off)) = last_zone(b, zs) {
-            return Some((
+            return (
                 LogTime {
                     millis: (local - i64::from(off)) * 1000 + millis,
                     offset_secs: off,
                 },
                 ze,
-            ));
+            );
         }
         let mut ze = zs;
         let numeric = matches!(b.get(zs), Some(b'+' | b'-'));
@@ -173,13 +186,13 @@ pub fn parse_timestamp(b: &[u8]) -> Option<(LogTime, usize)> {
         }
     }
     let utc = local - i64::from(offset);
-    Some((
+    (
         LogTime {
             millis: utc * 1000 + millis,
             offset_secs: offset,
         },
         pos,
-    ))
+    )
 }
 
 thread_local! {
@@ -198,10 +211,21 @@ thread_local! {
 /// offset. A colon after it falls through to the full reading (`UTCLOG:  ` is `UTC`).
 fn last_zone(b: &[u8], zs: usize) -> Option<(usize, i32)> {
     let (word, len, offset) = LAST_ZONE.get();
+    if len == 0 {
+        return None;
+    }
     let end = zs + usize::from(len);
-    // Compared in place: a zone is a few bytes, fewer than a call to `memcmp` costs.
-    let same = b.get(zs..end)?.iter().zip(&word).all(|(x, y)| x == y);
-    if len == 0 || !same {
+    // Compared in place, as one masked word where eight bytes follow: a zone is a few bytes,
+    // fewer than a call to `memcmp` costs (the word holds zeros past its length).
+    let same = match b.get(zs..zs + 8) {
+        Some(w) => {
+            let mask = u64::MAX >> (8 * (8 - usize::from(len).min(8)));
+            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+            len <= 8 && w & mask == u64::from_le_bytes(word)
+        }
+        None => b.get(zs..end)?.iter().zip(&word).all(|(x, y)| x == y),
+    };
+    if !same {
         return None;
     }
     match b.get(end) {
