@@ -209,6 +209,10 @@ pub fn confirms_names(msg: &[u8], known: Known<'_>) -> bool {
 /// How many bytes of `body` spell `known` at its start; a message continues each of its
 /// newlines with a tab, which the prefix's copy of the name does not have.
 fn known_len(body: &[u8], known: &[u8]) -> Option<usize> {
+    // A name without a newline is spelled byte for byte: one compare (most names).
+    if !known.contains(&b'\n') {
+        return (body.get(..known.len()) == Some(known)).then_some(known.len());
+    }
     let mut b = 0;
     for &c in known {
         if body.get(b) != Some(&c) {
