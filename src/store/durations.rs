@@ -10,9 +10,16 @@ pub struct Durations {
     total: u64,
 }
 
+/// `floor(4 * log2(ms + 1))`: exactly, in integers, as `log2((ms + 1)^4)` below 2^32 ms (every
+/// session shorter than 49 days: no float log a session), by floats above.
 fn bucket(ms: u64) -> usize {
-    let v = (ms + 1) as f64;
-    ((v.log2() * 4.0) as usize).min(BUCKETS - 1)
+    let v = u128::from(ms) + 1;
+    let b = if v < 1 << 32 {
+        (v * v * v * v).ilog2() as usize
+    } else {
+        ((v as f64).log2() * 4.0) as usize
+    };
+    b.min(BUCKETS - 1)
 }
 
 fn bucket_value(i: usize) -> u64 {
@@ -63,6 +70,26 @@ impl Durations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_are_four_a_power_of_two() {
+        for ms in (0..100_000u64).chain([(1 << 32) - 2, (1 << 32) - 1, 1 << 40, u64::MAX - 1]) {
+            let b = bucket(ms);
+            let v = (ms as f64) + 1.0;
+            // 2^(b/4) <= ms + 1 < 2^((b+1)/4), within float rounding at the edges.
+            assert!(
+                2f64.powf(b as f64 / 4.0) <= v * (1.0 + 1e-12),
+                "{ms} in {b}"
+            );
+            if b < BUCKETS - 1 {
+                assert!(
+                    v < 2f64.powf((b + 1) as f64 / 4.0) * (1.0 + 1e-12),
+                    "{ms} in {b}"
+                );
+            }
+        }
+        assert_eq!((bucket(0), bucket(1), bucket(2), bucket(3)), (0, 4, 6, 8));
+    }
 
     #[test]
     fn percentiles_are_close() {
