@@ -346,26 +346,10 @@ impl Prefix {
                 cx.end_at(line, pos, out)
             }
             Token::Field { field, pad } => {
-                // A padded value has at most `|pad|` spaces before it (right-aligned) and fills
-                // the width with spaces after it (left-aligned). Either side is accepted, as a
-                // sample cannot always tell the alignment of a value it saw only empty.
-                let width = pad.unsigned_abs() as usize;
-                let mut start = pos;
-                while start - pos < width && line.get(start) == Some(&b' ') {
-                    start += 1;
-                }
                 // No copy of `out` to restore on failure: a later success sets again every
                 // field of the tokens it matches, and only the `%q` stop, which skips tokens,
                 // restores what it saw (this runs for every candidate line).
-                if let Some(n) = field
-                    .has_grammar()
-                    .then(|| fixed_len(*field, &line[start..], out))
-                    .flatten()
-                {
-                    let mut end = start + n;
-                    while end - pos < width && line.get(end) == Some(&b' ') {
-                        end += 1;
-                    }
+                if let Some(end) = fixed_at(*field, *pad, line, pos, out) {
                     let r = self.match_from(line, ti + 1, end, out, cx);
                     if r.is_some() {
                         return r;
@@ -415,20 +399,7 @@ impl Prefix {
                 }
                 Token::SessionStop => {}
                 Token::Field { field, pad } => {
-                    let width = pad.unsigned_abs() as usize;
-                    let mut start = pos;
-                    while start - pos < width && line.get(start) == Some(&b' ') {
-                        start += 1;
-                    }
-                    if let Some(n) = field
-                        .has_grammar()
-                        .then(|| fixed_len(*field, &line[start..], out))
-                        .flatten()
-                    {
-                        let mut end = start + n;
-                        while end - pos < width && line.get(end) == Some(&b' ') {
-                            end += 1;
-                        }
+                    if let Some(end) = fixed_at(*field, *pad, line, pos, out) {
                         pos = end;
                         continue;
                     }
@@ -473,6 +444,35 @@ impl Prefix {
         }
         None
     }
+}
+
+/// A field with a grammar of its own at `pos` (see [`fixed_len`]), with the spaces its padding
+/// allows: where it ends; None when it has no grammar or does not fit. A padded value has at
+/// most `|pad|` spaces before it (right-aligned) and fills the width with spaces after it
+/// (left-aligned). Either side is accepted, as a sample cannot always tell the alignment of a
+/// value it saw only empty. Inlined into both matchers: it runs for every field of every
+/// candidate line.
+#[inline(always)]
+fn fixed_at<'a>(
+    field: Field,
+    pad: i32,
+    line: &'a [u8],
+    pos: usize,
+    out: &mut PrefixFields<'a>,
+) -> Option<usize> {
+    if !field.has_grammar() {
+        return None;
+    }
+    let width = pad.unsigned_abs() as usize;
+    let mut start = pos;
+    while start - pos < width && line.get(start) == Some(&b' ') {
+        start += 1;
+    }
+    let mut end = start + fixed_len(field, &line[start..], out)?;
+    while end - pos < width && line.get(end) == Some(&b' ') {
+        end += 1;
+    }
+    Some(end)
 }
 
 /// `line` starts with `lit`. Literals of a prefix are a few bytes: compared in place, where
