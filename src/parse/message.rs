@@ -1,8 +1,11 @@
 //! A log message (the text after `LOG:  ` / `FATAL:  `) turned into a connection event kind
 //! and the names it carries.
 
+mod failure;
+
 use super::time::{leading_digits, session_millis};
-use crate::model::{AuthMethod, EndCause, EventKind, FailureReason, ServerChange, SetupTimes};
+use crate::model::{AuthMethod, EventKind, ServerChange, SetupTimes};
+use failure::{detail, fatal};
 
 /// Names and numbers a message carried, raw bytes borrowed from it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -284,147 +287,6 @@ fn disconnection(rest: &[u8]) -> (EventKind<'static>, MessageFields<'_>) {
         },
         f,
     )
-}
-
-fn hba_fields<'a>(msg: &'a [u8], f: &mut MessageFields<'a>) {
-    // ... for host "H", user "U", database "D", no encryption
-    let (Some(h), Some(u)) = (find(msg, b"host \""), find(msg, b"\", user \"")) else {
-        return;
-    };
-    if h + 6 <= u {
-        f.host = Some(&msg[h + 6..u]);
-    }
-    let ustart = u + 9;
-    match find(&msg[ustart..], b"\", database \"") {
-        Some(d) => {
-            f.user = Some(&msg[ustart..ustart + d]);
-            let dstart = ustart + d + 13;
-            if let Some(end) = memchr::memrchr(b'"', msg).filter(|&e| e >= dstart) {
-                f.database = Some(&msg[dstart..end]);
-            }
-        }
-        None => {
-            if let Some(end) = memchr::memrchr(b'"', msg).filter(|&e| e >= ustart) {
-                f.user = Some(&msg[ustart..end]);
-            }
-        }
-    }
-}
-
-/// A FATAL message: a failed attempt, the end of a session, or something else.
-fn fatal<'a>(msg: &'a [u8], sqlstate: Option<&[u8]>) -> (EventKind<'a>, MessageFields<'a>) {
-    use FailureReason as R;
-    let mut f = MessageFields::default();
-    let failed = |reason| EventKind::Failed { reason };
-    let kind = if find(msg, b"authentication failed for user \"").is_some() {
-        f.user = quoted_after(msg, b"for user \"");
-        failed(R::PasswordFailed)
-    } else if let Some(rest) = after(msg, b"role \"") {
-        if rest.ends_with(b"\" does not exist") {
-            f.user = Some(&rest[..rest.len() - 16]);
-            failed(R::RoleMissing)
-        } else if rest.ends_with(b"\" is not permitted to log in") {
-            f.user = Some(&rest[..rest.len() - 28]);
-            failed(R::LoginNotPermitted)
-        } else {
-            EventKind::OtherFatal { message: msg }
-        }
-    } else if let Some(rest) = after(msg, b"database \"") {
-        if rest.ends_with(b"\" does not exist") {
-            f.database = Some(&rest[..rest.len() - 16]);
-            failed(R::DatabaseMissing)
-        } else if rest.ends_with(b"\" is not currently accepting connections") {
-            f.database = Some(&rest[..rest.len() - 40]);
-            failed(R::NotAccepting)
-        } else {
-            EventKind::OtherFatal { message: msg }
-        }
-    } else if msg.starts_with(b"too many connections for role \"") {
-        f.user = quoted_after(msg, b"role \"");
-        failed(R::RoleLimit)
-    } else if msg.starts_with(b"too many connections for database \"") {
-        f.database = quoted_after(msg, b"database \"");
-        failed(R::DatabaseLimit)
-    } else if msg.starts_with(b"sorry, too many clients already") {
-        failed(R::TooManyClients)
-    } else if msg.starts_with(b"remaining connection slots are reserved") {
-        failed(R::ReservedSlots)
-    } else if msg.starts_with(b"permission denied for database \"") {
-        f.database = quoted_after(msg, b"database \"");
-        failed(R::PermissionDenied)
-    } else if msg.starts_with(b"pg_hba.conf rejects ") {
-        hba_fields(msg, &mut f);
-        failed(R::HbaReject)
-    } else if msg.starts_with(b"no pg_hba.conf entry for ") {
-        hba_fields(msg, &mut f);
-        failed(R::NoHbaEntry)
-    } else if msg.starts_with(b"the database system is ") {
-        failed(R::StartupShutdown)
-    } else if msg.starts_with(b"canceling authentication due to timeout") {
-        failed(R::AuthTimeout)
-    } else if msg.starts_with(b"terminating connection due to administrator command") {
-        EventKind::Ending {
-            cause: EndCause::Administrator,
-        }
-    } else if msg.starts_with(b"terminating connection due to idle")
-        || msg.starts_with(b"terminating connection due to transaction timeout")
-    {
-        EventKind::Ending {
-            cause: EndCause::IdleTimeout,
-        }
-    } else if msg.starts_with(b"connection to client lost") {
-        EventKind::Ending {
-            cause: EndCause::ClientLost,
-        }
-    } else if msg.starts_with(b"terminating connection ")
-        || msg.starts_with(b"terminating walsender")
-    {
-        EventKind::Ending {
-            cause: EndCause::ServerSide,
-        }
-    } else {
-        by_sqlstate(sqlstate).unwrap_or(EventKind::OtherFatal { message: msg })
-    };
-    (kind, f)
-}
-
-/// `Role "x" does not exist.` (what a password failure's DETAIL says of a missing role).
-fn detail(msg: &[u8]) -> Option<(EventKind<'static>, MessageFields<'_>)> {
-    let rest = after(msg, b"Role \"")?;
-    let end = find(rest, b"\" does not exist.")?;
-    let f = MessageFields {
-        user: Some(&rest[..end]),
-        ..MessageFields::default()
-    };
-    Some((
-        EventKind::FailureDetail {
-            reason: FailureReason::RoleMissing,
-        },
-        f,
-    ))
-}
-
-/// For messages in another language: the SQLSTATE still says what happened.
-fn by_sqlstate(code: Option<&[u8]>) -> Option<EventKind<'static>> {
-    use FailureReason as R;
-    let failed = |reason| Some(EventKind::Failed { reason });
-    match code? {
-        b"28P01" => failed(R::PasswordFailed),
-        b"3D000" => failed(R::DatabaseMissing),
-        b"42501" => failed(R::PermissionDenied),
-        b"57P03" => failed(R::StartupShutdown),
-        b"53300" => failed(R::TooManyClients),
-        b"57P01" => Some(EventKind::Ending {
-            cause: EndCause::Administrator,
-        }),
-        b"57P05" | b"25P03" | b"25P04" => Some(EventKind::Ending {
-            cause: EndCause::IdleTimeout,
-        }),
-        b"08006" => Some(EventKind::Ending {
-            cause: EndCause::ClientLost,
-        }),
-        _ => None,
-    }
 }
 
 fn server_change(msg: &[u8]) -> Option<ServerChange> {

@@ -1,6 +1,7 @@
 //! Tests of [`super`]: the message parser on real and hostile lines.
 
 use super::*;
+use crate::model::{EndCause, FailureReason};
 use FailureReason as R;
 
 fn c(sev: Severity, m: &str) -> (EventKind<'_>, MessageFields<'_>) {
