@@ -177,7 +177,9 @@ fn with_zone(b: &[u8], mut pos: usize, local: i64, millis: i64) -> (LogTime, usi
         }
         if ze > zs && (b[zs].is_ascii_alphabetic() || matches!(b[zs], b'+' | b'-')) {
             offset = zone_offset(&b[zs..ze]).unwrap_or(0);
-            if !numeric {
+            // Only a word that fits is kept: a longer one run into the tag (`%t%q`) is read
+            // anew each time.
+            if !numeric && ze - zs <= 8 {
                 let mut word = [0; 8];
                 word[..ze - zs].copy_from_slice(&b[zs..ze]);
                 LAST_ZONE.set((word, (ze - zs) as u8, offset));

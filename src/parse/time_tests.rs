@@ -112,3 +112,11 @@ fn epoch() {
     assert_eq!(n, 14);
     assert_eq!(t.millis, 1_764_271_263_010);
 }
+
+#[test]
+fn a_long_word_run_into_the_tag_is_no_panic() {
+    // `%t%q` with a zone-like word of more than eight letters before the tag.
+    let line = b"2025-01-01 00:00:00 ABCDEFGHIJKLOG:  connection received: host=h";
+    let (t, _) = parse_timestamp(line).expect("the time is read");
+    assert_eq!(t.offset_secs, 0);
+}
