@@ -321,18 +321,18 @@ pub fn classify<'a>(
         Severity::Other => None,
         // The first letter tells the message families apart: a message is compared with the
         // starts of its own family only (this runs for every candidate line).
-        Severity::Log => match msg.first() {
-            Some(b'c') => connection(msg, known),
-            Some(b'd') => match after(msg, b"disconnection: session time: ") {
-                Some(rest) => Some(disconnection(rest)),
-                None => server_event(msg),
-            },
-            Some(b'r') => match authorized_parts(msg) {
-                Some((body, replication, ssl)) => Some(authorized(body, replication, ssl, known)),
-                None => server_event(msg),
-            },
-            _ => server_event(msg),
-        },
+        Severity::Log => {
+            let event = match msg.first() {
+                Some(b'c') => connection(msg, known),
+                Some(b'd') => after(msg, b"disconnection: session time: ").map(disconnection),
+                Some(b'r') => authorized_parts(msg)
+                    .map(|(body, replication, ssl)| authorized(body, replication, ssl, known)),
+                _ => None,
+            };
+            event.or_else(|| {
+                server_change(msg).map(|c| (EventKind::Server(c), MessageFields::default()))
+            })
+        }
     }
 }
 
@@ -352,17 +352,10 @@ fn connection<'a>(msg: &'a [u8], known: Known<'_>) -> Option<(EventKind<'a>, Mes
         Some(authorized(body, replication, ssl, known))
     } else if let Some(rest) = after(msg, b"connection authenticated: ") {
         Some((authenticated(rest), MessageFields::default()))
-    } else if let Some(rest) = after(msg, b"connection ready: setup ") {
-        let setup = setup_times(rest)?;
-        Some((EventKind::Ready { setup }, MessageFields::default()))
     } else {
-        None // no server change starts with `c`
+        let setup = setup_times(after(msg, b"connection ready: setup ")?)?;
+        Some((EventKind::Ready { setup }, MessageFields::default()))
     }
-}
-
-/// A `LOG` message about the server itself (start, stop, crash), or nothing.
-fn server_event(msg: &[u8]) -> Option<(EventKind<'static>, MessageFields<'static>)> {
-    server_change(msg).map(|c| (EventKind::Server(c), MessageFields::default()))
 }
 
 #[cfg(test)]

@@ -33,14 +33,14 @@ enum Field {
 }
 
 impl Field {
-    /// Whether the value is free text (names, hosts, process titles), which ends only where
-    /// the rest of the prefix can match.
     /// Whether the value has a grammar of its own ([`fixed_len`]): all but free text, and
     /// `%r`, which is read as `host(port)` first.
     fn has_grammar(self) -> bool {
         !self.is_free() || self == Field::RemoteHostPort
     }
 
+    /// Whether the value is free text (names, hosts, process titles), which ends only where
+    /// the rest of the prefix can match.
     fn is_free(self) -> bool {
         matches!(
             self,
@@ -140,7 +140,7 @@ mod fields;
 mod free;
 pub(crate) use fields::has_severity_tag;
 use fields::{fixed_len, severity_at};
-pub(super) use free::find_byte;
+use free::find_byte;
 use free::{free_end, set_free};
 
 /// A compiled `log_line_prefix`.

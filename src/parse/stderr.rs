@@ -117,24 +117,23 @@ fn incomplete_fatal(s: &super::prefix::SplitLine<'_>) -> bool {
 /// A line forged by a newline in a name (`x\n<timestamp> [8] LOG:  connection authorized:
 /// ...@db FATAL:  ...`) shows a second severity tag: in its prefix values, or in the message of
 /// a LOG entry. Every tag ends in a colon and two spaces; no prefix value or connection
-/// message of an honest line has that. `s` is a split of `entry`: when neither the text
-/// before its tag nor (for LOG) its message holds the mark, no value can.
+/// message of an honest line has that. `s` is a split of `entry`: its values lie in the text
+/// before its tag, so when that text holds no mark, no value does.
 fn looks_injected(entry: &[u8], s: &super::prefix::SplitLine<'_>) -> bool {
-    let log = s.severity == b"LOG";
-    let before_tag = (s.severity.as_ptr() as usize).wrapping_sub(entry.as_ptr() as usize);
-    if let Some(head) = entry.get(..before_tag) {
-        let marked = scan::has_tag_mark(head) || (log && scan::has_tag_mark(s.message));
-        if !marked {
-            return false;
-        }
+    if s.severity == b"LOG" && scan::has_tag_mark(s.message) {
+        return true;
     }
-    let tag = |v: Option<&[u8]>| v.is_some_and(scan::has_tag_mark);
+    let before_tag = (s.severity.as_ptr() as usize).wrapping_sub(entry.as_ptr() as usize);
+    if entry
+        .get(..before_tag)
+        .is_some_and(|head| !scan::has_tag_mark(head))
+    {
+        return false; // the values lie in the text before the tag
+    }
     let f = &s.fields;
-    tag(f.user)
-        || tag(f.database)
-        || tag(f.application)
-        || tag(f.host)
-        || (log && tag(Some(s.message)))
+    [f.user, f.database, f.application, f.host]
+        .into_iter()
+        .any(|v| v.is_some_and(scan::has_tag_mark))
 }
 
 /// Whether a prefix value holding a newline (the one that joined a fragment to the line after

@@ -221,9 +221,8 @@ fn last_zone(b: &[u8], zs: usize) -> Option<(usize, i32)> {
     // fewer than a call to `memcmp` costs (the word holds zeros past its length).
     let same = match b.get(zs..zs + 8) {
         Some(w) => {
-            let mask = u64::MAX >> (8 * (8 - usize::from(len).min(8)));
-            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-            len <= 8 && w & mask == u64::from_le_bytes(word)
+            let mask = u64::MAX >> (64 - 8 * u32::from(len)); // len is 1..=8
+            u64::from_le_bytes(w.try_into().unwrap_or_default()) & mask == u64::from_le_bytes(word)
         }
         None => b.get(zs..end)?.iter().zip(&word).all(|(x, y)| x == y),
     };

@@ -40,7 +40,7 @@ pub(super) fn set_free<'a>(field: Field, pad: i32, raw: &'a [u8], out: &mut Pref
 /// The first `b` in `hay`. A prefix value ends within a few bytes: the first 16 are compared
 /// at once where the CPU can (a loop over them mispredicts its exit on every line), the rest (a
 /// long or hostile value) go to `memchr`.
-pub(crate) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+pub(super) fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
     const NEAR: usize = 16;
     #[cfg(target_arch = "x86_64")]
     if let Some(block) = hay.first_chunk::<NEAR>() {
