@@ -30,6 +30,27 @@ fn hba_fields<'a>(msg: &'a [u8], f: &mut MessageFields<'a>) {
 }
 
 /// A FATAL message: a failed attempt, the end of a session, or something else.
+/// Messages that quote a role or a database name, by the text before and after the name, and
+/// the failure each reports.
+const QUOTED: [(&[u8], &[u8], FailureReason); 4] = [
+    (b"role \"", b"\" does not exist", FailureReason::RoleMissing),
+    (
+        b"role \"",
+        b"\" is not permitted to log in",
+        FailureReason::LoginNotPermitted,
+    ),
+    (
+        b"database \"",
+        b"\" does not exist",
+        FailureReason::DatabaseMissing,
+    ),
+    (
+        b"database \"",
+        b"\" is not currently accepting connections",
+        FailureReason::NotAccepting,
+    ),
+];
+
 pub(super) fn fatal<'a>(
     msg: &'a [u8],
     sqlstate: Option<&[u8]>,
@@ -40,25 +61,20 @@ pub(super) fn fatal<'a>(
     let kind = if find(msg, b"authentication failed for user \"").is_some() {
         f.user = quoted_after(msg, b"for user \"");
         failed(R::PasswordFailed)
-    } else if let Some(rest) = after(msg, b"role \"") {
-        if rest.ends_with(b"\" does not exist") {
-            f.user = Some(&rest[..rest.len() - 16]);
-            failed(R::RoleMissing)
-        } else if rest.ends_with(b"\" is not permitted to log in") {
-            f.user = Some(&rest[..rest.len() - 28]);
-            failed(R::LoginNotPermitted)
-        } else {
-            EventKind::OtherFatal { message: msg }
-        }
-    } else if let Some(rest) = after(msg, b"database \"") {
-        if rest.ends_with(b"\" does not exist") {
-            f.database = Some(&rest[..rest.len() - 16]);
-            failed(R::DatabaseMissing)
-        } else if rest.ends_with(b"\" is not currently accepting connections") {
-            f.database = Some(&rest[..rest.len() - 40]);
-            failed(R::NotAccepting)
-        } else {
-            EventKind::OtherFatal { message: msg }
+    } else if msg.starts_with(b"role \"") || msg.starts_with(b"database \"") {
+        let quoted = QUOTED.iter().find_map(|&(lead, end, reason)| {
+            Some((lead, after(msg, lead)?.strip_suffix(end)?, reason))
+        });
+        match quoted {
+            Some((b"role \"", name, reason)) => {
+                f.user = Some(name);
+                failed(reason)
+            }
+            Some((_, name, reason)) => {
+                f.database = Some(name);
+                failed(reason)
+            }
+            None => EventKind::OtherFatal { message: msg },
         }
     } else if msg.starts_with(b"too many connections for role \"") {
         f.user = quoted_after(msg, b"role \"");
