@@ -162,8 +162,7 @@ fn full_server_shows_alarm_refusals_and_the_leak() {
     tmux.keys(&["c"]);
     tmux.wait_text("clear everything");
     tmux.keys(&["y"]);
-    tmux.wait_for("statistics cleared", |s| s.contains("0 connects"));
-    let s = tmux.screen();
+    let s = tmux.wait_for("statistics cleared", |s| s.contains("0 connects"));
     assert!(
         s.contains("● 20/20 active, 0 free"),
         "the sessions stay:\n{s}"

@@ -80,18 +80,23 @@ impl Tmux {
         self.ok(&["send-keys", "-t", "t", "-l", text]);
     }
 
-    /// Polls the screen until `pred` holds; panics with the screen after [`WAIT`].
+    /// Polls the screen until `pred` holds on a settled screen: two captures in a row, 50 ms
+    /// apart, that agree. A frame tmux is still painting can already show the awaited text
+    /// while the rows below it are half drawn; it never lasts two captures. Panics with the
+    /// screen after [`WAIT`].
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
+        let mut previous = String::new();
         loop {
             let s = self.screen();
-            if pred(&s) {
+            if s == previous && pred(&s) {
                 return s;
             }
             assert!(
                 start.elapsed() < WAIT,
                 "timed out waiting for {what}; screen:\n{s}"
             );
+            previous = s;
             std::thread::sleep(Duration::from_millis(50));
         }
     }
