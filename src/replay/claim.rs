@@ -113,8 +113,10 @@ impl<I: Iterator<Item = std::io::Result<SharedFile>>> Feed<I, SharedFile> {
     }
 
     /// A claim on the next chunk of the current file, when it is a regular file with room left.
+    /// The next file is opened here when the last one ended, so that its first chunk is
+    /// claimed too, not read as a stream under the feed's lock.
     fn claim(&mut self) -> Option<Claim> {
-        if self.error.is_some() || !self.cut_entries || !self.plain() {
+        if self.error.is_some() || !self.cut_entries || !self.open_current() || !self.plain() {
             return None;
         }
         let cur = self.current()?;

@@ -69,7 +69,7 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
     /// Opens the first reader unless it is open; false when there is none, an error when it
     /// cannot be opened.
     pub fn open_first(&mut self) -> Result<bool, (usize, ReadError)> {
-        if self.current.is_some() || self.open_next() {
+        if self.open_current() {
             return Ok(true);
         }
         self.error.take().map_or(Ok(false), Err)
@@ -143,7 +143,7 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
             return None;
         }
         loop {
-            if self.current.is_none() && (self.error.is_some() || !self.open_next()) {
+            if !self.open_current() {
                 return None;
             }
             let len = self.tail.len();
@@ -162,6 +162,12 @@ impl<I: Iterator<Item = std::io::Result<R>>, R: Read> Feed<I, R> {
                 }
             }
         }
+    }
+
+    /// Whether a reader is open: the current one, or else the next, opened now; false when
+    /// none is left (or opening failed: see `error`).
+    pub fn open_current(&mut self) -> bool {
+        self.current.is_some() || (self.error.is_none() && self.open_next())
     }
 
     /// Opens the next reader; false when there is none (or it failed: see `error`).
