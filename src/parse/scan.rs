@@ -224,27 +224,40 @@ fn scan_blocks(
     let mut line_start = 0usize; // where the line holding the block's first byte starts
     let mut next = 0usize; // candidates are looked for from here (past the last one's line)
     let mut at = 0usize;
-    while at + 69 <= buf.len() {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(ahead) = buf.get(at + PREFETCH) {
-            // SAFETY: a prefetch hint on a readable byte; it reads nothing.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    (ahead as *const u8).cast(),
-                )
-            };
-        }
-        let (n, t, tags) = block(buf[at..at + 69].as_ptr());
-        lines += u64::from(n.count_ones());
-        led += u64::from((((n << 1) | carry) & t).count_ones());
-        carry = n >> 63;
-        if tags != 0 {
-            next = block_tags(buf, f, (at, n, tags), line_start, next);
-        }
-        if n != 0 {
-            line_start = at + 64 - n.leading_zeros() as usize;
-        }
-        at += 64;
+    loop {
+        // The blocks up to the next one with tags to look at, with no call in between: the
+        // loop keeps its constants and counts in registers (a call, even one not taken, has
+        // them reloaded and spilled on every block).
+        let hit = loop {
+            if at + 69 > buf.len() {
+                break None;
+            }
+            #[cfg(target_arch = "x86_64")]
+            if let Some(ahead) = buf.get(at + PREFETCH) {
+                // SAFETY: a prefetch hint on a readable byte; it reads nothing.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        (ahead as *const u8).cast(),
+                    )
+                };
+            }
+            let (n, t, tags) = block(buf[at..at + 69].as_ptr());
+            lines += u64::from(n.count_ones());
+            led += u64::from((((n << 1) | carry) & t).count_ones());
+            carry = n >> 63;
+            let start = line_start;
+            if n != 0 {
+                line_start = at + 64 - n.leading_zeros() as usize;
+            }
+            at += 64;
+            if tags != 0 {
+                break Some((at - 64, n, tags, start));
+            }
+        };
+        let Some((block_at, n, tags, start)) = hit else {
+            break;
+        };
+        next = block_tags(buf, f, (block_at, n, tags), start, next);
     }
     // The tail, byte by byte (a colon at `at` was looked at: its letter is in the last block).
     let mut after_newline = carry == 1;
