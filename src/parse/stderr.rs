@@ -72,24 +72,30 @@ fn candidate(
     // Continuation lines alone are no proof: an honest entry whose message holds a newline
     // has them too, and the fragment before it belongs to someone else. The joined entry
     // is taken only when its message repeats a prefix name across the joining newline.
-    let split = if stop > end {
-        began_before().filter(names_cross_newline)
-    } else {
-        None
-    };
-    let split = split
-        .or_else(|| {
-            // Names holding the text that follows them in the prefix (`u database=x`):
-            // take the split the message agrees with.
-            let agrees = |f: &super::EntryFields<'_>, msg: &[u8]| {
-                message::confirms_names(msg, (f.user, f.database))
-            };
-            prefix
-                .split_where(entry, &agrees)
-                .or_else(|| prefix.split(entry))
-                .filter(|s| !looks_injected(entry, s))
-        })
-        .or_else(|| if stop > end { None } else { began_before() });
+    //
+    // The split is set in place, step by step: moving it through `or_else` and `filter` cost
+    // two copies of its 176 bytes per line, read back at once (a stalled load).
+    let mut split = None;
+    if stop > end {
+        split = began_before().filter(names_cross_newline);
+    }
+    if split.is_none() {
+        // Names holding the text that follows them in the prefix (`u database=x`): take the
+        // split the message agrees with.
+        let agrees = |f: &super::EntryFields<'_>, msg: &[u8]| {
+            message::confirms_names(msg, (f.user, f.database))
+        };
+        split = prefix.split_where(entry, &agrees);
+        if split.is_none() {
+            split = prefix.split(entry);
+        }
+        if split.as_ref().is_some_and(|s| looks_injected(entry, s)) {
+            split = None;
+        }
+        if split.is_none() && stop <= end {
+            split = began_before();
+        }
+    }
     if !eof && stop + 1 >= buf.len() && split.as_ref().is_some_and(incomplete_fatal) {
         *held = Some(start);
         return;
