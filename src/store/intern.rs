@@ -146,13 +146,26 @@ impl Combo {
     }
 }
 
+/// Slots of [`Interner::recent`].
+const RECENT: usize = 64;
+
 /// Names and combinations, both capped.
 #[derive(Debug)]
 pub struct Interner {
     names: Vec<Name>,
     by_name: HashMap<Name, Sym>,
+    /// Symbols of names looked up lately, by their length and last byte ([`OTHER`]: none).
+    /// Events repeat the names of the ones before (a few users, databases, applications):
+    /// a hit costs one compare of the name instead of hashing it whole.
+    recent: [Sym; RECENT],
     combos: Vec<Combo>,
     by_combo: HashMap<Combo, ComboId>,
+}
+
+/// The [`Interner::recent`] slot of a name.
+fn recent_slot(name: &[u8]) -> usize {
+    let last = name.last().map_or(0, |&c| usize::from(c));
+    (name.len() * 7 + last) % RECENT
 }
 
 impl Default for Interner {
@@ -160,6 +173,7 @@ impl Default for Interner {
         let mut i = Interner {
             names: Vec::new(),
             by_name: HashMap::default(),
+            recent: [OTHER; RECENT],
             combos: Vec::new(),
             by_combo: HashMap::default(),
         };
@@ -173,6 +187,7 @@ impl Interner {
     pub fn clear(&mut self) {
         self.names.clear();
         self.by_name.clear();
+        self.recent = [OTHER; RECENT];
         self.combos.clear();
         self.by_combo.clear();
         self.names.push(Arc::from(&b"unknown"[..]));
@@ -182,16 +197,24 @@ impl Interner {
     /// The symbol of a name (`None` → `unknown`); allocates only for a name not seen before.
     pub fn sym(&mut self, name: Option<&[u8]>) -> Sym {
         let Some(name) = name else { return UNKNOWN };
-        if let Some(&s) = self.by_name.get(name) {
-            return s;
+        let slot = recent_slot(name);
+        let seen = self.recent[slot];
+        // Slots hold names' symbols only (never UNKNOWN's or OTHER's placeholder text).
+        if seen != OTHER && *self.names[seen as usize] == *name {
+            return seen;
         }
-        if self.names.len() >= MAX_NAMES {
-            return OTHER;
-        }
-        let s = self.names.len() as Sym;
-        let n: Name = Arc::from(name);
-        self.names.push(n.clone());
-        self.by_name.insert(n, s);
+        let s = match self.by_name.get(name) {
+            Some(&s) => s,
+            None if self.names.len() >= MAX_NAMES => return OTHER,
+            None => {
+                let s = self.names.len() as Sym;
+                let n: Name = Arc::from(name);
+                self.names.push(n.clone());
+                self.by_name.insert(n, s);
+                s
+            }
+        };
+        self.recent[slot] = s;
         s
     }
 
@@ -260,6 +283,39 @@ mod tests {
         assert_eq!(keys.len(), Dim::COUNT);
         assert!(Dim::CLIENT.iter().all(|d| *d != Dim::Server));
         assert_eq!(Dim::from_key("colour"), None);
+    }
+
+    #[test]
+    fn names_sharing_a_recent_slot_keep_their_own_symbols_and_the_cap_holds() {
+        let mut names = Interner::default();
+        // Same length and last byte: one slot of the recent cache, asked in turn.
+        let words: Vec<Vec<u8>> = (0..40u8).map(|i| vec![b'a' + i % 26, i, b'z']).collect();
+        let first: Vec<Sym> = words.iter().map(|w| names.sym(Some(w))).collect();
+        for _ in 0..3 {
+            for (w, &s) in words.iter().zip(&first) {
+                assert_eq!(names.sym(Some(w)), s);
+                assert_eq!(names.lookup(w), Some(s));
+                assert_eq!(**names.name(s), **w);
+            }
+        }
+        // The placeholders' texts are names like any other.
+        let unknown = names.sym(Some(b"unknown"));
+        assert!(unknown > OTHER);
+        assert_eq!(names.sym(Some(b"unknown")), unknown);
+        assert_eq!(names.sym(None), UNKNOWN);
+        // Past the cap a new name folds into (other), however often it is asked.
+        let mut n = 0u32;
+        while names.names.len() < MAX_NAMES {
+            names.sym(Some(format!("n{n}").as_bytes()));
+            n += 1;
+        }
+        for _ in 0..2 {
+            assert_eq!(names.sym(Some(b"late")), OTHER);
+        }
+        assert_eq!(names.sym(Some(&words[3])), first[3]);
+        names.clear();
+        assert_ne!(names.sym(Some(&words[3])), OTHER);
+        assert_eq!(names.lookup(&words[4]), None);
     }
 
     #[test]
