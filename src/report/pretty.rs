@@ -86,6 +86,17 @@ pub fn write_active(
 
 /// A name as a JSON string: invalid UTF-8 replaced, as [`crate::sanitize::lossy`] does.
 fn text(out: &mut impl Write, bytes: &[u8]) -> serde_json::Result<()> {
+    // Most names are ASCII that JSON takes as it is (no control character, quote or
+    // backslash to escape): written between quotes straight away.
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\')
+    {
+        let io = serde_json::Error::io;
+        out.write_all(b"\"").map_err(io)?;
+        out.write_all(bytes).map_err(io)?;
+        return out.write_all(b"\"").map_err(io);
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => serde_json::to_writer(&mut *out, s),
         Err(_) => serde_json::to_writer(&mut *out, &String::from_utf8_lossy(bytes)),

@@ -218,24 +218,24 @@ impl Store {
             .map(|(&(source, pid), s)| (pid, source, s))
             .collect();
         keys.sort_unstable_by_key(|&(pid, source, _)| (pid, source));
-        keys.into_iter()
-            .filter_map(|(pid, source, s)| {
-                let c = self.names.combo_of(s.combo);
-                f.matches(&c).then(|| ActiveSession {
-                    source,
-                    pid,
-                    user: self.names.name(c.user).clone(),
-                    database: self.names.name(c.database).clone(),
-                    application: (c.application != super::intern::UNKNOWN)
-                        .then(|| self.names.name(c.application).clone()),
-                    host: self.names.name(c.host).clone(),
-                    server: (c.server != super::intern::UNKNOWN)
-                        .then(|| self.names.name(c.server).clone()),
-                    port: s.port,
-                    since: s.since,
-                })
+        let mut out = Vec::with_capacity(keys.len());
+        out.extend(keys.into_iter().filter_map(|(pid, source, s)| {
+            let c = self.names.combo_of(s.combo);
+            f.matches(&c).then(|| ActiveSession {
+                source,
+                pid,
+                user: self.names.name(c.user).clone(),
+                database: self.names.name(c.database).clone(),
+                application: (c.application != super::intern::UNKNOWN)
+                    .then(|| self.names.name(c.application).clone()),
+                host: self.names.name(c.host).clone(),
+                server: (c.server != super::intern::UNKNOWN)
+                    .then(|| self.names.name(c.server).clone()),
+                port: s.port,
+                since: s.since,
             })
-            .collect()
+        }));
+        out
     }
 
     /// The history under `filter` in buckets of `bucket_secs`, covering `window_secs` back from
