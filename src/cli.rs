@@ -161,6 +161,8 @@ impl Cli {
             prefix: self.prefix.clone(),
             store: StoreConfig {
                 feed_capacity: self.feed_size.max(1),
+                // A snapshot shows no sparklines.
+                trends: !self.once,
             },
         }
     }
@@ -243,5 +245,19 @@ mod prefix_tests {
             "%m (time with milliseconds), %-5p (process ID), %y is no escape (PostgreSQL prints nothing for it)"
         );
         assert_eq!(describe_prefix("plain"), "no escape at all");
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn only_the_dashboard_keeps_sparkline_trends() {
+        let once = Cli::parse_from(["pgconn-top", "--once", "x.log"]);
+        assert!(!once.engine_config().store.trends);
+        let dashboard = Cli::parse_from(["pgconn-top", "x.log"]);
+        assert!(dashboard.engine_config().store.trends);
     }
 }

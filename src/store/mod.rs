@@ -40,12 +40,16 @@ const MAX_SESSIONS: usize = 100_000;
 pub struct StoreConfig {
     /// Entries kept in the live feed.
     pub feed_capacity: usize,
+    /// Whether each name's active count is followed minute by minute for the Summary rows'
+    /// sparklines: only the dashboard draws them, so a snapshot (`--once`) leaves them.
+    pub trends: bool,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             feed_capacity: 10_000,
+            trends: true,
         }
     }
 }
@@ -162,7 +166,11 @@ impl Store {
             failures: failures::Failures::default(),
             setup: setup::SetupStats::default(),
             texts: extras::Texts::default(),
-            trends: trend::Trends::default(),
+            trends: if cfg.trends {
+                trend::Trends::default()
+            } else {
+                trend::Trends::off()
+            },
             server_of: Vec::new(),
             server_count: 0,
         }

@@ -76,6 +76,8 @@ impl Trend {
 #[derive(Debug, Default)]
 pub struct Trends {
     by_dim: [NameTrends; Dim::COUNT],
+    /// Changes are not followed (nothing draws them): every series is `None`.
+    off: bool,
 }
 
 /// One dimension's trends, found by symbol through a direct index (symbols are small dense
@@ -126,8 +128,19 @@ impl NameTrends {
 }
 
 impl Trends {
+    /// Trends that follow no change, for a store whose figures nothing draws as sparklines.
+    pub fn off() -> Trends {
+        Trends {
+            off: true,
+            ..Trends::default()
+        }
+    }
+
     /// The active count of `combo`'s names (one per dimension) changed by `delta` at `at`.
     pub fn change(&mut self, at: Millis, combo: Combo, delta: i32) {
+        if self.off {
+            return;
+        }
         let minute = at.div_euclid(MINUTE_MS);
         // The ring index of `minute`, once for the five names (most changes fall in the
         // minute of the name's last change).
@@ -200,6 +213,17 @@ mod tests {
         t.clear(13 * 60_000);
         let s = t.series(Dim::User, 6, 13 * 60_000).unwrap();
         assert_eq!(&s[MINUTES - 2..], &[0, 2]);
+    }
+
+    #[test]
+    fn trends_turned_off_follow_nothing() {
+        let mut t = Trends::off();
+        let c = Combo {
+            database: 5,
+            ..Combo::default()
+        };
+        t.change(600_000, c, 1);
+        assert!(t.series(Dim::Database, 5, 600_000).is_none());
     }
 
     #[test]
