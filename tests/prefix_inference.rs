@@ -297,6 +297,17 @@ fn build_prefix(escapes: &[usize], lits: &[usize], start: usize, end: usize) -> 
     s
 }
 
+#[test]
+fn a_padding_that_empty_values_contradict_is_dropped() {
+    // Found by the random test below: `23/0` then `%11l` (always 1 in generated logs) read as
+    // `%-4v` and literal spaces, which `connection received` lines, with `%v` still empty,
+    // contradict; the replay then missed every `connection received`.
+    for prefix in ["%11a|%v %11l [%p] ", "%11n db=%v %11l [%p]] "] {
+        let (got, e, t) = infer_and_replay(&small(prefix, 1));
+        check(&e, &t, &format!("{prefix:?} inferred as {got:?}"));
+    }
+}
+
 mod random {
     use super::*;
     use proptest::prelude::*;

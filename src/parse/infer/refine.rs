@@ -101,13 +101,16 @@ fn disagreeing(p: &Prefix, lines: &[&[u8]], anchors: &[Anchor<'_>], cap: usize) 
         .collect()
 }
 
-/// A candidate with escape piece `i` padded to `pad`; with `absorb`, the literal spaces on
-/// the padded side become part of the padding (a value as wide as the padding on every line
-/// of the group showed one space that was padding).
+/// A candidate with escape piece `i` padded to `pad` (0: not padded); with `absorb`, the
+/// literal spaces on the padded side become part of the padding (a value as wide as the
+/// padding on every line of the group showed one space that was padding).
 fn with_pad(c: &Candidate, i: usize, pad: i32, absorb: bool) -> Candidate {
     let mut c = c.clone();
     let code = c.pieces[i].text.chars().last().unwrap_or('u');
-    c.pieces[i].text = format!("%{pad}{code}");
+    c.pieces[i].text = match pad {
+        0 => format!("%{code}"),
+        _ => format!("%{pad}{code}"),
+    };
     let side = if pad < 0 { i + 1 } else { i.wrapping_sub(1) };
     if let Some(p) = c.pieces.get_mut(side).filter(|p| absorb && !p.escape) {
         p.text = if pad < 0 {
@@ -123,8 +126,10 @@ fn with_pad(c: &Candidate, i: usize, pad: i32, absorb: bool) -> Candidate {
 
 /// Pads escapes where other lines need it: a value empty on some lines (`%-4v` before
 /// authentication) prints its padding alone there, which the group of lines showing the
-/// value cannot see. Tries each escape and width on a few disagreeing and agreeing lines;
-/// keeps a padding only if more connection lines agree with it.
+/// value cannot see. Or unpads one: values of one width followed by spaces (`23/0` and a
+/// `%11l` that is always `1`) read as a padded escape, which lines with the value empty
+/// (`connection received`) contradict. Tries each escape unpadded and at each width on a few
+/// disagreeing and agreeing lines; keeps a change only if more connection lines agree.
 pub(super) fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> Candidate {
     let agree_on = |p: &Prefix, which: &[usize]| {
         which
@@ -151,10 +156,12 @@ pub(super) fn repair(c: &Candidate, lines: &[&[u8]], anchors: &[Anchor<'_>]) -> 
             .chain(bad.iter().copied())
             .collect();
         let mut best = (agree_on(&p, &probe), None);
-        // Narrow paddings first, then without taking literal spaces in.
-        let tries = [false, true]
-            .into_iter()
-            .flat_map(|absorb| (1..=MAX_PAD).flat_map(move |w| [(-w, absorb), (w, absorb)]));
+        // No padding first, then narrow paddings, then without taking literal spaces in.
+        let tries = std::iter::once((0, false)).chain(
+            [false, true]
+                .into_iter()
+                .flat_map(|absorb| (1..=MAX_PAD).flat_map(move |w| [(-w, absorb), (w, absorb)])),
+        );
         for (pad, absorb) in tries {
             for i in (0..c.pieces.len()).filter(|&i| c.pieces[i].escape) {
                 let c2 = with_pad(&c, i, pad, absorb);
