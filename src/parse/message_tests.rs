@@ -159,6 +159,32 @@ fn session_endings_and_server_changes() {
             cause: EndCause::Administrator
         }
     );
+    // Each end by its own words; the generic `terminating connection ` only after the rest.
+    for (msg, cause) in [
+        (
+            "terminating connection due to idle-in-transaction timeout",
+            EndCause::IdleTimeout,
+        ),
+        (
+            "terminating connection due to transaction timeout",
+            EndCause::IdleTimeout,
+        ),
+        ("connection to client lost", EndCause::ClientLost),
+        (
+            "terminating connection because of crash of another server process",
+            EndCause::ServerSide,
+        ),
+        (
+            "terminating walsender process due to replication timeout",
+            EndCause::ServerSide,
+        ),
+    ] {
+        assert_eq!(
+            c(Severity::Fatal, msg).0,
+            EventKind::Ending { cause },
+            "{msg}"
+        );
+    }
     assert_eq!(
         c(
             Severity::Log,

@@ -29,7 +29,6 @@ fn hba_fields<'a>(msg: &'a [u8], f: &mut MessageFields<'a>) {
     }
 }
 
-/// A FATAL message: a failed attempt, the end of a session, or something else.
 /// Messages that quote a role or a database name, by the text before and after the name, and
 /// the failure each reports.
 const QUOTED: [(&[u8], &[u8], FailureReason); 4] = [
@@ -51,6 +50,24 @@ const QUOTED: [(&[u8], &[u8], FailureReason); 4] = [
     ),
 ];
 
+/// Starts of the messages that end a session, and why it ended; the first that fits counts
+/// (`terminating connection ` alone is any other server-side end).
+const ENDINGS: [(&[u8], EndCause); 6] = [
+    (
+        b"terminating connection due to administrator command",
+        EndCause::Administrator,
+    ),
+    (b"terminating connection due to idle", EndCause::IdleTimeout),
+    (
+        b"terminating connection due to transaction timeout",
+        EndCause::IdleTimeout,
+    ),
+    (b"connection to client lost", EndCause::ClientLost),
+    (b"terminating connection ", EndCause::ServerSide),
+    (b"terminating walsender", EndCause::ServerSide),
+];
+
+/// A FATAL message: a failed attempt, the end of a session, or something else.
 pub(super) fn fatal<'a>(
     msg: &'a [u8],
     sqlstate: Option<&[u8]>,
@@ -99,26 +116,8 @@ pub(super) fn fatal<'a>(
         failed(R::StartupShutdown)
     } else if msg.starts_with(b"canceling authentication due to timeout") {
         failed(R::AuthTimeout)
-    } else if msg.starts_with(b"terminating connection due to administrator command") {
-        EventKind::Ending {
-            cause: EndCause::Administrator,
-        }
-    } else if msg.starts_with(b"terminating connection due to idle")
-        || msg.starts_with(b"terminating connection due to transaction timeout")
-    {
-        EventKind::Ending {
-            cause: EndCause::IdleTimeout,
-        }
-    } else if msg.starts_with(b"connection to client lost") {
-        EventKind::Ending {
-            cause: EndCause::ClientLost,
-        }
-    } else if msg.starts_with(b"terminating connection ")
-        || msg.starts_with(b"terminating walsender")
-    {
-        EventKind::Ending {
-            cause: EndCause::ServerSide,
-        }
+    } else if let Some(&(_, cause)) = ENDINGS.iter().find(|(start, _)| msg.starts_with(start)) {
+        EventKind::Ending { cause }
     } else {
         by_sqlstate(sqlstate).unwrap_or(EventKind::OtherFatal { message: msg })
     };
