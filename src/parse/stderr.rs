@@ -72,9 +72,8 @@ fn candidate(
     // Continuation lines alone are no proof: an honest entry whose message holds a newline
     // has them too, and the fragment before it belongs to someone else. The joined entry
     // is taken only when its message repeats a prefix name across the joining newline.
-    //
-    // The split is set in place, step by step: moving it through `or_else` and `filter` cost
-    // two copies of its 176 bytes per line, read back at once (a stalled load).
+    // (The split is set in place step by step: moved through `or_else` and `filter`, its 176
+    // bytes were copied twice a line and read back at once, a stalled load.)
     let mut split = None;
     if stop > end {
         split = began_before().filter(names_cross_newline);

@@ -11,7 +11,7 @@ pub struct Durations {
 }
 
 /// `floor(4 * log2(ms + 1))`: exactly, in integers, as `log2((ms + 1)^4)` below 2^32 ms (every
-/// session shorter than 49 days: no float log a session), by floats above.
+/// session shorter than 49 days: no float logarithm per session), by floats above.
 fn bucket(ms: u64) -> usize {
     let v = u128::from(ms) + 1;
     let b = if v < 1 << 32 {
